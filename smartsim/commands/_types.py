@@ -1,0 +1,76 @@
+"""What a builder returns: a command as a value, not an argv alone."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import final
+
+import attrs
+
+from smartsim._frozen import FrozenMap, frozen_map
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Command:
+    """One process to start: its argv, the environment *changes* it needs on top of the
+    caller's environment, its working directory, text for its stdin, and where its output goes.
+
+    The environment travels in the process's own environment (never only as ``--export`` pairs)
+    so that the entity's values win even where the caller already sets the same names.
+
+    >>> print(Command(argv=("srun", "-n", "2", "echo", "a b"), env={"X": "1"}, cwd="/tmp").shell())
+    cd /tmp && env X=1 srun -n 2 echo 'a b'
+    """
+
+    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    cwd: str | None = None
+    stdin: str | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+
+    def shell(self) -> str:
+        """Shell text a person can paste that does the same thing."""
+        words = [shlex.quote(w) for w in self.argv]
+        if self.env:
+            words = ["env", *(shlex.quote(f"{k}={v}") for k, v in self.env.items()), *words]
+        line = " ".join(words)
+        if self.stdout is not None:
+            line += f" >{shlex.quote(self.stdout)}"
+        if self.stderr is not None:
+            line += f" 2>{shlex.quote(self.stderr)}"
+        if self.stdin is not None:
+            line = f"{line} {heredoc(self.stdin)}"
+        if self.cwd is not None:
+            line = f"cd {shlex.quote(self.cwd)} && {line}"
+        return line
+
+    def with_env(self, env: Mapping[str, str]) -> Command:
+        return attrs.evolve(self, env=self.env.merged(env))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Submission:
+    """A batch job: the script to write at ``script_path`` and the command that submits it."""
+
+    script_path: str
+    script: str
+    submit: Command
+
+    def shell(self) -> str:
+        """Shell text that writes the script, then submits it."""
+        write = f"cat > {shlex.quote(self.script_path)} {heredoc(self.script)}"
+        return f"{write}\n{self.submit.shell()}"
+
+
+def heredoc(text: str) -> str:
+    """A quoted here-document (``<<'EOF'`` ... ``EOF``) that reproduces ``text`` exactly,
+    with a terminator that does not occur in it. ``text`` must end with a newline to be exact."""
+    body = text if text.endswith("\n") else text + "\n"
+    marker = "SMARTSIM_EOF"
+    while f"\n{marker}\n" in f"\n{body}":
+        marker += "_"
+    return f"<<'{marker}'\n{body}{marker}"

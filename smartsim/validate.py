@@ -1,0 +1,237 @@
+"""Domain rules for the values, returning every problem at once.
+
+``validate_*(value)`` returns ``Success(value)`` or ``Failure(Invalid(errors))``; it never raises.
+Launcher-specific rules (an option a tool cannot express, the same option given twice) live
+beside each builder as ``check_*`` functions and are composed in by the callers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from returns.result import Failure, Result, Success
+
+from smartsim.commands._options import check_env, check_nonempty_text, check_options, check_text
+from smartsim.errors import (
+    BadDuration,
+    BadHostName,
+    BadMemory,
+    BadName,
+    BadValue,
+    ConflictingOptions,
+    EmptyValue,
+    InconsistentTasks,
+    Invalid,
+    NotPositive,
+    ValidationError,
+)
+from smartsim.values import (
+    AllocationRequest,
+    ArraySpec,
+    BatchSettings,
+    Duration,
+    JobId,
+    Memory,
+    ParamValue,
+    RunSettings,
+)
+
+#: Names used for directories and files and as scheduler job names.
+NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: One host-list item: RFC 1123 labels, plus Slurm's bracket ranges (``n[1-4,7]``).
+_RANGES = r"\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\]"
+_LABEL = rf"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?|[A-Za-z0-9-]*{_RANGES}[A-Za-z0-9-]*)"
+HOST: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+FLAVOURS: Final = ("openmpi", "mpich", "pals", "auto")
+
+
+def check_name(field: str, name: str) -> list[ValidationError]:
+    if not NAME.fullmatch(name) or len(name) > 200:
+        return [BadName(field, name)]
+    return []
+
+
+def check_positive(field: str, value: int | None) -> list[ValidationError]:
+    if value is not None and value <= 0:
+        return [NotPositive(field, value)]
+    return []
+
+
+def check_duration(field: str, value: Duration | str | None) -> list[ValidationError]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [BadDuration(field, value)]
+    if value.seconds <= 0:
+        return [NotPositive(field, value.seconds)]
+    return []
+
+
+def check_memory(field: str, value: Memory | str | None) -> list[ValidationError]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [BadMemory(field, value)]
+    if value.megabytes <= 0:
+        return [NotPositive(field, value.megabytes)]
+    return []
+
+
+def split_hosts(hosts: Sequence[str]) -> list[str]:
+    """Host-list items: each entry split on commas outside Slurm's brackets."""
+    out: list[str] = []
+    for entry in hosts:
+        depth, start = 0, 0
+        for i, ch in enumerate(entry):
+            if ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                out.append(entry[start:i])
+                start = i + 1
+        out.append(entry[start:])
+    return out
+
+
+def check_hosts(field: str, hosts: Sequence[str]) -> list[ValidationError]:
+    return [BadHostName(field, h) for h in split_hosts(hosts) if not HOST.fullmatch(h)]
+
+
+def check_array(field: str, array: ArraySpec | None) -> list[ValidationError]:
+    if array is None:
+        return []
+    errors: list[ValidationError] = []
+    if array.start < 0:
+        errors.append(BadValue(f"{field}.start", array.start, "an index >= 0"))
+    if array.stop < array.start:
+        errors.append(BadValue(f"{field}.stop", array.stop, f"an index >= start ({array.start})"))
+    errors += check_positive(f"{field}.step", array.step)
+    errors += check_positive(f"{field}.limit", array.limit)
+    return errors
+
+
+def check_params(field: str, params: Mapping[str, ParamValue]) -> list[ValidationError]:
+    errors: list[ValidationError] = []
+    for key, value in params.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            errors.append(BadName(field, key, "a parameter name: [A-Za-z_][A-Za-z0-9_]*"))
+        if isinstance(value, str):
+            errors += check_text(f"{field}[{key!r}]", value, single_line=False)
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors.append(BadValue(f"{field}[{key!r}]", value, "a finite number"))
+    return errors
+
+
+def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[ValidationError]:
+    """Every generic problem of one run settings value (MPMD parts included)."""
+    f = f"{field}."
+    errors: list[ValidationError] = []
+    if rs.exe == "":
+        errors.append(EmptyValue(f + "exe", rs.exe))
+    else:
+        errors += check_text(f + "exe", rs.exe)
+    for i, arg in enumerate(rs.args):
+        errors += check_text(f"{f}args[{i}]", arg, single_line=False)
+    errors += check_env(f + "env", rs.env)
+    for name in ("nodes", "ntasks", "tasks_per_node", "cpus_per_task", "gpus_per_task"):
+        errors += check_positive(f + name, getattr(rs, name))
+    if (
+        rs.nodes is not None
+        and rs.tasks_per_node is not None
+        and rs.ntasks is not None
+        and rs.nodes > 0
+        and rs.tasks_per_node > 0
+        and rs.nodes * rs.tasks_per_node != rs.ntasks
+    ):
+        errors.append(
+            InconsistentTasks(
+                f + "ntasks",
+                f"nodes={rs.nodes} x tasks_per_node={rs.tasks_per_node} != ntasks={rs.ntasks}",
+            )
+        )
+    errors += check_memory(f + "mem", rs.mem)
+    errors += check_duration(f + "time", rs.time)
+    errors += check_hosts(f + "hostlist", rs.hostlist)
+    errors += check_hosts(f + "excluded_hosts", rs.excluded_hosts)
+    if rs.alloc is not None and not isinstance(JobId.parse(rs.alloc), Success):
+        errors.append(BadValue(f + "alloc", rs.alloc, "a Slurm job id such as '1234'"))
+    if rs.run_command is not None:
+        errors += check_nonempty_text(f + "run_command", rs.run_command)
+        if rs.run_command and any(c.isspace() for c in rs.run_command):
+            errors.append(BadValue(f + "run_command", rs.run_command, "one program name"))
+    errors += check_options(f + "run_args", rs.run_args)
+    if rs.flavour is not None and rs.flavour not in FLAVOURS:
+        errors.append(BadValue(f + "flavour", rs.flavour, " or ".join(FLAVOURS)))
+    if rs.mpi is not None and not re.fullmatch(r"[A-Za-z0-9_]+", rs.mpi):
+        errors.append(BadValue(f + "mpi", rs.mpi, "an MPI plugin name such as 'pmix' or 'pmi2'"))
+    for i, group in enumerate(rs.het_group):
+        if isinstance(group, bool) or not isinstance(group, int) or group < 0:
+            errors.append(BadValue(f"{f}het_group[{i}]", group, "a component index >= 0"))
+    for i, part in enumerate(rs.mpmd):
+        if not isinstance(part, RunSettings):
+            errors.append(BadValue(f"{f}mpmd[{i}]", part, "a RunSettings"))
+            continue
+        if part.mpmd:
+            errors.append(ConflictingOptions(f"{f}mpmd[{i}].mpmd", "nested", "mpmd parts"))
+        errors += run_settings_problems(part, f"{f}mpmd[{i}]")
+    return errors
+
+
+def validate_run_settings(rs: RunSettings) -> Result[RunSettings, Invalid]:
+    """Every problem of ``rs``, or ``rs`` itself.
+
+    >>> bad = RunSettings(exe="a.out", nodes=0, ntasks=-1)
+    >>> for e in validate_run_settings(bad).failure().errors:
+    ...     print(e)
+    run_settings.nodes must be positive, got 0
+    run_settings.ntasks must be positive, got -1
+    """
+    errors = run_settings_problems(rs)
+    return Failure(Invalid(tuple(errors))) if errors else Success(rs)
+
+
+def allocation_problems(req: AllocationRequest, field: str = "allocation") -> list[ValidationError]:
+    f = f"{field}."
+    errors: list[ValidationError] = []
+    errors += check_positive(f + "nodes", req.nodes)
+    errors += check_positive(f + "gpus", req.gpus)
+    errors += check_options(f + "add_opts", req.add_opts)
+    errors += check_duration(f + "time", req.time)
+    errors += check_memory(f + "mem", req.mem)
+    for name in ("partition", "account", "constraint"):
+        errors += check_nonempty_text(f + name, getattr(req, name))
+    if req.job_name is not None:
+        errors += check_name(f + "job_name", req.job_name)
+    return errors
+
+
+def validate_allocation(req: AllocationRequest) -> Result[AllocationRequest, Invalid]:
+    errors = allocation_problems(req)
+    return Failure(Invalid(tuple(errors))) if errors else Success(req)
+
+
+def batch_problems(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
+    f = f"{field}."
+    errors: list[ValidationError] = []
+    errors += check_positive(f + "nodes", bs.nodes)
+    errors += check_positive(f + "gpus", bs.gpus)
+    errors += check_duration(f + "time", bs.time)
+    errors += check_memory(f + "mem", bs.mem)
+    errors += check_options(f + "batch_args", bs.batch_args)
+    for name in ("account", "partition"):
+        errors += check_nonempty_text(f + name, getattr(bs, name))
+    if bs.job_name is not None:
+        errors += check_name(f + "job_name", bs.job_name)
+    errors += check_array(f + "array", bs.array)
+    for i, line in enumerate(bs.preamble):
+        errors += check_text(f"{f}preamble[{i}]", line)
+    return errors
+
+
+def validate_batch_settings(bs: BatchSettings) -> Result[BatchSettings, Invalid]:
+    errors = batch_problems(bs)
+    return Failure(Invalid(tuple(errors))) if errors else Success(bs)

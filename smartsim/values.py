@@ -1,0 +1,528 @@
+"""The frozen values users describe work with.
+
+Every value is a frozen ``attrs`` class changed only with :func:`attrs.evolve`. Dicts and lists a
+user passes become :class:`~smartsim._frozen.FrozenMap` and tuples. Constructors raise
+``TypeError`` only for values of the wrong *type*; every domain rule (positive counts, option
+names, host grammar, ...) is checked by :mod:`smartsim.validate`, which reports all problems at
+once. Text that does not parse as a duration or a memory size is therefore kept as the raw ``str``
+so that validation can name it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, TypeAlias, final
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from smartsim._frozen import FrozenMap, frozen_map
+
+#: What an option may carry: a value, or ``None``/``True`` for a bare flag, ``False`` to omit it.
+OptionValue: TypeAlias = str | int | float | bool | None
+#: What a parameter of an ensemble member may be.
+ParamValue: TypeAlias = str | int | float | bool
+
+
+# --------------------------------------------------------------------------- Duration
+
+_HMS = re.compile(r"(?:(?P<d>\d+)-)?(?P<h>\d+):(?P<m>[0-5]?\d):(?P<s>[0-5]?\d)")
+
+
+@final
+@attrs.frozen(order=True)
+class Duration:
+    """A length of time in whole seconds; rendered per scheduler by ``smartsim.commands``.
+
+    Fractions of a second round *up*: a limit never shrinks, and never becomes ``0``, which
+    Slurm reads as "no limit".
+
+    >>> Duration.parse("25:00:00").unwrap().hms()
+    '25:00:00'
+    >>> Duration.from_timedelta(_dt.timedelta(days=1, hours=1)).slurm()
+    '1-01:00:00'
+    """
+
+    seconds: int
+
+    @staticmethod
+    def from_seconds(seconds: float) -> Duration:
+        return Duration(math.ceil(seconds))
+
+    @staticmethod
+    def from_timedelta(delta: _dt.timedelta) -> Duration:
+        return Duration.from_seconds(delta.total_seconds())
+
+    @staticmethod
+    def parse(text: str) -> Result[Duration, str]:
+        """Parse ``H:MM:SS`` (hours unbounded) or ``D-HH:MM:SS``.
+
+        ``MM:SS`` and ``HH:MM`` are refused: Slurm reads ``10:00`` as ten minutes, other tools
+        as ten hours, so a two-field string is ambiguous.
+        """
+        match = _HMS.fullmatch(text.strip())
+        if match is None:
+            return Failure(text)
+        days = int(match["d"] or 0)
+        hours, minutes, secs = int(match["h"]), int(match["m"]), int(match["s"])
+        if match["d"] is not None and hours > 23:
+            return Failure(text)
+        return Success(Duration(((days * 24 + hours) * 60 + minutes) * 60 + secs))
+
+    @property
+    def timedelta(self) -> _dt.timedelta:
+        return _dt.timedelta(seconds=self.seconds)
+
+    def hms(self) -> str:
+        """``H:MM:SS`` with unbounded hours (PBS ``walltime``, SGE ``h_rt``, Slurm)."""
+        hours, rest = divmod(self.seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+
+    def slurm(self) -> str:
+        """Slurm's ``--time``: ``HH:MM:SS`` below a day, ``D-HH:MM:SS`` from a day on."""
+        days, rest = divmod(self.seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, secs = divmod(rest, 60)
+        if days:
+            return f"{days}-{hours:02d}:{minutes:02d}:{secs:02d}"
+        return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+    def minutes_up(self) -> int:
+        """Whole minutes, rounded up."""
+        return -(-self.seconds // 60)
+
+
+def to_duration(value: object) -> Duration | str | None:
+    """attrs converter for ``time`` fields; unparsable text is kept for validation to report."""
+    if value is None or isinstance(value, Duration):
+        return value
+    if isinstance(value, bool):
+        raise TypeError(f"a duration cannot be a bool: {value!r}")
+    if isinstance(value, _dt.timedelta):
+        return Duration.from_timedelta(value)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        return Duration.from_seconds(value)
+    if isinstance(value, str):
+        parsed = Duration.parse(value)
+        return parsed.unwrap() if isinstance(parsed, Success) else value
+    raise TypeError(f"expected a timedelta, seconds or 'H:MM:SS' text, got {value!r}")
+
+
+# --------------------------------------------------------------------------- Memory
+
+_MEM = re.compile(r"(?P<n>\d+)\s*(?P<u>[KMGT]?)(?:i?B)?", re.IGNORECASE)
+_MEM_FACTOR: Final = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+
+@final
+@attrs.frozen(order=True)
+class Memory:
+    """A memory size in mebibytes (Slurm's ``M``; ``G`` is 1024 M as in Slurm).
+
+    >>> Memory.parse("4GB").unwrap()
+    Memory(megabytes=4096)
+    >>> Memory(4096).slurm(), Memory(1500).slurm()
+    ('4G', '1500M')
+    """
+
+    megabytes: int
+
+    @staticmethod
+    def parse(text: str) -> Result[Memory, str]:
+        match = _MEM.fullmatch(text.strip())
+        if match is None:
+            return Failure(text)
+        mb = int(match["n"]) * _MEM_FACTOR[match["u"].upper()]
+        return Success(Memory(math.ceil(mb)))
+
+    def slurm(self) -> str:
+        if self.megabytes % 1024 == 0:
+            return f"{self.megabytes // 1024}G"
+        return f"{self.megabytes}M"
+
+
+def to_memory(value: object) -> Memory | str | None:
+    """attrs converter: an int is megabytes, text like ``4G``/``512MB`` is parsed."""
+    if value is None or isinstance(value, Memory):
+        return value
+    if isinstance(value, bool):
+        raise TypeError(f"a memory size cannot be a bool: {value!r}")
+    if isinstance(value, int):
+        return Memory(value)
+    if isinstance(value, str):
+        parsed = Memory.parse(value)
+        return parsed.unwrap() if isinstance(parsed, Success) else value
+    raise TypeError(f"expected megabytes (int) or text like '4G', got {value!r}")
+
+
+# --------------------------------------------------------------------------- JobId
+
+_SLURM_ID = re.compile(
+    r"(?P<job>\d+)"
+    r"(?:\+(?P<het>\d+))?"
+    r"(?:_(?:(?P<task>\d+)|\[(?P<range>[0-9,:%\-]+)\]))?"
+    r"(?:\.(?P<step>\d+|batch|extern|interactive|TBD))?"
+    r"(?:;(?P<cluster>[A-Za-z0-9_.\-]+))?"
+)
+
+
+@final
+@attrs.frozen
+class JobId:
+    """A Slurm job id in every form Slurm prints.
+
+    >>> JobId.parse("123_[0-3%2]").unwrap().array_range
+    '0-3%2'
+    >>> str(JobId.parse("77+1.0;cl").unwrap()), JobId.parse("77+1.0;cl").unwrap().cluster
+    ('77+1.0', 'cl')
+    """
+
+    job: int
+    het_offset: int | None = None
+    array_task: int | None = None
+    array_range: str | None = None
+    step: str | None = None
+    cluster: str | None = None
+
+    @staticmethod
+    def parse(text: str) -> Result[JobId, str]:
+        """Parse ``123``, ``123;cl``, ``123+1``, ``123_4``, ``123_[0-3%2]``, ``123.0``,
+        ``123.batch``, ``123.extern`` and their combinations."""
+        match = _SLURM_ID.fullmatch(text.strip())
+        if match is None:
+            return Failure(text)
+        return Success(
+            JobId(
+                job=int(match["job"]),
+                het_offset=None if match["het"] is None else int(match["het"]),
+                array_task=None if match["task"] is None else int(match["task"]),
+                array_range=match["range"],
+                step=match["step"],
+                cluster=match["cluster"],
+            )
+        )
+
+    @property
+    def job_part(self) -> str:
+        """The id without the step (what ``--jobid`` and ``squeue -j`` take)."""
+        out = str(self.job)
+        if self.het_offset is not None:
+            out += f"+{self.het_offset}"
+        if self.array_task is not None:
+            out += f"_{self.array_task}"
+        elif self.array_range is not None:
+            out += f"_[{self.array_range}]"
+        return out
+
+    def with_step(self, step: str | int | None) -> JobId:
+        return attrs.evolve(self, step=None if step is None else str(step))
+
+    def __str__(self) -> str:
+        return self.job_part if self.step is None else f"{self.job_part}.{self.step}"
+
+
+# --------------------------------------------------------------------------- ArraySpec
+
+
+@final
+@attrs.frozen
+class ArraySpec:
+    """A job array: indices ``start..stop`` (inclusive) by ``step``, at most ``limit`` at once.
+
+    >>> str(ArraySpec(0, 9, limit=2))
+    '0-9%2'
+    """
+
+    start: int
+    stop: int
+    step: int = 1
+    limit: int | None = None
+
+    @property
+    def indices(self) -> range:
+        return range(self.start, self.stop + 1, self.step)
+
+    def __str__(self) -> str:
+        out = f"{self.start}-{self.stop}"
+        if self.step != 1:
+            out += f":{self.step}"
+        if self.limit is not None:
+            out += f"%{self.limit}"
+        return out
+
+
+# --------------------------------------------------------------------------- converters
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    """Sequences of strings become tuples. A bare string is refused: ``args="a b"`` would
+    otherwise be split by someone's guess (SmartSim split on spaces and lost arguments)."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)):
+        raise TypeError(
+            f"expected a sequence of strings, got the string {value!r}; wrap it: ({value!r},)"
+        )
+    if not isinstance(value, Iterable):
+        raise TypeError(f"expected a sequence of strings, got {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"expected strings, got {item!r}")
+    return items
+
+
+def _hosts(value: object) -> tuple[str, ...]:
+    """Host lists: a sequence of names, or one string (a Slurm host list such as ``n[1-4]``
+    or a comma-separated list)."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return _str_tuple(value)
+
+
+def _env(value: object) -> FrozenMap[str, str]:
+    """Environment: str keys; str values (ints and floats are rendered with ``str()``)."""
+    pairs = frozen_map(value)
+    out: list[tuple[str, str]] = []
+    for key, val in pairs.items():
+        if not isinstance(key, str):
+            raise TypeError(f"environment names must be str, got {key!r}")
+        if isinstance(val, bool) or not isinstance(val, (str, int, float)):
+            raise TypeError(f"environment value for {key!r} must be str, int or float, got {val!r}")
+        out.append((key, val if isinstance(val, str) else str(val)))
+    return FrozenMap(out)
+
+
+def _opts(value: object) -> FrozenMap[str, OptionValue]:
+    pairs = frozen_map(value)
+    for key, val in pairs.items():
+        if not isinstance(key, str):
+            raise TypeError(f"option names must be str, got {key!r}")
+        if val is not None and not isinstance(val, (str, int, float, bool)):
+            raise TypeError(
+                f"option {key!r}: value must be str, int, float, bool or None, got {val!r}"
+            )
+    return pairs
+
+
+def _params(value: object) -> FrozenMap[str, ParamValue]:
+    pairs = frozen_map(value)
+    for key, val in pairs.items():
+        if not isinstance(key, str):
+            raise TypeError(f"parameter names must be str, got {key!r}")
+        if not isinstance(val, (str, int, float, bool)):
+            raise TypeError(
+                f"parameter {key!r}: value must be str, int, float or bool, got {val!r}"
+            )
+    return pairs
+
+
+def _opt_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an int, got {value!r}")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected a str, got {value!r}")
+
+
+def _alloc(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, JobId):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected an allocation id (str or int), got {value!r}")
+
+
+def _int_tuple(value: object) -> tuple[int, ...]:
+    if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
+        raise TypeError(f"expected a sequence of ints, got {value!r}")
+    items = tuple(value)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise TypeError(f"expected ints, got {item!r}")
+    return items
+
+
+def _run_settings_tuple(value: object) -> tuple[RunSettings, ...]:
+    if not isinstance(value, Iterable):
+        raise TypeError(f"expected a sequence of RunSettings, got {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, RunSettings):
+            raise TypeError(f"expected RunSettings, got {item!r}")
+    return items
+
+
+def _models(value: object) -> tuple[Model, ...]:
+    if not isinstance(value, Iterable):
+        raise TypeError(f"expected a sequence of Models, got {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, Model):
+            raise TypeError(f"expected Model, got {item!r}")
+    return items
+
+
+def _array(value: object) -> ArraySpec | None:
+    if value is None or isinstance(value, ArraySpec):
+        return value
+    if isinstance(value, range):
+        return ArraySpec(value.start, value[-1] if len(value) else value.start, value.step)
+    raise TypeError(f"expected an ArraySpec or a range, got {value!r}")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AllocationRequest:
+    """An allocation to obtain (``salloc``), in Slurm's vocabulary.
+
+    ``add_opts`` keys follow the seed's rule: a one-letter key is ``-K value``, a longer one
+    ``--key value``; ``None``/``True`` is a bare flag and ``False`` leaves the option out.
+    """
+
+    nodes: int | None = attrs.field(default=None, converter=_opt_int)
+    add_opts: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    time: Duration | str | None = attrs.field(default=None, converter=to_duration)
+    partition: str | None = attrs.field(default=None, converter=_opt_str)
+    account: str | None = attrs.field(default=None, converter=_opt_str)
+    constraint: str | None = attrs.field(default=None, converter=_opt_str)
+    exclusive: bool = False
+    job_name: str | None = attrs.field(default=None, converter=_opt_str)
+    mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
+    gpus: int | None = attrs.field(default=None, converter=_opt_int)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RunSettings:
+    """How to run one program: the executable, its arguments and environment, its resources.
+
+    ``run_command`` names the launcher (``"srun"``, ``"mpirun"``, ``"mpiexec"``, ... or ``None``
+    to run the program directly); ``run_args`` are that launcher's own options with the same
+    rules as ``add_opts``. ``mpmd`` holds further programs started with this one in one MPMD
+    launch (``srun a : b``, ``mpirun a : b``), each with its own options and environment.
+    """
+
+    exe: str = attrs.field(validator=attrs.validators.instance_of(str))
+    args: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_env)
+    nodes: int | None = attrs.field(default=None, converter=_opt_int)
+    ntasks: int | None = attrs.field(default=None, converter=_opt_int)
+    tasks_per_node: int | None = attrs.field(default=None, converter=_opt_int)
+    cpus_per_task: int | None = attrs.field(default=None, converter=_opt_int)
+    gpus_per_task: int | None = attrs.field(default=None, converter=_opt_int)
+    mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
+    time: Duration | str | None = attrs.field(default=None, converter=to_duration)
+    hostlist: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
+    excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
+    alloc: str | None = attrs.field(default=None, converter=_alloc)
+    run_command: str | None = attrs.field(default=None, converter=_opt_str)
+    run_args: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    #: MPI flavour for ``mpiexec``: ``"openmpi"``, ``"mpich"``, ``"pals"`` (or ``"auto"``:
+    #: the effects layer detects it once). Pure builders never probe.
+    flavour: str | None = attrs.field(default=None, converter=_opt_str)
+    #: ``srun --mpi=`` plugin (``"pmix"``, ``"pmi2"``, ...).
+    mpi: str | None = attrs.field(default=None, converter=_opt_str)
+    #: ``srun --het-group`` components this step runs in.
+    het_group: tuple[int, ...] = attrs.field(default=(), converter=_int_tuple)
+    mpmd: tuple[RunSettings, ...] = attrs.field(default=(), converter=_run_settings_tuple)
+
+    def with_mpmd(self, *parts: RunSettings) -> RunSettings:
+        """A copy with ``parts`` appended as further MPMD programs."""
+        return attrs.evolve(self, mpmd=self.mpmd + parts)
+
+    @property
+    def parts(self) -> tuple[RunSettings, ...]:
+        """This program followed by its MPMD parts."""
+        return (attrs.evolve(self, mpmd=()), *self.mpmd)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class BatchSettings:
+    """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
+
+    ``partition`` is rendered as the queue on schedulers that call it that.
+    """
+
+    nodes: int | None = attrs.field(default=None, converter=_opt_int)
+    time: Duration | str | None = attrs.field(default=None, converter=to_duration)
+    account: str | None = attrs.field(default=None, converter=_opt_str)
+    partition: str | None = attrs.field(default=None, converter=_opt_str)
+    mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
+    gpus: int | None = attrs.field(default=None, converter=_opt_int)
+    batch_args: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    job_name: str | None = attrs.field(default=None, converter=_opt_str)
+    array: ArraySpec | None = attrs.field(default=None, converter=_array)
+    #: Lines run before the members (``module load ...``); each is one shell line, written as is.
+    preamble: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+
+
+# --------------------------------------------------------------------------- entities
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GeneratorFiles:
+    """Files ``Experiment.generate`` places in an entity's directory."""
+
+    to_copy: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    to_symlink: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    to_configure: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Model:
+    """One program to run, with its parameters and its own directory."""
+
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    run_settings: RunSettings = attrs.field(validator=attrs.validators.instance_of(RunSettings))
+    params: FrozenMap[str, ParamValue] = attrs.field(factory=FrozenMap, converter=_params)
+    path: str = attrs.field(validator=attrs.validators.instance_of(str))
+    batch_settings: BatchSettings | None = None
+    files: GeneratorFiles = attrs.field(factory=GeneratorFiles)
+
+    @property
+    def kind(self) -> str:
+        return "Model"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Ensemble:
+    """Several models launched together; with ``batch_settings``, as one batch job."""
+
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    members: tuple[Model, ...] = attrs.field(converter=_models)
+    path: str = attrs.field(validator=attrs.validators.instance_of(str))
+    batch_settings: BatchSettings | None = None
+
+    @property
+    def kind(self) -> str:
+        return "Ensemble"
+
+
+Entity: TypeAlias = Model | Ensemble
+
+
+def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict copy of a frozen map (for JSON)."""
+    return dict(value.items())
