@@ -44,8 +44,10 @@ def option_tokens(
 
     >>> option_tokens("C", "haswell"), option_tokens("partition", "debug")
     (('-C', 'haswell'), ('--partition', 'debug'))
-    >>> option_tokens("exclusive", None), option_tokens("exclusive", "user", optional_arg={"exclusive"})
-    (('--exclusive',), ('--exclusive=user',))
+    >>> option_tokens("exclusive", None)
+    ('--exclusive',)
+    >>> option_tokens("exclusive", "user", optional_arg={"exclusive"})
+    ('--exclusive=user',)
     >>> option_tokens("requeue", False), option_tokens("nice", 0)
     ((), ('--nice', '0'))
     """

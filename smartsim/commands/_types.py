@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import final
 
 import attrs
 
 from smartsim._frozen import FrozenMap, frozen_map
+
+
+def _argv(value: object) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"argv must be a sequence of strings, got {value!r}")
+    words = tuple(value)
+    if not words or not all(isinstance(w, str) for w in words):
+        raise TypeError(f"argv must be a non-empty sequence of strings, got {words!r}")
+    return words
 
 
 @final
@@ -24,7 +33,7 @@ class Command:
     cd /tmp && env X=1 srun -n 2 echo 'a b'
     """
 
-    argv: tuple[str, ...] = attrs.field(converter=tuple)
+    argv: tuple[str, ...] = attrs.field(converter=_argv)
     env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     cwd: str | None = None
     stdin: str | None = None

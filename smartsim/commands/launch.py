@@ -1,0 +1,131 @@
+"""The run-command registry: which builder turns ``RunSettings`` into a launch ``Command``.
+
+``RunSettings.run_command`` names a launcher (``None`` runs the program directly). Each entry has
+a ``check`` (the settings that tool cannot express, as typed errors, never a silent drop) and a
+pure ``build``. Entries live in their family's module and are imported on first use, so importing
+the builders costs only what is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Final, final
+
+import attrs
+
+from smartsim.commands._types import Command
+from smartsim.errors import UnknownLauncher, Unsupported, ValidationError
+from smartsim.values import RunSettings
+
+
+@final
+@attrs.frozen(kw_only=True)
+class LaunchContext:
+    """What a launch needs from the plan besides the settings: where it runs and writes, and
+    the allocation it belongs to (resolved by the shell, e.g. from ``SLURM_JOB_ID``)."""
+
+    cwd: str
+    name: str
+    stdout: str | None = None
+    stderr: str | None = None
+    alloc: str | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RunCommandSpec:
+    """One launcher family: its name for messages, its checks and its builder."""
+
+    tool: str
+    check: Callable[[RunSettings], list[ValidationError]]
+    build: Callable[[RunSettings, LaunchContext], Command]
+
+
+def _direct_check(rs: RunSettings) -> list[ValidationError]:
+    errors: list[ValidationError] = []
+    for name in ("nodes", "ntasks", "tasks_per_node", "cpus_per_task", "gpus_per_task"):
+        value = getattr(rs, name)
+        if value is not None and not (name in ("nodes", "ntasks") and value == 1):
+            errors.append(
+                Unsupported(f"run_settings.{name}", value, "a direct launch (no run_command)")
+            )
+    for name in ("mem", "alloc", "flavour", "mpi"):
+        if getattr(rs, name) is not None:
+            errors.append(
+                Unsupported(
+                    f"run_settings.{name}", getattr(rs, name), "a direct launch (no run_command)"
+                )
+            )
+    if rs.hostlist or rs.excluded_hosts or rs.het_group:
+        errors.append(
+            Unsupported("run_settings.hostlist", rs.hostlist, "a direct launch (no run_command)")
+        )
+    if rs.run_args:
+        errors.append(
+            Unsupported(
+                "run_settings.run_args", dict(rs.run_args), "a direct launch (no run_command)"
+            )
+        )
+    if rs.mpmd:
+        errors.append(
+            Unsupported("run_settings.mpmd", len(rs.mpmd), "a direct launch (no run_command)")
+        )
+    return errors
+
+
+def _direct_build(rs: RunSettings, ctx: LaunchContext) -> Command:
+    return Command(
+        argv=(rs.exe, *rs.args), env=rs.env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr
+    )
+
+
+#: Run the program itself, no launcher. ``time`` is enforced by the effects layer.
+DIRECT: Final = RunCommandSpec(tool="a direct launch", check=_direct_check, build=_direct_build)
+
+#: run_command name -> "module:attribute" of its RunCommandSpec.
+_REGISTRY: Final[dict[str, str]] = {
+    "srun": "smartsim.commands.slurm:SRUN",
+    "mpirun": "smartsim.commands.mpi:OPENMPI",
+    "orterun": "smartsim.commands.mpi:OPENMPI",
+    "mpiexec": "smartsim.commands.mpi:MPIEXEC",
+    "mpiexec.openmpi": "smartsim.commands.mpi:OPENMPI",
+    "mpiexec.mpich": "smartsim.commands.mpi:MPICH",
+    "mpiexec.hydra": "smartsim.commands.mpi:MPICH",
+    "aprun": "smartsim.commands.aprun:APRUN",
+    "jsrun": "smartsim.commands.jsrun:JSRUN",
+    "flux": "smartsim.commands.flux:FLUX_RUN",
+}
+
+_NAMES: list[str | None] = [None]
+_NAMES.extend(_REGISTRY)
+#: Every run_command smartsim knows (``None``: run the program directly).
+RUN_COMMANDS: Final = tuple(_NAMES)
+
+
+def run_command_spec(run_command: str | None) -> RunCommandSpec | UnknownLauncher:
+    """The spec for ``run_command``, or an :class:`UnknownLauncher` error listing the known ones."""
+    if run_command is None:
+        return DIRECT
+    target = _REGISTRY.get(run_command)
+    if target is None:
+        return UnknownLauncher("run_command", run_command, tuple(_REGISTRY))
+    module, attr = target.split(":")
+    spec = getattr(importlib.import_module(module), attr)
+    assert isinstance(spec, RunCommandSpec)
+    return spec
+
+
+def check_run_command(rs: RunSettings) -> list[ValidationError]:
+    """What ``rs.run_command`` cannot express (every MPMD part must use the same launcher)."""
+    spec = run_command_spec(rs.run_command)
+    if isinstance(spec, UnknownLauncher):
+        return [spec]
+    return spec.check(rs)
+
+
+def launch_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The launch ``Command`` for validated settings (see :func:`check_run_command`)."""
+    spec = run_command_spec(rs.run_command)
+    assert isinstance(spec, RunCommandSpec), spec
+    return spec.build(rs, ctx)
