@@ -39,6 +39,9 @@ class Command:
     stdin: str | None = None
     stdout: str | None = None
     stderr: str | None = None
+    #: Files the effects layer writes before starting the command (path -> text), e.g. the
+    #: ERF that ``jsrun --erf_input`` reads. The planner copies them into ``Launch.files``.
+    files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
 
     def shell(self) -> str:
         """Shell text a person can paste that does the same thing."""
@@ -54,7 +57,8 @@ class Command:
             line = f"{line} {heredoc(self.stdin)}"
         if self.cwd is not None:
             line = f"cd {shlex.quote(self.cwd)} && {line}"
-        return line
+        writes = [f"cat > {shlex.quote(p)} {heredoc(t)}" for p, t in self.files.items()]
+        return "\n".join([*writes, line])
 
     def with_env(self, env: Mapping[str, str]) -> Command:
         return attrs.evolve(self, env=self.env.merged(env))

@@ -4,17 +4,27 @@ A planner is a pure function ``(entity, world) -> Result[tuple[Launch, ...], Inv
 the plan needs from the world (the caller's allocation id, the next free output index, ...) is read
 once by the shell and passed in as a :class:`World`; the builders stay pure, and ``start`` executes
 the very plan ``preview`` shows, so the two cannot drift.
+
+Output history (one scheme for every launcher, see :func:`output_paths`): the first run of an
+entity writes ``<dir>/<name>.out`` and ``<dir>/<name>.err``; a later run writes
+``<dir>/<name>.<k>.out`` / ``.err`` where ``k`` is :attr:`World.run_index`, one more than the
+largest index already present (:func:`next_run_index`). Nothing is renamed and no earlier file
+is ever opened for writing again, so every run's output stays complete.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import shlex
+from collections.abc import Iterable
 from typing import final
 
 import attrs
 
 from smartsim._frozen import FrozenMap, frozen_map
 from smartsim.commands._types import Command, Submission, heredoc
+from smartsim.values import Duration
 
 
 @final
@@ -29,6 +39,12 @@ class World:
     run_index: int = 0
     #: Tool paths named by the user (``{"qsub": "/opt/pbs/bin/qsub"}``).
     tools: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+
+
+def _dirs(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"expected a sequence of directory paths, got {value!r}")
+    return tuple(str(v) for v in value)
 
 
 @final
@@ -47,16 +63,42 @@ class Launch:
     submission: Submission | None = None
     #: Files the effects layer writes before starting (path -> text), e.g. an ERF or hostfile.
     files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    #: Directories the effects layer creates (``mkdir -p``) before anything else.
+    mkdirs: tuple[str, ...] = attrs.field(default=(), converter=_dirs)
+    #: A run-time limit the effects layer enforces itself (a direct local launch): when it is
+    #: reached the process group gets SIGTERM, then SIGKILL after the grace period, and the
+    #: launch ends FAILED. Schedulers enforce their own limits from the argv or the script.
+    time_limit: Duration | None = None
 
     def shell(self) -> str:
-        """Shell text a person can paste to do the same thing."""
+        """Shell text a person can paste to do the same thing.
+
+        >>> out, err = "/e/m/m.out", "/e/m/m.err"
+        >>> cmd = Command(argv=("echo", "a b"), cwd="/e/m", stdout=out, stderr=err)
+        >>> print(Launch(name="m", kind="Model", members=("m",), cwd="/e/m", stdout=out,
+        ...              stderr=err, command=cmd, mkdirs=("/e/m",)).shell())
+        # Model m
+        mkdir -p /e/m
+        cd /e/m && echo 'a b' >/e/m/m.out 2>/e/m/m.err
+        """
         lines = [f"# {self.kind} {self.name}"]
+        if self.mkdirs:
+            lines.append("mkdir -p " + " ".join(shlex.quote(d) for d in self.mkdirs))
+        if self.time_limit is not None:
+            lines.append(
+                f"# time limit {self.time_limit.hms()}: smartsim sends SIGTERM to the process "
+                "group, then SIGKILL after its grace period"
+            )
         for path, text in self.files.items():
             lines.append(f"cat > {shlex.quote(path)} {heredoc(text)}")
         if self.submission is not None:
             lines.append(self.submission.shell())
         if self.command is not None:
-            lines.append(self.command.shell())
+            # The planner copies the command's files into ``files``; write them once.
+            command = self.command
+            if command.files and all(self.files.get(p) == t for p, t in command.files.items()):
+                command = attrs.evolve(command, files=FrozenMap())
+            lines.append(command.shell())
         return "\n".join(lines)
 
 
@@ -69,3 +111,33 @@ class Plan:
 
     def __str__(self) -> str:
         return "\n\n".join(launch.shell() for launch in self.launches)
+
+
+def output_paths(directory: str, name: str, run_index: int) -> tuple[str, str]:
+    """The stdout and stderr files of ``name`` for run ``run_index`` (the history scheme).
+
+    >>> output_paths("/exp/sim_0", "sim_0", 0)
+    ('/exp/sim_0/sim_0.out', '/exp/sim_0/sim_0.err')
+    >>> output_paths("/exp/sim_0", "sim_0", 2)
+    ('/exp/sim_0/sim_0.2.out', '/exp/sim_0/sim_0.2.err')
+    """
+    stem = name if run_index == 0 else f"{name}.{run_index}"
+    return (posixpath.join(directory, f"{stem}.out"), posixpath.join(directory, f"{stem}.err"))
+
+
+def next_run_index(name: str, filenames: Iterable[str]) -> int:
+    """The first history index whose files are all new, given a directory's file names:
+    0 when ``name`` has no output yet, else one more than the largest index present.
+
+    >>> next_run_index("m", ["params.json"]), next_run_index("m", ["m.err"])
+    (0, 1)
+    >>> next_run_index("m", ["m.out", "m.3.out", "m.1.err", "mm.7.out"])
+    4
+    """
+    pattern = re.compile(re.escape(name) + r"(?:\.([0-9]+))?\.(?:out|err)")
+    best = -1
+    for filename in filenames:
+        match = pattern.fullmatch(filename)
+        if match is not None:
+            best = max(best, int(match[1] or 0))
+    return best + 1

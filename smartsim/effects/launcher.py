@@ -2,17 +2,30 @@
 
 An effects launcher pairs a pure *planner* (entity + world -> launches) with three effects:
 ``start`` one launch, ``poll`` many handles with a constant number of scheduler calls, and
-``stop`` one handle. ``Experiment`` drives it and never knows which scheduler is underneath.
+``stop`` many handles. ``Experiment`` drives it and never knows which scheduler is underneath.
+
+Two optional abilities make a launcher event-driven rather than polled; ``Experiment`` uses them
+when present (``isinstance(launcher, Waits)``):
+
+* :class:`Waits` — ``wait(handles, timeout)`` returns as soon as every handle is final (or at the
+  timeout) instead of the shell sleeping between polls; :func:`wait_by_polling` implements it
+  from ``poll`` for a launcher that has nothing better.
+* :class:`Notifies` — ``watch(callback)``: the launcher calls ``callback(handle, state)`` (from any
+  thread) whenever it learns of a status change, so the journal records exits as they happen.
+
+A launcher is constructed with no arguments (``Experiment`` looks it up by name).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 import attrs
-from returns.io import IOResult
+from returns.io import IOFailure, IOResult
 from returns.result import Result
+from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands.plan import Launch, World
 from smartsim.errors import EffectError, Invalid
@@ -31,6 +44,13 @@ class Handle:
     #: Extra identity, e.g. a local process's start time (so a reused PID is never signalled).
     extra: tuple[tuple[str, str], ...] = ()
 
+    def get(self, key: str) -> str | None:
+        """The ``extra`` value recorded under ``key``, if any."""
+        for k, v in self.extra:
+            if k == key:
+                return v
+        return None
+
 
 class Launcher(Protocol):
     """What ``Experiment`` needs of a launcher."""
@@ -41,10 +61,66 @@ class Launcher(Protocol):
         """Pure: the launches that would run ``entity``."""
         ...
 
-    def start(self, launch: Launch) -> IOResult[Handle, EffectError]: ...
-
-    def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
-        """Statuses for all ``handles`` with a constant number of scheduler calls."""
+    def start(self, launch: Launch) -> IOResult[Handle, EffectError]:
+        """Start one launch (write its files, create its directories, submit or spawn)."""
         ...
 
-    def stop(self, handle: Handle) -> IOResult[None, EffectError]: ...
+    def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
+        """Statuses for all ``handles`` with a constant number of scheduler calls. Handles may
+        come from the journal of an earlier process (``Experiment.reconnect``)."""
+        ...
+
+    def stop(self, handles: Sequence[Handle]) -> IOResult[None, EffectError]:
+        """Stop every handle (one scheduler call where the tool allows it); returns once they
+        have been asked to stop — the local launcher returns once they are gone."""
+        ...
+
+
+@runtime_checkable
+class Waits(Protocol):
+    """A launcher that can block until its handles are final, without a fixed polling tick."""
+
+    def wait(
+        self, handles: Sequence[Handle], timeout: float
+    ) -> IOResult[Mapping[Handle, JobState], EffectError]:
+        """Statuses of ``handles`` once all are final, or when ``timeout`` seconds have passed."""
+        ...
+
+
+@runtime_checkable
+class Notifies(Protocol):
+    """A launcher that reports status changes as it sees them."""
+
+    def watch(self, callback: Callable[[Handle, JobState], None]) -> None:
+        """Call ``callback(handle, state)`` on every status change (from any thread; the
+        callback must be quick and must not call back into the launcher)."""
+        ...
+
+
+def wait_by_polling(
+    launcher: Launcher, handles: Sequence[Handle], timeout: float, interval: float
+) -> IOResult[Mapping[Handle, JobState], EffectError]:
+    """:meth:`Waits.wait` from ``poll``: poll every ``interval`` seconds until every handle is
+    final or ``timeout`` has passed. A transient error is retried until the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = launcher.poll(handles)
+        remaining = deadline - time.monotonic()
+        if isinstance(result, IOFailure):
+            if unsafe_perform_io(result.failure()).transient and remaining > 0:
+                time.sleep(min(interval, remaining))
+                continue
+            return result
+        states = unsafe_perform_io(result.unwrap())
+        if all(s.status.is_final for s in states.values()) or remaining <= 0:
+            return result
+        time.sleep(min(interval, remaining))
+
+
+__all__ = [
+    "Handle",
+    "Launcher",
+    "Notifies",
+    "Waits",
+    "wait_by_polling",
+]

@@ -1,0 +1,140 @@
+"""ALPS ``aprun`` (Cray XC/XE systems under PBS or Moab/Torque). Pure.
+
+Sources: HPE, "Run Applications Using the aprun Command" (CLE 7.0,
+https://www.hpe.com/psnow/resources/ebooks/a00114008en_us_v2/Run_Applications_Using_the_aprun_Command.html)
+and the Cray CLE ``aprun(1)`` synopsis (docs.cray.com S-2496). The usage is
+``aprun [global_options] [command_options] cmd1 [: [command_options] cmd2 [: ...]]``:
+
+* ``-e NAME=value`` ("Must use format VARNAME=value") and ``-m`` are *global* options, so every
+  MPMD program gets the same environment (different environments are a typed error);
+  ``-n``, ``-N``, ``-d``, ``-L``, ``-E`` are command options and are rendered per program;
+* aprun has **no walltime**: ``-t sec`` limits each PE's *CPU* time, so ``RunSettings.time`` is
+  :class:`~smartsim.errors.Unsupported` here (the batch job's walltime bounds the run); a CPU-time
+  limit can still be given as ``run_args={"t": seconds}``;
+* ``-L``/``-E`` take ALPS node ids (NIDs: ``12``, ``40-47``), not host names;
+* ALPS "forwards the user's login node environment to the assigned compute nodes" and starts
+  the PEs in aprun's working directory, so ``Command.env``/``Command.cwd`` carry both as well;
+* ``run_args``: a key of one or two letters is a single-dash option (``-n``, ``-cc``, ``-ss``,
+  ``-sl``: aprun's own spelling), a longer key ``--key value`` (``--cpu-binding``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from smartsim.commands._options import render_value
+from smartsim.commands._types import Command
+from smartsim.commands.launch import LaunchContext, RunCommandSpec
+from smartsim.commands.mpi import CWD, LauncherRules, check_launcher, host_items, total_tasks
+from smartsim.errors import BadValue, Unsupported, ValidationError
+from smartsim.values import OptionValue, RunSettings
+
+__all__ = ["APRUN", "aprun_command", "aprun_option_tokens", "check_aprun"]
+
+_NID_RANGE: Final = re.compile(r"\d+(?:-\d+)?")
+
+_RULES: Final = LauncherRules(
+    tool="ALPS aprun",
+    unsupported=("gpus_per_task", "mem", "alloc", "mpi", "het_group", "flavour"),
+    reserved={
+        "n": ("ntasks", "nodes"),
+        "pes": ("ntasks", "nodes"),
+        "N": ("tasks_per_node",),
+        "pes-per-node": ("tasks_per_node",),
+        "d": ("cpus_per_task",),
+        "cpus-per-pe": ("cpus_per_task",),
+        "L": ("hostlist",),
+        "node-list": ("hostlist",),
+        "E": ("excluded_hosts",),
+        "exclude-node-list": ("excluded_hosts",),
+        "wdir": CWD,
+    },
+    shared_env=True,
+)
+
+
+def check_aprun(rs: RunSettings) -> list[ValidationError]:
+    """What ``aprun`` cannot express in ``rs``.
+
+    >>> check_aprun(RunSettings(exe="a.out", time=600))[0].tool
+    "ALPS aprun (no walltime option; -t limits each PE's CPU seconds)"
+    """
+    errors: list[ValidationError] = []
+    for i, part in enumerate(rs.parts):
+        where = "run_settings" if i == 0 else f"run_settings.mpmd[{i - 1}]"
+        if part.time is not None:
+            errors.append(
+                Unsupported(
+                    f"{where}.time",
+                    part.time,
+                    "ALPS aprun (no walltime option; -t limits each PE's CPU seconds)",
+                )
+            )
+        for field in ("hostlist", "excluded_hosts"):
+            for nid in host_items(getattr(part, field)):
+                if "[" not in nid and not _NID_RANGE.fullmatch(nid):
+                    errors.append(
+                        BadValue(
+                            f"{where}.{field}",
+                            nid,
+                            "ALPS node ids such as 12 or 40-47 (aprun -L/-E take NIDs)",
+                        )
+                    )
+    return errors + check_launcher(rs, _RULES)
+
+
+def aprun_option_tokens(options: Mapping[str, OptionValue]) -> tuple[str, ...]:
+    """``run_args`` in aprun's spelling.
+
+    >>> aprun_option_tokens({"cc": "depth", "ss": None, "j": 2, "cpu-binding": "none"})
+    ('-cc', 'depth', '-ss', '-j', '2', '--cpu-binding', 'none')
+    """
+    out: list[str] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        out.append(f"-{key}" if len(key) <= 2 else f"--{key}")
+        if value is not None and value is not True:
+            out.append(render_value(value))
+    return tuple(out)
+
+
+def aprun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The ``aprun`` command for checked settings.
+
+    >>> rs = RunSettings(exe="./a.out", args=("arg1", "arg2"), ntasks=384, run_command="aprun")
+    >>> aprun_command(rs, LaunchContext(cwd="/w", name="m")).argv
+    ('aprun', '-n', '384', './a.out', 'arg1', 'arg2')
+    >>> rs = RunSettings(exe="./a", ntasks=4, tasks_per_node=2, env={"A": "1"}, run_command="aprun")
+    >>> aprun_command(rs.with_mpmd(RunSettings(exe="./b", ntasks=8, cpus_per_task=2,
+    ...                                        env={"A": "1"})),
+    ...               LaunchContext(cwd="/w", name="m")).argv  # doctest: +NORMALIZE_WHITESPACE
+    ('aprun', '-e', 'A=1', '-n', '4', '-N', '2', './a', ':', '-n', '8', '-d', '2', './b')
+    """
+    argv: list[str] = [rs.run_command or "aprun"]
+    for key, value in rs.env.items():
+        argv += ["-e", f"{key}={value}"]
+    for i, part in enumerate(rs.parts):
+        if i:
+            argv.append(":")
+        tasks = total_tasks(part)
+        if tasks is not None:
+            argv += ["-n", str(tasks)]
+        if part.tasks_per_node is not None:
+            argv += ["-N", str(part.tasks_per_node)]
+        if part.cpus_per_task is not None:
+            # "-d depth: the number of CPU cores required for each PE and its threads".
+            argv += ["-d", str(part.cpus_per_task)]
+        if part.hostlist:
+            argv += ["-L", ",".join(host_items(part.hostlist))]
+        if part.excluded_hosts:
+            argv += ["-E", ",".join(host_items(part.excluded_hosts))]
+        argv += aprun_option_tokens(part.run_args)
+        argv += [part.exe, *part.args]
+    return Command(argv=argv, env=rs.env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+
+
+#: ``aprun``: ALPS application launch.
+APRUN: Final = RunCommandSpec(tool="ALPS aprun", check=check_aprun, build=aprun_command)

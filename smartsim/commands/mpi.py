@@ -1,0 +1,665 @@
+"""MPI launchers: Open MPI ``mpirun``/``mpiexec``/``orterun``, MPICH (Hydra) ``mpiexec``, Cray PALS
+``mpiexec``. Pure: settings in, a :class:`~smartsim.commands._types.Command` out.
+
+Rules of this module (each rendering rule cites the tool's documentation beside the code):
+
+* **The flavour is explicit.** ``mpiexec`` names three incompatible tools, so
+  ``run_command="mpiexec"`` needs ``flavour="openmpi"|"mpich"|"pals"``; ``"auto"`` is resolved
+  once by :func:`smartsim.effects.mpi_detect.resolve_flavour` (which runs ``mpiexec --version``)
+  *before* checking and building. Nothing here probes. ``mpirun`` means Open MPI unless the
+  flavour says MPICH (MPICH installs ``mpirun`` as another name of ``mpiexec.hydra``);
+  ``orterun``/``mpiexec.openmpi`` are Open MPI only, ``mpiexec.mpich``/``mpiexec.hydra`` MPICH only.
+* **Check, then render.** ``check_*`` returns every setting the tool cannot express as a typed
+  error (:class:`~smartsim.errors.Unsupported`, :class:`~smartsim.errors.DuplicateOption`,
+  :class:`~smartsim.errors.ConflictingOptions`, ...); the builders assume a checked value.
+* **Environment reaches the ranks with the entity's values.** Variables go into ``Command.env``
+  (the launcher's own environment: local ranks inherit it, and it configures the launcher itself,
+  e.g. ``OMPI_MCA_*``) *and* into the tool's own flags, which carry them to remote ranks and
+  override a caller's value of the same name. In an MPMD launch a variable set by only some parts
+  travels only in those parts' flags (Open MPI ``-x`` and MPICH ``-env`` are per program), so it
+  never leaks into the other programs; only variables every part sets alike go into
+  ``Command.env``. PALS ``--env`` is a global option, so PALS needs every part's environment equal.
+* **Global options agree.** A setting rendered by a launch-wide option (the time limit, Hydra's
+  ``-ppn``/``-hosts``/``-bind-to``, Open MPI's ``--map-by``) is taken from the first program; an
+  MPMD part may leave it unset or repeat it, never change it.
+* **The program's argv ends each part unchanged.** A lone ``:`` argument is refused (every tool
+  here reads it as the MPMD separator — verified for Open MPI 4.1.4 and MPICH 4.0.2), and an
+  executable may not start with ``-``.
+* ``run_args`` use the seed's option rule (``-K v``, ``--key v``, bare flag) for Open MPI and PALS
+  and Hydra's single-dash form (``-key v``) for MPICH.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final, final
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from smartsim.commands._options import options_tokens, render_value
+from smartsim.commands._types import Command
+from smartsim.commands.launch import LaunchContext, RunCommandSpec
+from smartsim.errors import (
+    BadValue,
+    ConflictingOptions,
+    DuplicateOption,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.values import Duration, OptionValue, RunSettings
+
+__all__ = [
+    "FLAVOURS",
+    "MPICH",
+    "MPIEXEC",
+    "OPENMPI",
+    "PALS",
+    "check_mpich",
+    "check_mpiexec",
+    "check_openmpi",
+    "check_pals",
+    "mpich_command",
+    "mpiexec_command",
+    "openmpi_command",
+    "pals_command",
+    "parse_mpi_version",
+    "version_command",
+]
+
+#: The concrete flavours an ``mpiexec`` can be.
+FLAVOURS: Final = ("openmpi", "mpich", "pals")
+
+# --------------------------------------------------------------------------- shared machinery
+# (also used by smartsim.commands.aprun and smartsim.commands.jsrun)
+
+#: A run_args key that the launch directory owns (``--wdir``, ``--chdir``): always a duplicate.
+CWD: Final = "the launch directory (LaunchContext.cwd)"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class LauncherRules:
+    """What one launcher can express, as data read by :func:`check_launcher`.
+
+    ``reserved`` maps a ``run_args`` key to the typed fields that render the same option (or to
+    :data:`CWD`); ``shared`` lists fields rendered by launch-wide options, which MPMD parts may
+    only repeat; ``colon_mpmd`` says the tool splits programs on a lone ``:``.
+    """
+
+    tool: str
+    unsupported: tuple[str, ...]
+    reserved: Mapping[str, tuple[str, ...] | str]
+    shared: tuple[str, ...] = ()
+    shared_env: bool = False
+    colon_mpmd: bool = True
+    mpmd: bool = True
+    slurm_host_ranges: bool = False
+
+
+def total_tasks(rs: RunSettings) -> int | None:
+    """The task count: ``ntasks``, or ``nodes * tasks_per_node`` when only those are given."""
+    if rs.ntasks is not None:
+        return rs.ntasks
+    if rs.nodes is not None and rs.tasks_per_node is not None:
+        return rs.nodes * rs.tasks_per_node
+    return None
+
+
+def duration_seconds(value: Duration | str | None) -> int | None:
+    """Whole seconds of a checked duration (text is left to the generic validator)."""
+    return value.seconds if isinstance(value, Duration) else None
+
+
+def host_items(hosts: Sequence[str]) -> list[str]:
+    """Host names: each entry split on commas (Slurm bracket ranges are refused by the checks)."""
+    return [item for entry in hosts for item in entry.split(",") if item]
+
+
+def common_env(parts: Sequence[RunSettings]) -> dict[str, str]:
+    """Variables every part sets to the same value, in the first part's order."""
+    first, *rest = parts
+    return {k: v for k, v in first.env.items() if all(p.env.get(k) == v for p in rest)}
+
+
+def _is_set(value: object) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (tuple, Mapping)):
+        return len(value) > 0
+    return True
+
+
+def _active(options: Mapping[str, OptionValue]) -> dict[str, OptionValue]:
+    # ``False`` leaves an option out (the seed's rule), so it cannot collide with anything.
+    return {k: v for k, v in options.items() if v is not False}
+
+
+def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationError]:
+    """Every setting of ``rs`` (MPMD parts included) that ``rules.tool`` cannot express."""
+    errors: list[ValidationError] = []
+    parts = rs.parts
+    first = parts[0]
+    if rs.mpmd and not rules.mpmd:
+        errors.append(Unsupported("run_settings.mpmd", len(rs.mpmd), rules.tool))
+    for i, part in enumerate(parts):
+        where = "run_settings" if i == 0 else f"run_settings.mpmd[{i - 1}]"
+        if i > 0 and part.run_command not in (None, rs.run_command):
+            errors.append(
+                ConflictingOptions(
+                    f"{where}.run_command", part.run_command, f"run_command={rs.run_command!r}"
+                )
+            )
+        if i > 0 and part.flavour not in (None, rs.flavour):
+            errors.append(
+                ConflictingOptions(f"{where}.flavour", part.flavour, f"flavour={rs.flavour!r}")
+            )
+        for name in rules.unsupported:
+            value = getattr(part, name)
+            if _is_set(value):
+                shown = dict(value) if isinstance(value, Mapping) else value
+                errors.append(Unsupported(f"{where}.{name}", shown, rules.tool))
+        if (
+            part.nodes is not None
+            and part.tasks_per_node is None
+            and "nodes" not in (rules.unsupported)
+        ):
+            # None of these tools has a node-count option: nodes is expressed as tasks per node.
+            errors.append(
+                Unsupported(
+                    f"{where}.nodes", part.nodes, f"{rules.tool} (nodes needs tasks_per_node)"
+                )
+            )
+        if part.exe.startswith("-"):
+            errors.append(
+                BadValue(f"{where}.exe", part.exe, "a program name not starting with '-'")
+            )
+        if rules.colon_mpmd:
+            for j, arg in enumerate(part.args):
+                if arg == ":":
+                    errors.append(
+                        BadValue(
+                            f"{where}.args[{j}]",
+                            arg,
+                            f"an argument other than a lone ':' ({rules.tool} reads it as the "
+                            "MPMD separator)",
+                        )
+                    )
+        if not rules.slurm_host_ranges:
+            for field in ("hostlist", "excluded_hosts"):
+                for host in getattr(part, field):
+                    if "[" in host:
+                        errors.append(
+                            Unsupported(
+                                f"{where}.{field}",
+                                host,
+                                f"{rules.tool} (no Slurm host ranges; list the hosts)",
+                            )
+                        )
+        errors.extend(_reserved_problems(f"{where}.run_args", part, rules))
+        if i > 0:
+            for name in rules.shared:
+                value = getattr(part, name)
+                if _is_set(value) and value != getattr(first, name):
+                    errors.append(
+                        ConflictingOptions(
+                            f"{where}.{name}",
+                            value,
+                            f"run_settings.{name} (a launch-wide option of {rules.tool})",
+                        )
+                    )
+            if rules.shared_env and part.env != first.env:
+                errors.append(
+                    ConflictingOptions(
+                        f"{where}.env",
+                        dict(part.env),
+                        f"run_settings.env ({rules.tool} sets the environment for all programs)",
+                    )
+                )
+    return errors
+
+
+def _reserved_problems(
+    field: str, part: RunSettings, rules: LauncherRules
+) -> list[ValidationError]:
+    errors: list[ValidationError] = []
+    seen: dict[tuple[str, ...] | str, str] = {}
+    for key in _active(part.run_args):
+        owner = rules.reserved.get(key)
+        if owner is None:
+            continue
+        if owner == CWD:
+            errors.append(DuplicateOption(f"{field}[{key!r}]", part.run_args[key], CWD))
+            continue
+        if owner in seen:
+            errors.append(
+                DuplicateOption(
+                    f"{field}[{key!r}]", part.run_args[key], f"{field}[{seen[owner]!r}]"
+                )
+            )
+            continue
+        seen[owner] = key
+        assert not isinstance(owner, str)
+        for name in owner:
+            if _is_set(getattr(part, name)):
+                errors.append(
+                    DuplicateOption(f"{field}[{key!r}]", part.run_args[key], f"run_settings.{name}")
+                )
+                break
+    return errors
+
+
+def single_dash_tokens(options: Mapping[str, OptionValue]) -> tuple[str, ...]:
+    """Hydra's option form: ``-key value`` whatever the key's length, bare ``-key`` for a flag."""
+    out: list[str] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        out.append(f"-{key}")
+        if value is not None and value is not True:
+            out.append(render_value(value))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- flavours
+
+# run_command (its basename) -> (the flavour it means when none is given, the flavours it may be)
+_NAME_FLAVOURS: Final[dict[str, tuple[str | None, tuple[str, ...]]]] = {
+    # MPICH's installer makes mpirun another name of mpiexec.hydra; Debian's mpirun is Open MPI.
+    "mpirun": ("openmpi", ("openmpi", "mpich")),
+    "orterun": ("openmpi", ("openmpi",)),
+    "mpiexec.openmpi": ("openmpi", ("openmpi",)),
+    "mpiexec.mpich": ("mpich", ("mpich",)),
+    "mpiexec.hydra": ("mpich", ("mpich",)),
+    "mpiexec": (None, FLAVOURS),
+}
+
+
+def _flavour(rs: RunSettings, default: str | None) -> str | ValidationError:
+    """The concrete flavour ``rs`` asks for, or the error that stops it being built."""
+    name = posixpath.basename(rs.run_command) if rs.run_command else None
+    implied, allowed = _NAME_FLAVOURS.get(
+        name or "", (default, FLAVOURS if default is None else (default,))
+    )
+    if rs.flavour == "auto":
+        return BadValue(
+            "run_settings.flavour",
+            "auto",
+            "a detected flavour: resolve 'auto' with "
+            "smartsim.effects.mpi_detect.resolve_flavour before checking",
+        )
+    flavour = rs.flavour if rs.flavour is not None else implied
+    if flavour is None:
+        return BadValue(
+            "run_settings.flavour",
+            None,
+            f"one of {', '.join(map(repr, FLAVOURS))} for run_command={rs.run_command!r} "
+            "(Open MPI, MPICH and Cray PALS all call their launcher mpiexec), or 'auto' to "
+            "detect it once from `mpiexec --version`",
+        )
+    if flavour not in allowed:
+        return ConflictingOptions(
+            "run_settings.flavour", flavour, f"run_command={rs.run_command!r}"
+        )
+    return flavour
+
+
+def _program(rs: RunSettings, default: str) -> str:
+    return rs.run_command or default
+
+
+# --------------------------------------------------------------------------- Open MPI
+
+_OPENMPI_RULES: Final = LauncherRules(
+    tool="Open MPI mpirun",
+    unsupported=("gpus_per_task", "mem", "excluded_hosts", "alloc", "mpi", "het_group"),
+    # Open MPI 4.1 mpirun(1): -c/-n/--n/-np, -N/--npernode, --map-by, --cpus-per-proc
+    # (--cpus-per-rank), -H/--host, --timeout, -wdir/--wdir/-wd.
+    reserved={
+        "n": ("ntasks", "nodes"),
+        "np": ("ntasks", "nodes"),
+        "c": ("ntasks", "nodes"),
+        "N": ("tasks_per_node",),
+        "npernode": ("tasks_per_node",),
+        "map-by": ("tasks_per_node", "cpus_per_task"),
+        "cpus-per-proc": ("cpus_per_task",),
+        "cpus-per-rank": ("cpus_per_task",),
+        "H": ("hostlist",),
+        "host": ("hostlist",),
+        "timeout": ("time",),
+        "wdir": CWD,
+        "wd": CWD,
+    },
+    # --map-by and --timeout apply to the whole job.
+    shared=("time", "tasks_per_node", "cpus_per_task"),
+)
+
+
+def check_openmpi(rs: RunSettings) -> list[ValidationError]:
+    """What Open MPI's ``mpirun`` cannot express in ``rs``.
+
+    >>> check_openmpi(RunSettings(exe="a.out", gpus_per_task=1))[0].message
+    'Open MPI mpirun cannot express run_settings.gpus_per_task=1'
+    """
+    return check_launcher(rs, _OPENMPI_RULES)
+
+
+def _openmpi_map_by(rs: RunSettings) -> str | None:
+    # mpirun(1) 4.1: "--map-by ppr:N:<object>" places N processes per object; the ":PE=n"
+    # modifier binds each process to n processing elements and replaces the deprecated
+    # --npernode and --cpus-per-proc.
+    if rs.tasks_per_node is not None:
+        base = f"ppr:{rs.tasks_per_node}:node"
+    elif rs.cpus_per_task is not None:
+        base = "slot"
+    else:
+        return None
+    return base if rs.cpus_per_task is None else f"{base}:PE={rs.cpus_per_task}"
+
+
+def openmpi_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The Open MPI ``mpirun`` command for checked settings.
+
+    Every program gets ``--wdir`` (it is a per-program option: Open MPI 4.1.4 started the second
+    program of ``--wdir /usr a : b`` in the caller's directory) and its own ``-x NAME=value``.
+
+    >>> rs = RunSettings(exe="hello", args=("a b",), ntasks=4, env={"OMP_NUM_THREADS": "2"},
+    ...                  run_command="mpirun", run_args={"oversubscribe": None}, time=90)
+    >>> ctx = LaunchContext(cwd="/w", name="m")
+    >>> openmpi_command(rs, ctx).argv  # doctest: +NORMALIZE_WHITESPACE
+    ('mpirun', '--timeout', '90', '--wdir', '/w', '-n', '4', '-x', 'OMP_NUM_THREADS=2',
+     '--oversubscribe', 'hello', 'a b')
+    """
+    parts = rs.parts
+    argv: list[str] = [_program(rs, "mpirun")]
+    seconds = duration_seconds(rs.time)
+    if seconds is not None:
+        # mpirun(1): "--timeout <seconds>: The maximum number of seconds that mpirun will run."
+        argv += ["--timeout", str(seconds)]
+    map_by = _openmpi_map_by(rs)
+    for i, part in enumerate(parts):
+        if i:
+            argv.append(":")
+        argv += ["--wdir", ctx.cwd]
+        tasks = total_tasks(part)
+        if tasks is not None:
+            argv += ["-n", str(tasks)]
+        if i == 0 and map_by is not None:
+            argv += ["--map-by", map_by]
+        if part.hostlist:
+            argv += ["--host", ",".join(host_items(part.hostlist))]
+        for key, value in part.env.items():
+            # mpirun(1): "-x <env>: Export the specified environment variables to the remote
+            # nodes before executing the program ... -x foo=bar sets foo"; per app context.
+            argv += ["-x", f"{key}={value}"]
+        argv += options_tokens(part.run_args)
+        argv += [part.exe, *part.args]
+    return Command(
+        argv=argv, env=common_env(parts), cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr
+    )
+
+
+# --------------------------------------------------------------------------- MPICH (Hydra)
+
+_MPICH_RULES: Final = LauncherRules(
+    tool="MPICH mpiexec (Hydra)",
+    unsupported=("mem", "excluded_hosts", "alloc", "mpi", "het_group"),
+    # mpiexec.hydra -help: -n/-np, -ppn, -hosts, -bind-to, -gpus-per-proc, -wdir.
+    reserved={
+        "n": ("ntasks", "nodes"),
+        "np": ("ntasks", "nodes"),
+        "ppn": ("tasks_per_node",),
+        "hosts": ("hostlist",),
+        "host": ("hostlist",),
+        "bind-to": ("cpus_per_task",),
+        "gpus-per-proc": ("gpus_per_task",),
+        "wdir": CWD,
+    },
+    # mpiexec.hydra -help lists -hosts as a global option and -ppn, -bind-to, -gpus-per-proc
+    # among the "Hydra specific options (treated as global)"; MPIEXEC_TIMEOUT is per launch.
+    shared=("time", "tasks_per_node", "hostlist", "cpus_per_task", "gpus_per_task"),
+)
+
+
+def check_mpich(rs: RunSettings) -> list[ValidationError]:
+    """What MPICH's Hydra ``mpiexec`` cannot express in ``rs``.
+
+    >>> check_mpich(RunSettings(exe="a.out", excluded_hosts=("n3",)))[0].message
+    "MPICH mpiexec (Hydra) cannot express run_settings.excluded_hosts=('n3',)"
+    """
+    return check_launcher(rs, _MPICH_RULES)
+
+
+def mpich_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The MPICH (Hydra) ``mpiexec`` command for checked settings.
+
+    Variables every program sets alike are global (``-genv NAME value``, the documented
+    two-word form, so a value is always one whole word); the others are ``-env`` of their
+    program. The time limit is Hydra's ``MPIEXEC_TIMEOUT`` (seconds) in the launcher's
+    environment: Hydra has no time-limit flag.
+
+    >>> a = RunSettings(exe="ocean", ntasks=4, env={"G": "1", "L": "a"}, time=60,
+    ...                 run_command="mpiexec.mpich")
+    >>> cmd = mpich_command(a.with_mpmd(RunSettings(exe="air", ntasks=8, env={"G": "1"})),
+    ...                     LaunchContext(cwd="/w", name="m"))
+    >>> cmd.argv  # doctest: +NORMALIZE_WHITESPACE
+    ('mpiexec.mpich', '-genv', 'G', '1', '-n', '4', '-wdir', '/w', '-env', 'L', 'a', 'ocean',
+     ':', '-n', '8', '-wdir', '/w', 'air')
+    >>> dict(cmd.env)
+    {'G': '1', 'MPIEXEC_TIMEOUT': '60'}
+    """
+    parts = rs.parts
+    glob = common_env(parts)
+    argv: list[str] = [_program(rs, "mpiexec")]
+    for key, value in glob.items():
+        # mpiexec.hydra -help: "-genv {name} {value}  environment variable name and value"
+        argv += ["-genv", key, value]
+    if rs.tasks_per_node is not None:
+        argv += ["-ppn", str(rs.tasks_per_node)]
+    if rs.hostlist:
+        argv += ["-hosts", ",".join(host_items(rs.hostlist))]
+    if rs.cpus_per_task is not None:
+        # Hydra's binding grammar: -bind-to <object>[:<count>] binds each process to <count>
+        # objects (verified: -bind-to core:2 gives Cpus_allowed_list 0-1 on MPICH 4.0.2).
+        argv += ["-bind-to", f"core:{rs.cpus_per_task}"]
+    if rs.gpus_per_task is not None:
+        argv += ["-gpus-per-proc", str(rs.gpus_per_task)]
+    for i, part in enumerate(parts):
+        if i:
+            argv.append(":")
+        tasks = total_tasks(part)
+        if tasks is not None:
+            argv += ["-n", str(tasks)]
+        # Hydra 4.0.2 applies -wdir to one executable only (a -wdir before the first program
+        # did not reach the second), and a second -wdir in one section is an error.
+        argv += ["-wdir", ctx.cwd]
+        for key, value in part.env.items():
+            if key not in glob:
+                # "-env {name} {value}": a local option, so it reaches this program only.
+                argv += ["-env", key, value]
+        argv += single_dash_tokens(part.run_args)
+        argv += [part.exe, *part.args]
+    env = dict(glob)
+    seconds = duration_seconds(rs.time)
+    if seconds is not None:
+        # Hydra user guide, environment settings: "MPIEXEC_TIMEOUT: The maximum running time of
+        # a job in seconds." (verified: "APPLICATION TIMED OUT, TIMEOUT = 2s").
+        env["MPIEXEC_TIMEOUT"] = str(seconds)
+    return Command(argv=argv, env=env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+
+
+# --------------------------------------------------------------------------- Cray PALS
+
+_PALS_RULES: Final = LauncherRules(
+    tool="Cray PALS mpiexec",
+    unsupported=("gpus_per_task", "mem", "time", "excluded_hosts", "alloc", "mpi", "het_group"),
+    # PALS mpiexec --help: -n/--np, --ppn, --hosts (also --host/--hostlist), -d/--depth, --wdir.
+    reserved={
+        "n": ("ntasks", "nodes"),
+        "np": ("ntasks", "nodes"),
+        "ppn": ("tasks_per_node",),
+        "hosts": ("hostlist",),
+        "host": ("hostlist",),
+        "hostlist": ("hostlist",),
+        "d": ("cpus_per_task",),
+        "depth": ("cpus_per_task",),
+        "wdir": CWD,
+    },
+    # PALS `mpiexec --help` (quoted in CrayLabs/SmartSim#354) lists --hosts, --env, --envlist,
+    # --cpu-bind and --depth among the GLOBAL OPTIONS; --ppn is a top-level option of HPE's
+    # PALS CLI that MPMD commands do not take.
+    shared=("tasks_per_node", "hostlist", "cpus_per_task"),
+    shared_env=True,
+)
+
+
+def check_pals(rs: RunSettings) -> list[ValidationError]:
+    """What Cray PALS ``mpiexec`` cannot express in ``rs`` (it has no time limit).
+
+    >>> check_pals(RunSettings(exe="a.out", time=60))[0].message
+    'Cray PALS mpiexec cannot express run_settings.time=Duration(seconds=60)'
+    """
+    return check_launcher(rs, _PALS_RULES)
+
+
+def pals_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The Cray PALS ``mpiexec`` command for checked settings.
+
+    >>> rs = RunSettings(exe="./hello_affinity", nodes=4, tasks_per_node=8, cpus_per_task=8,
+    ...                  env={"OMP_NUM_THREADS": "8"}, run_args={"cpu-bind": "depth"},
+    ...                  run_command="mpiexec", flavour="pals")
+    >>> pals_command(rs, LaunchContext(cwd="/w", name="m")).argv  # doctest: +NORMALIZE_WHITESPACE
+    ('mpiexec', '--ppn', '8', '--depth', '8', '--env', 'OMP_NUM_THREADS=8', '--np', '32',
+     '--cpu-bind', 'depth', './hello_affinity')
+    """
+    parts = rs.parts
+    argv: list[str] = [_program(rs, "mpiexec")]
+    # Global options first: "Usage: mpiexec [global_options] [command_options] cmd1 [: ...]".
+    if rs.tasks_per_node is not None:
+        argv += ["--ppn", str(rs.tasks_per_node)]
+    if rs.hostlist:
+        argv += ["--hosts", ",".join(host_items(rs.hostlist))]
+    if rs.cpus_per_task is not None:
+        argv += ["--depth", str(rs.cpus_per_task)]
+    for key, value in rs.env.items():
+        # PALS --help: "--env  Set an env var (VAR=VAL format)"; ALCF: --env OMP_NUM_THREADS=2.
+        argv += ["--env", f"{key}={value}"]
+    for i, part in enumerate(parts):
+        if i:
+            argv.append(":")
+        tasks = total_tasks(part)
+        if tasks is not None:
+            argv += ["--np", str(tasks)]
+        argv += options_tokens(part.run_args)
+        argv += [part.exe, *part.args]
+    # PALS starts ranks in mpiexec's working directory (its --wdir defaults to it), and
+    # exports the whole launcher environment (--envall is the default).
+    return Command(argv=argv, env=rs.env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+_CHECKS: Final[dict[str, Callable[[RunSettings], list[ValidationError]]]] = {
+    "openmpi": check_openmpi,
+    "mpich": check_mpich,
+    "pals": check_pals,
+}
+_BUILDS: Final[dict[str, Callable[[RunSettings, LaunchContext], Command]]] = {
+    "openmpi": openmpi_command,
+    "mpich": mpich_command,
+    "pals": pals_command,
+}
+
+
+def _checker(default: str | None) -> Callable[[RunSettings], list[ValidationError]]:
+    def check(rs: RunSettings) -> list[ValidationError]:
+        flavour = _flavour(rs, default)
+        if isinstance(flavour, ValidationError):
+            return [flavour]
+        return _CHECKS[flavour](rs)
+
+    return check
+
+
+def _builder(default: str | None) -> Callable[[RunSettings, LaunchContext], Command]:
+    def build(rs: RunSettings, ctx: LaunchContext) -> Command:
+        flavour = _flavour(rs, default)
+        assert isinstance(flavour, str), f"build unchecked settings: {flavour}"
+        return _BUILDS[flavour](rs, ctx)
+
+    return build
+
+
+def check_mpiexec(rs: RunSettings) -> list[ValidationError]:
+    """What ``run_command="mpiexec"`` cannot express: first of all a missing flavour.
+
+    >>> print(check_mpiexec(RunSettings(exe="a.out", run_command="mpiexec"))[0])
+    ... # doctest: +ELLIPSIS
+    run_settings.flavour=None is invalid: expected one of 'openmpi', 'mpich', 'pals' for ...
+    """
+    return _checker(None)(rs)
+
+
+def mpiexec_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The ``mpiexec`` command of ``rs.flavour`` (checked settings; the flavour is resolved).
+
+    >>> rs = RunSettings(exe="a.out", ntasks=2, run_command="mpiexec", flavour="mpich")
+    >>> mpiexec_command(rs, LaunchContext(cwd="/w", name="m")).argv
+    ('mpiexec', '-n', '2', '-wdir', '/w', 'a.out')
+    """
+    return _builder(None)(rs, ctx)
+
+
+#: ``mpirun``, ``orterun``, ``mpiexec.openmpi``: Open MPI (``mpirun`` may say ``flavour="mpich"``).
+OPENMPI: Final = RunCommandSpec(
+    tool="Open MPI mpirun", check=_checker("openmpi"), build=_builder("openmpi")
+)
+#: ``mpiexec.mpich``, ``mpiexec.hydra``: MPICH's Hydra process manager.
+MPICH: Final = RunCommandSpec(
+    tool="MPICH mpiexec (Hydra)", check=_checker("mpich"), build=_builder("mpich")
+)
+#: Cray PALS ``mpiexec`` (HPE Cray EX systems with PBS).
+PALS: Final = RunCommandSpec(
+    tool="Cray PALS mpiexec", check=_checker("pals"), build=_builder("pals")
+)
+#: ``mpiexec``: dispatches on ``RunSettings.flavour`` (required; ``"auto"`` is resolved first).
+MPIEXEC: Final = RunCommandSpec(tool="mpiexec", check=check_mpiexec, build=mpiexec_command)
+
+
+# --------------------------------------------------------------------------- flavour detection
+
+_OPENMPI_VERSION = re.compile(r"\((?:Open MPI|OpenRTE|PRRTE)\)\s+\d")
+_HYDRA_VERSION = re.compile(r"HYDRA build details|Intel\(R\) MPI Library")
+_PALS_VERSION = re.compile(r"\bPALS\b|\bcray-pals\b", re.IGNORECASE)
+
+
+def version_command(run_command: str) -> Command:
+    """The command whose output tells the flavour of ``run_command``.
+
+    >>> version_command("mpiexec").argv
+    ('mpiexec', '--version')
+    """
+    return Command(argv=(run_command, "--version"))
+
+
+def parse_mpi_version(text: str) -> Result[str, str]:
+    """The flavour named by ``<launcher> --version`` output; never raises.
+
+    Open MPI prints ``mpirun (Open MPI) 4.1.4`` (its ``mpiexec`` says ``(OpenRTE)``, Open MPI 5
+    ``(PRRTE)``); MPICH's Hydra prints ``HYDRA build details:`` (Intel MPI's Hydra says
+    ``Intel(R) MPI Library``); HPE's launcher names PALS.
+
+    >>> parse_mpi_version("mpiexec (OpenRTE) 4.1.4\\n"), parse_mpi_version("HYDRA build details:")
+    (<Success: openmpi>, <Success: mpich>)
+    >>> parse_mpi_version("mpiexec.slurm: unknown")
+    <Failure: mpiexec.slurm: unknown>
+    """
+    if _OPENMPI_VERSION.search(text):
+        return Success("openmpi")
+    if _HYDRA_VERSION.search(text):
+        return Success("mpich")
+    if _PALS_VERSION.search(text):
+        return Success("pals")
+    return Failure(text)

@@ -1,0 +1,1106 @@
+"""Slurm: ``salloc``/``srun``/``sbatch``/``scancel``/``squeue``/``sacct`` argv and script text, and
+parsers of what those tools print. Pure: no subprocess, environment, clock or files.
+
+Rules of this module (Slurm 22.05; man pages salloc(1), srun(1), sbatch(1), squeue(1), sacct(1),
+scancel(1); behaviour marked *verified* was reproduced with the 22.05.8 binaries):
+
+* Raw options (``add_opts``, ``run_args``, ``batch_args``) follow the seed's rule
+  (:func:`smartsim.commands._options.option_tokens`): ``-K value``, ``--key value``, a bare flag
+  for ``None``/``True``, nothing for ``False``; options whose argument Slurm treats as optional
+  (``--exclusive[=user]``, ``--immediate[=secs]``, ``-K[0|1]`` ...) are written ``--key=value`` /
+  ``-Kvalue`` because a separate word would be read as the program (the man pages: "for proper
+  parsing the single letter option must be followed immediately with the value").
+* The same option given twice -- a typed field and a raw key, or two spellings such as ``t``
+  and ``time`` -- is a :class:`~smartsim.errors.DuplicateOption`, never two flags.
+* Options smartsim sets for programmatic use are defaults the user may override by spelling
+  them out (``J``/``job-name``, ``immediate``, ``output``/``error`` of steps and batch jobs);
+  options that would break what smartsim reads back are refused
+  (:class:`~smartsim.errors.ConflictingOptions`): ``salloc -Q`` (prints no job id),
+  ``salloc --no-shell`` set to ``False``, ``srun --chdir`` (the working directory belongs to
+  the command), ``sbatch --wrap`` (replaces the script), ``--help``/``--usage``/``--version``.
+* ``srun`` and ``salloc`` split their argv at every word that is exactly ``:`` (heterogeneous
+  components; *verified*: ``srun -n1 echo a : b`` makes two components), so no value or
+  argument may be ``:``.
+* The entity's environment travels in the ``srun`` process's own environment
+  (:attr:`Command.env`), never as ``--export=ALL,K=V`` pairs: with ``ALL`` the caller's value
+  wins (srun(1), ``--export``). MPMD parts whose environments differ get their own values
+  through ``env K=V program`` in their part of the argv.
+* Concurrent steps: since 21.08 a step without ``--exact`` is given every CPU of its nodes, so
+  a second step in the same allocation waits (srun(1), ``--exact``, ``--exclusive``). Every
+  step therefore carries ``--exact`` (omit it with ``run_args={"exact": False}``), and a step
+  bound to an allocation that asks for no memory carries ``--mem=0``, which srun(1) defines for
+  steps as "restrict the job step to the amount of memory allocated to the job, but not remove
+  any of the job's memory allocation from being available to other job steps".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final, TypeAlias, final
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from smartsim.commands._options import OPTION_NAME, option_tokens
+from smartsim.commands._types import Command
+from smartsim.commands.launch import LaunchContext, RunCommandSpec
+from smartsim.commands.script import background_and_wait, batch_script, directive_line
+from smartsim.errors import (
+    BadValue,
+    ConflictingOptions,
+    DuplicateOption,
+    Invalid,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.status import JobState, Status
+from smartsim.validate import (
+    allocation_problems,
+    batch_problems,
+    check_name,
+    run_settings_problems,
+)
+from smartsim.values import (
+    AllocationRequest,
+    BatchSettings,
+    Duration,
+    JobId,
+    OptionValue,
+    RunSettings,
+)
+
+__all__ = [
+    "SLURM_STATES",
+    "SRUN",
+    "SacctRow",
+    "check_allocation",
+    "check_batch",
+    "check_sbatch",
+    "check_srun",
+    "parse_sacct",
+    "parse_sacct_rows",
+    "parse_salloc_pending",
+    "parse_salloc_stderr",
+    "parse_sbatch_parsable",
+    "parse_squeue",
+    "sacct_argv",
+    "salloc_argv",
+    "sbatch_command",
+    "sbatch_script",
+    "scancel_argv",
+    "slurm_status",
+    "squeue_argv",
+    "srun_command",
+    "validate_salloc",
+    "validate_sbatch",
+    "validate_srun",
+]
+
+Members: TypeAlias = Sequence[tuple[RunSettings, LaunchContext]]
+
+# --------------------------------------------------------------------------- option tables
+# Written out from the OPTIONS sections of salloc(1), srun(1) and sbatch(1), Slurm 22.05.
+# They serve the checks (which option is which, which take no argument) and the optional-
+# argument rendering rule; options not listed pass through untouched (sites add SPANK options).
+
+_COMMON_SHORT: Final = {
+    "A": "account", "B": "extra-node-info", "C": "constraint", "D": "chdir", "F": "nodefile",
+    "G": "gpus", "H": "hold", "J": "job-name", "L": "licenses", "M": "clusters", "N": "nodes",
+    "O": "overcommit", "Q": "quiet", "S": "core-spec", "V": "version", "c": "cpus-per-task",
+    "d": "dependency", "h": "help", "k": "no-kill", "m": "distribution", "n": "ntasks",
+    "p": "partition", "q": "qos", "s": "oversubscribe", "t": "time", "v": "verbose",
+    "w": "nodelist", "x": "exclude",
+}  # fmt: skip
+_SHORT: Final[Mapping[str, Mapping[str, str]]] = {
+    "salloc": {**_COMMON_SHORT, "I": "immediate", "K": "kill-command"},
+    "srun": {
+        **_COMMON_SHORT, "E": "preserve-env", "I": "immediate", "K": "kill-on-bad-exit",
+        "T": "threads", "W": "wait", "X": "disable-status", "Z": "no-allocate", "b": "begin",
+        "e": "error", "i": "input", "l": "label", "o": "output", "r": "relative",
+        "u": "unbuffered",
+    },
+    "sbatch": {
+        **_COMMON_SHORT, "W": "wait", "a": "array", "b": "begin", "e": "error", "i": "input",
+        "o": "output",
+    },
+}  # fmt: skip
+
+#: Options that take no argument (a value for them is an error; ``--requeue`` is one).
+_NO_ARG: Final[Mapping[str, frozenset[str]]] = {
+    "salloc": frozenset({
+        "bell", "contiguous", "help", "hold", "no-bell", "no-shell", "overcommit",
+        "oversubscribe", "quiet", "reboot", "spread-job", "usage", "use-min-nodes", "verbose",
+        "version",
+    }),
+    "srun": frozenset({
+        "contiguous", "disable-status", "exact", "help", "hold", "label", "multi-prog",
+        "no-allocate", "overcommit", "overlap", "oversubscribe", "preserve-env", "pty", "quiet",
+        "quit-on-interrupt", "reboot", "spread-job", "test-only", "unbuffered", "usage",
+        "use-min-nodes", "verbose", "version",
+    }),
+    "sbatch": frozenset({
+        "contiguous", "help", "hold", "ignore-pbs", "no-requeue", "overcommit", "oversubscribe",
+        "parsable", "quiet", "reboot", "requeue", "spread-job", "test-only", "usage",
+        "use-min-nodes", "verbose", "version", "wait",
+    }),
+}  # fmt: skip
+
+#: Options whose argument is optional (``--key[=value]`` in the man pages).
+_OPTIONAL_ARG: Final[Mapping[str, frozenset[str]]] = {
+    "salloc": frozenset({
+        "exclusive", "get-user-env", "immediate", "kill-command", "nice", "no-kill", "x11",
+    }),
+    "srun": frozenset({
+        "bcast", "compress", "exclusive", "immediate", "kill-on-bad-exit", "nice", "no-kill",
+        "propagate", "resv-ports", "send-libs", "x11",
+    }),
+    "sbatch": frozenset({"exclusive", "get-user-env", "nice", "no-kill", "propagate"}),
+}  # fmt: skip
+
+#: Known options that require an argument (a bare flag for them is an error).
+_REQUIRED_ARG: Final[Mapping[str, frozenset[str]]] = {
+    tool: frozenset(_SHORT[tool].values()) - _NO_ARG[tool] - _OPTIONAL_ARG[tool]
+    | {
+        "account", "comment", "constraint", "cpus-per-gpu", "cpus-per-task", "dependency",
+        "exclude", "gpus", "gpus-per-node", "gpus-per-task", "gres", "job-name", "mem",
+        "mem-per-cpu", "mem-per-gpu", "nodelist", "nodes", "ntasks", "ntasks-per-node",
+        "partition", "qos", "reservation", "time", "time-min", "tmp", "wckey",
+    }
+    for tool in ("salloc", "srun", "sbatch")
+}  # fmt: skip
+_REQUIRED_EXTRA: Final = {
+    "srun": frozenset({"export", "het-group", "jobid", "mpi", "open-mode", "output", "error"}),
+    "sbatch": frozenset({"array", "export", "open-mode", "output", "error", "wrap"}),
+    "salloc": frozenset(),
+}
+
+#: Options whose rendered token the key must match: the long name and any short letter.
+_RENDER_OPTIONAL: Final[Mapping[str, frozenset[str]]] = {
+    tool: _OPTIONAL_ARG[tool]
+    | {short for short, long in _SHORT[tool].items() if long in _OPTIONAL_ARG[tool]}
+    for tool in ("salloc", "srun", "sbatch")
+}
+
+#: Mutually exclusive memory options (salloc(1)/srun(1)/sbatch(1), ``--mem``).
+_MEMORY: Final = frozenset({"mem", "mem-per-cpu", "mem-per-gpu"})
+#: Options that only print something and exit.
+_EXITS: Final = frozenset({"help", "usage", "version"})
+
+
+def _canonical(tool: str, key: str) -> str:
+    """The long option name ``key`` stands for (``N`` -> ``nodes``); unknown keys as they are."""
+    if len(key) == 1:
+        return _SHORT[tool].get(key, key)
+    return key
+
+
+def _spelled(tool: str, options: Mapping[str, OptionValue]) -> dict[str, str]:
+    """canonical name -> the key the user spelled it with, for keys that render something
+    (``False`` leaves an option out, so it neither sets nor duplicates anything)."""
+    out: dict[str, str] = {}
+    for key, value in options.items():
+        if value is not False and OPTION_NAME.fullmatch(key):
+            out.setdefault(_canonical(tool, key), key)
+    return out
+
+
+def _raw_option_problems(
+    tool: str,
+    field: str,
+    options: Mapping[str, OptionValue],
+    typed: Mapping[str, str],
+) -> list[ValidationError]:
+    """The Slurm rules for one raw option mapping: duplicates against the typed fields that are
+    set (``typed``: canonical name -> field path) and between spellings, argument kinds, and
+    values srun/salloc would split at."""
+    errors: list[ValidationError] = []
+    seen: dict[str, str] = {}
+    required = _REQUIRED_ARG[tool] | _REQUIRED_EXTRA[tool]
+    for key, value in options.items():
+        if not OPTION_NAME.fullmatch(key):
+            continue  # reported by the generic shape check
+        where = f"{field}[{key!r}]"
+        name = _canonical(tool, key)
+        if value is not False:
+            if name in typed:
+                errors.append(DuplicateOption(where, value, typed[name]))
+            elif name in seen:
+                errors.append(DuplicateOption(where, value, f"{field}[{seen[name]!r}]"))
+            else:
+                seen[name] = key
+        bare = value is None or value is True  # identity: 1 == True
+        if name in _NO_ARG[tool] and not (bare or value is False):
+            errors.append(BadValue(where, value, f"no value: --{name} takes no argument"))
+        if name in required and bare:
+            errors.append(BadValue(where, value, f"a value: --{name} requires an argument"))
+        if name in _EXITS and value is not False:
+            errors.append(ConflictingOptions(where, value, f"{tool} (--{name} prints and exits)"))
+        if tool != "sbatch" and isinstance(value, str) and value == ":":
+            errors.append(BadValue(where, value, f"not ':' ({tool} splits its argv at ':' words)"))
+    memory = [name for name in seen if name in _MEMORY] + [
+        name for name in typed if name in _MEMORY
+    ]
+    if len(set(memory)) > 1:
+        errors.append(
+            ConflictingOptions(
+                field,
+                sorted(set(memory)),
+                "one another (--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive)",
+            )
+        )
+    return errors
+
+
+# --------------------------------------------------------------------------- salloc
+
+
+def _allocation_typed(req: AllocationRequest) -> dict[str, str]:
+    typed: dict[str, str] = {}
+    for name, is_set, path in (
+        ("nodes", req.nodes is not None, "nodes"),
+        ("time", req.time is not None, "time"),
+        ("partition", req.partition is not None, "partition"),
+        ("account", req.account is not None, "account"),
+        ("constraint", req.constraint is not None, "constraint"),
+        ("exclusive", req.exclusive, "exclusive"),
+        ("job-name", req.job_name is not None, "job_name"),
+        ("mem", req.mem is not None, "mem"),
+        ("gpus", req.gpus is not None, "gpus"),
+    ):
+        if is_set:
+            typed[name] = f"allocation.{path}"
+    return typed
+
+
+def check_allocation(req: AllocationRequest) -> list[ValidationError]:
+    """What ``salloc`` forbids or smartsim cannot use in ``req`` (the generic rules are
+    :func:`smartsim.validate.allocation_problems`; :func:`validate_salloc` runs both).
+
+    >>> for e in check_allocation(AllocationRequest(nodes=2, add_opts={"N": 3, "Q": None})):
+    ...     print(type(e).__name__, e.field)
+    DuplicateOption allocation.add_opts['N']
+    ConflictingOptions allocation.add_opts['Q']
+    """
+    field = "allocation.add_opts"
+    opts = req.add_opts
+    errors = _raw_option_problems("salloc", field, opts, _allocation_typed(req))
+    for key, value in opts.items():
+        name = _canonical("salloc", key) if OPTION_NAME.fullmatch(key) else ""
+        where = f"{field}[{key!r}]"
+        if name == "quiet" and value is not False:
+            # salloc(1) -Q: "Suppress informational messages" -- including the granted id.
+            errors.append(
+                ConflictingOptions(
+                    where, value, "smartsim reads the allocation id from salloc's stderr"
+                )
+            )
+        if name == "no-shell" and value is False:
+            errors.append(
+                ConflictingOptions(
+                    where, value, "smartsim's salloc, which must return at once (--no-shell)"
+                )
+            )
+    return errors
+
+
+def validate_salloc(req: AllocationRequest) -> Result[AllocationRequest, Invalid]:
+    """``req`` if :func:`salloc_argv` can render it, else every problem (generic and Slurm).
+
+    >>> validate_salloc(AllocationRequest(nodes=1, add_opts={"partition": ""})).failure()
+    Invalid(errors=(EmptyValue(field="allocation.add_opts['partition']", value=''),))
+    """
+    errors = allocation_problems(req) + check_allocation(req)
+    return Failure(Invalid(tuple(errors))) if errors else Success(req)
+
+
+def salloc_argv(
+    req: AllocationRequest, *, job_name: str = "smartsim", immediate: int | Duration | None = None
+) -> tuple[str, ...]:
+    """``salloc`` argv for a validated request: ``--no-shell`` (return once granted) and a job
+    name first, then ``--immediate=S`` when asked, the typed fields, then ``add_opts`` in order.
+
+    >>> req = AllocationRequest(nodes=5, add_opts={"C": "haswell", "partition": "debug",
+    ...                                            "time": "10:00:00", "exclusive": None})
+    >>> print(*salloc_argv(req))  # doctest: +NORMALIZE_WHITESPACE
+    salloc --no-shell --job-name smartsim
+           -N 5 -C haswell --partition debug --time 10:00:00 --exclusive
+    >>> print(*salloc_argv(AllocationRequest(nodes=1, time=90000, exclusive=True), immediate=30))
+    salloc --no-shell --job-name smartsim --immediate=30 -N 1 --time 1-01:00:00 --exclusive
+
+    ``job_name`` is the default name: ``req.job_name`` or a ``J``/``job-name`` key wins; so does
+    an ``immediate``/``I`` key over ``immediate``. salloc(1): ``--immediate[=<seconds>]`` takes
+    its argument attached.
+    """
+    opts = req.add_opts
+    spelled = _spelled("salloc", opts)
+    argv: list[str] = ["salloc"]
+    if "no-shell" not in spelled:
+        argv.append("--no-shell")
+    if req.job_name is None and "job-name" not in spelled:
+        argv += ["--job-name", job_name]
+    if immediate is not None and "immediate" not in spelled:
+        seconds = immediate.seconds if isinstance(immediate, Duration) else immediate
+        argv.append(f"--immediate={seconds}")
+    if req.nodes is not None:
+        argv += ["-N", str(req.nodes)]
+    if isinstance(req.time, Duration):
+        argv += ["--time", req.time.slurm()]
+    if req.partition is not None:
+        argv += ["--partition", req.partition]
+    if req.account is not None:
+        argv += ["--account", req.account]
+    if req.constraint is not None:
+        argv += ["--constraint", req.constraint]
+    if req.exclusive:
+        argv.append("--exclusive")
+    if req.job_name is not None:
+        argv += ["--job-name", req.job_name]
+    if req.mem is not None and not isinstance(req.mem, str):
+        argv += ["--mem", req.mem.slurm()]
+    if req.gpus is not None:
+        argv += ["--gpus", str(req.gpus)]
+    for key, value in opts.items():
+        argv.extend(option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["salloc"]))
+    return tuple(argv)
+
+
+# --------------------------------------------------------------------------- srun
+
+
+def _run_typed(rs: RunSettings, f: str) -> dict[str, str]:
+    typed: dict[str, str] = {}
+    for name, is_set, path in (
+        ("nodes", rs.nodes is not None, "nodes"),
+        ("ntasks", rs.ntasks is not None, "ntasks"),
+        ("ntasks-per-node", rs.tasks_per_node is not None, "tasks_per_node"),
+        ("cpus-per-task", rs.cpus_per_task is not None, "cpus_per_task"),
+        ("gpus-per-task", rs.gpus_per_task is not None, "gpus_per_task"),
+        ("mem", rs.mem is not None, "mem"),
+        ("time", rs.time is not None, "time"),
+        ("nodelist", bool(rs.hostlist), "hostlist"),
+        ("exclude", bool(rs.excluded_hosts), "excluded_hosts"),
+        ("mpi", rs.mpi is not None, "mpi"),
+        ("het-group", bool(rs.het_group), "het_group"),
+        ("jobid", rs.alloc is not None, "alloc"),
+    ):
+        if is_set:
+            typed[name] = f"{f}.{path}"
+    return typed
+
+
+def _shared_env(parts: Sequence[RunSettings]) -> dict[str, str]:
+    """The variables every part sets to the same value (in the first part's order)."""
+    first = parts[0].env
+    return {k: v for k, v in first.items() if all(k in p.env and p.env[k] == v for p in parts[1:])}
+
+
+def _part_env(part: RunSettings, shared: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in part.env.items() if k not in shared]
+
+
+def _check_part(rs: RunSettings, f: str, shared: Mapping[str, str]) -> list[ValidationError]:
+    errors = _raw_option_problems("srun", f"{f}.run_args", rs.run_args, _run_typed(rs, f))
+    spelled = _spelled("srun", rs.run_args)
+    for key in ("chdir",):
+        if key in spelled:
+            where = f"{f}.run_args[{spelled[key]!r}]"
+            errors.append(
+                ConflictingOptions(
+                    where,
+                    rs.run_args[spelled[key]],
+                    "the command's working directory (LaunchContext.cwd)",
+                )
+            )
+    if "export" in spelled and rs.env:
+        value = rs.run_args[spelled["export"]]
+        if not (isinstance(value, str) and value == "ALL"):
+            errors.append(
+                ConflictingOptions(
+                    f"{f}.run_args[{spelled['export']!r}]",
+                    value,
+                    f"{f}.env (srun would not pass the entity's environment)",
+                )
+            )
+    if rs.exe.startswith("-"):
+        errors.append(
+            BadValue(
+                f"{f}.exe",
+                rs.exe,
+                "a program name not starting with '-' (srun would read it as an option)",
+            )
+        )
+    for i, word in enumerate((rs.exe, *rs.args)):
+        if word == ":":
+            path = f"{f}.exe" if i == 0 else f"{f}.args[{i - 1}]"
+            errors.append(BadValue(path, word, "not ':' (srun splits its argv at ':' words)"))
+    if _part_env(rs, shared) and "=" in rs.exe:
+        errors.append(
+            BadValue(
+                f"{f}.exe",
+                rs.exe,
+                "a program name without '=' (this MPMD part's own "
+                "environment is set with env(1), which would read it as a variable)",
+            )
+        )
+    if rs.alloc is not None:
+        parsed = JobId.parse(rs.alloc)
+        if isinstance(parsed, Success):
+            jid = parsed.unwrap()
+            if (jid.het_offset, jid.array_task, jid.array_range, jid.step) != (None,) * 4:
+                errors.append(
+                    BadValue(
+                        f"{f}.alloc",
+                        rs.alloc,
+                        "a whole job id such as '1234' (select "
+                        "heterogeneous components with het_group)",
+                    )
+                )
+    return errors
+
+
+def check_srun(rs: RunSettings) -> list[ValidationError]:
+    """What ``srun`` forbids or cannot express in ``rs`` and its MPMD parts (the generic rules
+    are :func:`smartsim.validate.run_settings_problems`; :func:`validate_srun` runs both).
+
+    >>> for e in check_srun(RunSettings(exe="a.out", ntasks=4, run_args={"n": 8, "t": "1:00:00",
+    ...                                                                 "time": "2:00:00"})):
+    ...     print(e.field, "duplicates", e.other)
+    run_settings.run_args['n'] duplicates run_settings.ntasks
+    run_settings.run_args['time'] duplicates run_settings.run_args['t']
+    """
+    parts = rs.parts
+    shared = _shared_env(parts)
+    errors = _check_part(rs, "run_settings", shared)
+    for i, part in enumerate(rs.mpmd):
+        f = f"run_settings.mpmd[{i}]"
+        errors += _check_part(part, f, shared)
+        if part.run_command not in (None, "srun"):
+            errors.append(
+                ConflictingOptions(
+                    f"{f}.run_command",
+                    part.run_command,
+                    "run_settings.run_command ('srun'): one launch has one launcher",
+                )
+            )
+        if part.alloc is not None and part.alloc != rs.alloc:
+            errors.append(
+                ConflictingOptions(
+                    f"{f}.alloc", part.alloc, "run_settings.alloc: one srun runs in one allocation"
+                )
+            )
+    return errors
+
+
+def validate_srun(rs: RunSettings) -> Result[RunSettings, Invalid]:
+    """``rs`` if :func:`srun_command` can render it, else every problem (generic and Slurm)."""
+    errors = run_settings_problems(rs) + check_srun(rs)
+    return Failure(Invalid(tuple(errors))) if errors else Success(rs)
+
+
+def _jobid(rs: RunSettings, ctx: LaunchContext) -> JobId | None:
+    text = rs.alloc if rs.alloc is not None else ctx.alloc
+    if text is None:
+        return None
+    parsed = JobId.parse(text)
+    return parsed.unwrap() if isinstance(parsed, Success) else JobId(int(text.split(".")[0]))
+
+
+def _part_argv(
+    rs: RunSettings,
+    ctx: LaunchContext,
+    jobid: JobId | None,
+    env_prefix: Sequence[tuple[str, str]],
+    *,
+    bound: bool,
+) -> list[str]:
+    spelled = _spelled("srun", rs.run_args)
+    explicit = {_canonical("srun", k) for k in rs.run_args if OPTION_NAME.fullmatch(k)}
+    argv: list[str] = []
+    if jobid is not None and "jobid" not in spelled:
+        argv += ["--jobid", str(jobid.job)]
+        if jobid.cluster is not None and "clusters" not in spelled:
+            argv += ["-M", jobid.cluster]
+    if "job-name" not in spelled:
+        argv += ["--job-name", ctx.name]
+    if ctx.stdout is not None and "output" not in spelled:
+        argv += ["--output", ctx.stdout]
+    if ctx.stderr is not None and "error" not in spelled:
+        argv += ["--error", ctx.stderr]
+    if "exact" not in explicit and "exclusive" not in spelled:
+        argv.append("--exact")
+    if bound and rs.mem is None and not explicit & _MEMORY:
+        argv.append("--mem=0")
+    if rs.nodes is not None:
+        argv += ["-N", str(rs.nodes)]
+    if rs.ntasks is not None:
+        argv += ["-n", str(rs.ntasks)]
+    if rs.tasks_per_node is not None:
+        argv += ["--ntasks-per-node", str(rs.tasks_per_node)]
+    if rs.cpus_per_task is not None:
+        argv += ["-c", str(rs.cpus_per_task)]
+    if rs.gpus_per_task is not None:
+        argv += ["--gpus-per-task", str(rs.gpus_per_task)]
+    if rs.mem is not None and not isinstance(rs.mem, str):
+        argv += ["--mem", rs.mem.slurm()]
+    if isinstance(rs.time, Duration):
+        argv += ["--time", rs.time.slurm()]
+    if rs.hostlist:
+        argv += ["--nodelist", ",".join(rs.hostlist)]
+    if rs.excluded_hosts:
+        argv += ["--exclude", ",".join(rs.excluded_hosts)]
+    if rs.mpi is not None:
+        argv.append(f"--mpi={rs.mpi}")
+    if rs.het_group:
+        argv.append("--het-group=" + ",".join(str(g) for g in rs.het_group))
+    for key, value in rs.run_args.items():
+        argv.extend(option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["srun"]))
+    if env_prefix:
+        argv += ["env", *(f"{k}={v}" for k, v in env_prefix)]
+    argv += [rs.exe, *rs.args]
+    return argv
+
+
+def _srun(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool) -> Command:
+    jobid = None if in_batch else _jobid(rs, ctx)
+    bound = in_batch or jobid is not None
+    parts = rs.parts
+    shared = _shared_env(parts)
+    argv: list[str] = ["srun"]
+    for i, part in enumerate(parts):
+        if i:
+            argv.append(":")
+        prefix = _part_env(part, shared) if len(parts) > 1 else []
+        argv += _part_argv(part, ctx, jobid, prefix, bound=bound)
+    return Command(argv=argv, env=shared, cwd=ctx.cwd)
+
+
+def srun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+    """The ``srun`` command for validated settings (see :func:`validate_srun`).
+
+    >>> rs = RunSettings(exe="python", args=("sim.py", "a b"), env={"OMP_NUM_THREADS": "4"},
+    ...                  nodes=2, ntasks=8, time=3600, run_args={"exclusive": None})
+    >>> ctx = LaunchContext(cwd="/w/sim", name="sim", stdout="/w/sim/sim.out",
+    ...                     stderr="/w/sim/sim.err", alloc="1234")
+    >>> cmd = srun_command(rs, ctx)
+    >>> print(*cmd.argv)  # doctest: +NORMALIZE_WHITESPACE
+    srun --jobid 1234 --job-name sim --output /w/sim/sim.out --error /w/sim/sim.err --mem=0
+         -N 2 -n 8 --time 01:00:00 --exclusive python sim.py a b
+    >>> cmd.env, cmd.cwd
+    (FrozenMap({'OMP_NUM_THREADS': '4'}), '/w/sim')
+
+    ``--jobid`` comes from ``rs.alloc``, else ``ctx.alloc``; without either srun makes its own
+    allocation. ``run_args`` keys ``J``/``job-name``, ``o``/``output``, ``e``/``error`` replace
+    the context's defaults. MPMD parts follow ``:`` with their own options; variables all parts
+    share travel in ``Command.env``, a part's own ones as ``env K=V`` before its program:
+
+    >>> b = RunSettings(exe="b.out", ntasks=2, env={"OMP_NUM_THREADS": "4", "ROLE": "b"})
+    >>> srun_command(rs.with_mpmd(b), LaunchContext(cwd="/w", name="m")).argv[-11:]
+    ('sim.py', 'a b', ':', '--job-name', 'm', '--exact', '-n', '2', 'env', 'ROLE=b', 'b.out')
+    """
+    return _srun(rs, ctx, in_batch=False)
+
+
+#: The ``srun`` entry of the run-command registry (:mod:`smartsim.commands.launch`).
+SRUN: Final = RunCommandSpec(tool="srun", check=check_srun, build=srun_command)
+
+
+# --------------------------------------------------------------------------- sbatch
+
+
+def _batch_typed(bs: BatchSettings) -> dict[str, str]:
+    typed: dict[str, str] = {}
+    for name, is_set, path in (
+        ("nodes", bs.nodes is not None, "nodes"),
+        ("time", bs.time is not None, "time"),
+        ("account", bs.account is not None, "account"),
+        ("partition", bs.partition is not None, "partition"),
+        ("mem", bs.mem is not None, "mem"),
+        ("gpus", bs.gpus is not None, "gpus"),
+        ("job-name", bs.job_name is not None, "job_name"),
+        ("array", bs.array is not None, "array"),
+    ):
+        if is_set:
+            typed[name] = f"batch_settings.{path}"
+    return typed
+
+
+def check_batch(bs: BatchSettings) -> list[ValidationError]:
+    """What ``sbatch`` forbids or cannot express in ``bs`` (the generic rules are
+    :func:`smartsim.validate.batch_problems`; :func:`validate_sbatch` runs everything).
+
+    >>> for e in check_batch(BatchSettings(nodes=2, batch_args={"N": 3, "requeue": 1})):
+    ...     print(type(e).__name__, e.field)
+    DuplicateOption batch_settings.batch_args['N']
+    BadValue batch_settings.batch_args['requeue']
+    """
+    field = "batch_settings.batch_args"
+    errors = _raw_option_problems("sbatch", field, bs.batch_args, _batch_typed(bs))
+    spelled = _spelled("sbatch", bs.batch_args)
+    if "wrap" in spelled:
+        key = spelled["wrap"]
+        errors.append(
+            ConflictingOptions(
+                f"{field}[{key!r}]",
+                bs.batch_args[key],
+                "the script smartsim writes (--wrap replaces it)",
+            )
+        )
+    return errors
+
+
+def check_sbatch(
+    members: Members,
+    bs: BatchSettings,
+    *,
+    job_name: str = "smartsim",
+    output: str | None = None,
+    error: str | None = None,
+) -> list[ValidationError]:
+    """The Slurm rules for a whole batch job: :func:`check_batch`, :func:`check_srun` per member,
+    and what a member cannot do inside a batch script."""
+    errors = check_batch(bs)
+    spelled = _spelled("sbatch", bs.batch_args)
+    if bs.job_name is None and "job-name" not in spelled:
+        errors += check_name("job_name", job_name)
+    for name, value in (("output", output), ("error", error)):
+        if value is not None and name not in spelled:
+            if value == "":
+                errors.append(BadValue(name, value, "a file name"))
+            elif "\n" in value or "\r" in value or "\x00" in value:
+                errors.append(BadValue(name, value, "a file name on one line"))
+    export = spelled.get("export")
+    for i, (rs, _ctx) in enumerate(members):
+        f = f"members[{i}]"
+        for e in check_srun(rs):
+            errors.append(_reroot(e, f))
+        if rs.run_command != "srun":
+            errors.append(
+                Unsupported(
+                    f"{f}.run_command",
+                    rs.run_command,
+                    "smartsim's sbatch script (members are launched with srun)",
+                )
+            )
+        if rs.alloc is not None:
+            errors.append(
+                ConflictingOptions(
+                    f"{f}.alloc", rs.alloc, "the batch job (members run in its allocation)"
+                )
+            )
+        if export is not None and any(p.env for p in rs.parts):
+            mode = bs.batch_args[export]
+            if not (isinstance(mode, str) and mode.startswith("ALL")):
+                errors.append(
+                    ConflictingOptions(
+                        f"batch_settings.batch_args[{export!r}]",
+                        mode,
+                        f"{f}.env (sbatch --export without ALL makes srun drop "
+                        "the environment it is given)",
+                    )
+                )
+    return errors
+
+
+def _reroot(error: ValidationError, prefix: str) -> ValidationError:
+    """``error`` with its leading ``run_settings`` replaced by ``prefix``."""
+    if error.field.startswith("run_settings"):
+        return attrs.evolve(error, field=prefix + error.field[len("run_settings") :])
+    return error
+
+
+def validate_sbatch(
+    members: Members,
+    bs: BatchSettings,
+    *,
+    job_name: str = "smartsim",
+    output: str | None = None,
+    error: str | None = None,
+) -> Result[BatchSettings, Invalid]:
+    """``bs`` if :func:`sbatch_script` can render the job, else every problem found in the batch
+    settings and the members (generic and Slurm rules)."""
+    errors = batch_problems(bs)
+    for i, (rs, _ctx) in enumerate(members):
+        errors += [_reroot(e, f"members[{i}]") for e in run_settings_problems(rs)]
+    errors += check_sbatch(members, bs, job_name=job_name, output=output, error=error)
+    return Failure(Invalid(tuple(errors))) if errors else Success(bs)
+
+
+def _batch_directives(
+    bs: BatchSettings, job_name: str, output: str | None, error: str | None
+) -> list[tuple[str, ...]]:
+    spelled = _spelled("sbatch", bs.batch_args)
+    groups: list[tuple[str, ...]] = []
+    name = bs.job_name if bs.job_name is not None else job_name
+    if "job-name" not in spelled:
+        groups.append(("--job-name", name))
+    if output is not None and "output" not in spelled:
+        groups.append(("--output", output))
+    if error is not None and "error" not in spelled:
+        groups.append(("--error", error))
+    if bs.nodes is not None:
+        groups.append(("-N", str(bs.nodes)))
+    if isinstance(bs.time, Duration):
+        groups.append(("--time", bs.time.slurm()))
+    if bs.account is not None:
+        groups.append(("--account", bs.account))
+    if bs.partition is not None:
+        groups.append(("--partition", bs.partition))
+    if bs.mem is not None and not isinstance(bs.mem, str):
+        groups.append(("--mem", bs.mem.slurm()))
+    if bs.gpus is not None:
+        groups.append(("--gpus", str(bs.gpus)))
+    if bs.array is not None:
+        groups.append((f"--array={bs.array}",))
+    for key, value in bs.batch_args.items():
+        words = option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["sbatch"])
+        if words:
+            groups.append(words)
+    return groups
+
+
+def sbatch_script(
+    members: Members,
+    bs: BatchSettings,
+    *,
+    job_name: str = "smartsim",
+    output: str | None = None,
+    error: str | None = None,
+) -> str:
+    """A bash batch script for validated members sharing ``bs`` (see :func:`validate_sbatch`).
+
+    One ``#SBATCH`` line per option, its words quoted for sbatch's own lexer
+    (:func:`smartsim.commands.script.directive_word`); ``bs.preamble`` as written; then each
+    member's ``srun`` step in the background, each waited for, the script failing when any
+    member failed.
+
+    >>> bs = BatchSettings(nodes=1, time=600, batch_args={"C": "gpu", "comment": "run #3"})
+    >>> m = RunSettings(exe="echo", args=("hi there",), env={"X": "1"}, run_command="srun")
+    >>> print(sbatch_script([(m, LaunchContext(cwd="/w/m", name="m"))], bs, job_name="ens",
+    ...                     output="/w/ens.out", error="/w/ens.err"))
+    #!/bin/bash
+    #SBATCH --job-name ens
+    #SBATCH --output /w/ens.out
+    #SBATCH --error /w/ens.err
+    #SBATCH -N 1
+    #SBATCH --time 00:10:00
+    #SBATCH -C gpu
+    #SBATCH --comment "run #3"
+    smartsim_pids=()
+    cd /w/m && env X=1 srun --job-name m --exact --mem=0 echo 'hi there' &
+    smartsim_pids+=("$!")
+    smartsim_rc=0
+    for smartsim_pid in "${smartsim_pids[@]}"; do
+      wait "$smartsim_pid" || smartsim_rc=$?
+    done
+    exit "$smartsim_rc"
+    <BLANKLINE>
+
+    Members run in the batch job's allocation: no ``--jobid``.
+    """
+    directives = [
+        directive_line("#SBATCH", words) for words in _batch_directives(bs, job_name, output, error)
+    ]
+    commands = [_srun(rs, ctx, in_batch=True) for rs, ctx in members]
+    return batch_script("#!/bin/bash", directives, bs.preamble, background_and_wait(commands))
+
+
+def sbatch_command(
+    script_path: str,
+    *,
+    parsable: bool = True,
+    dependency: str | None = None,
+    clusters: str | None = None,
+    test_only: bool = False,
+    cwd: str | None = None,
+) -> Command:
+    """The command that submits ``script_path``.
+
+    >>> sbatch_command("/w/ens.sh", dependency="afterok:12").argv
+    ('sbatch', '--parsable', '--dependency', 'afterok:12', '/w/ens.sh')
+
+    ``--parsable`` makes sbatch print ``jobid[;cluster]`` (sbatch(1)), read by
+    :func:`parse_sbatch_parsable`. A path starting with ``-`` is written ``./-...`` so that it
+    is not read as an option. The job's working directory is sbatch's (``cwd``).
+    """
+    argv = ["sbatch"]
+    if parsable:
+        argv.append("--parsable")
+    if dependency is not None:
+        argv += ["--dependency", dependency]
+    if clusters is not None:
+        argv += ["-M", clusters]
+    if test_only:
+        argv.append("--test-only")
+    argv.append(f"./{script_path}" if script_path.startswith("-") else script_path)
+    return Command(argv=argv, cwd=cwd)
+
+
+# --------------------------------------------------------------------------- scancel/squeue/sacct
+
+
+def _clusters(ids: Sequence[JobId], clusters: str | None) -> tuple[str, ...]:
+    if clusters is not None:
+        return ("-M", clusters)
+    names = list(dict.fromkeys(j.cluster for j in ids if j.cluster is not None))
+    return ("-M", ",".join(names)) if names else ()
+
+
+def _job_level(jid: JobId) -> str:
+    """The id squeue/sacct select a job by: ``123`` or ``123_4`` (components, steps and pending
+    ranges are rows of that job)."""
+    return f"{jid.job}_{jid.array_task}" if jid.array_task is not None else str(jid.job)
+
+
+def scancel_argv(
+    ids: Iterable[JobId], *, clusters: str | None = None, signal: str | int | None = None
+) -> tuple[str, ...]:
+    """``scancel`` argv for jobs, array tasks, het components or steps.
+
+    >>> scancel_argv([JobId.parse("12;cl").unwrap(), JobId.parse("13.2;cl").unwrap()])
+    ('scancel', '-M', 'cl', '12', '13.2')
+    >>> scancel_argv([JobId(7, array_range="0-3")], signal="TERM")
+    ('scancel', '--signal', 'TERM', '7')
+
+    ``-M`` comes from the ids' clusters unless ``clusters`` is given; pass ids of one cluster per
+    call (a job number means different jobs on different clusters). A pending range
+    ``7_[0-3]`` cancels the whole array ``7`` (scancel(1): an array id without an index
+    cancels every element).
+    """
+    jids = list(ids)
+    argv = ["scancel", *_clusters(jids, clusters)]
+    if signal is not None:
+        argv += ["--signal", str(signal)]
+    for jid in jids:
+        argv.append(str(jid.job) if jid.array_range is not None else str(jid))
+    return tuple(argv)
+
+
+#: squeue fields: id, long state, reason (last: it is free text).
+SQUEUE_FORMAT: Final = "%i|%T|%r"
+
+
+def squeue_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[str, ...]:
+    """``squeue`` argv in a machine format: no header, every state (finished jobs too, until
+    slurmctld forgets them after MinJobAge), ``id|STATE|reason`` per line.
+
+    >>> squeue_argv([JobId(12), JobId(12, het_offset=1), JobId(13, array_task=4)])
+    ('squeue', '-h', '-t', 'all', '-o', '%i|%T|%r', '--jobs=12,13_4')
+
+    The format is always given, so ``SQUEUE_FORMAT``/``SQUEUE_FORMAT2`` in the environment do not
+    matter (squeue(1): command line options override the environment). squeue(1) ``-j``: "this
+    option's argument is optional", hence ``--jobs=``. Without ids: every job of the user
+    (``--me``).
+    """
+    jids = list(ids)
+    argv = ["squeue", *_clusters(jids, clusters), "-h", "-t", "all", "-o", SQUEUE_FORMAT]
+    if jids:
+        argv.append("--jobs=" + ",".join(dict.fromkeys(_job_level(j) for j in jids)))
+    else:
+        argv.append("--me")
+    return tuple(argv)
+
+
+#: sacct fields: id, state, exit code, reason, then the name (last: free text that may hold '|').
+SACCT_FIELDS: Final = ("JobID", "State", "ExitCode", "Reason", "JobName")
+
+
+def sacct_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[str, ...]:
+    """``sacct`` argv in a machine format (``-P``: ``|``-separated, never truncated) with a row
+    per job *and per step* (``123``, ``123.batch``, ``123.extern``, ``123.0``...).
+
+    >>> sacct_argv([JobId(12), JobId(12, step="3")])
+    ('sacct', '-n', '-P', '--format=JobID,State,ExitCode,Reason,JobName', '--jobs=12')
+
+    ``--format`` overrides ``SACCT_FORMAT``. No ``-X``: steps are rows too, so ``srun`` steps
+    can be followed by their ids.
+    """
+    jids = list(ids)
+    argv = ["sacct", *_clusters(jids, clusters), "-n", "-P", "--format=" + ",".join(SACCT_FIELDS)]
+    if jids:
+        argv.append("--jobs=" + ",".join(dict.fromkeys(_job_level(j) for j in jids)))
+    return tuple(argv)
+
+
+# --------------------------------------------------------------------------- states
+
+#: Slurm job states (long names and the short codes squeue prints with ``%t``) to statuses.
+#: From "JOB STATE CODES" in squeue(1) and sacct(1), Slurm 22.05.
+SLURM_STATES: Final[Mapping[str, Status]] = {
+    # Waiting for (or again for) resources; the program is not running.
+    "PENDING": Status.PENDING, "PD": Status.PENDING,
+    "CONFIGURING": Status.PENDING, "CF": Status.PENDING,  # allocated, nodes booting
+    "REQUEUED": Status.PENDING, "RQ": Status.PENDING,
+    "REQUEUE_HOLD": Status.PENDING, "RH": Status.PENDING,
+    "REQUEUE_FED": Status.PENDING, "RF": Status.PENDING,
+    "RESV_DEL_HOLD": Status.PENDING, "RD": Status.PENDING,
+    "SUSPENDED": Status.PENDING, "S": Status.PENDING,  # CPUs released; resumes later
+    "STOPPED": Status.PENDING, "ST": Status.PENDING,  # SIGSTOP; resumes later
+    # Running, or finishing up.
+    "RUNNING": Status.RUNNING, "R": Status.RUNNING,
+    "COMPLETING": Status.RUNNING, "CG": Status.RUNNING,
+    "STAGE_OUT": Status.RUNNING, "SO": Status.RUNNING,
+    "SIGNALING": Status.RUNNING, "SI": Status.RUNNING,
+    "RESIZING": Status.RUNNING, "RS": Status.RUNNING,
+    # Done.
+    "COMPLETED": Status.COMPLETED, "CD": Status.COMPLETED,  # "exit code of zero"
+    "FAILED": Status.FAILED, "F": Status.FAILED,
+    "TIMEOUT": Status.FAILED, "TO": Status.FAILED,
+    "NODE_FAIL": Status.FAILED, "NF": Status.FAILED,
+    "OUT_OF_MEMORY": Status.FAILED, "OOM": Status.FAILED,
+    "BOOT_FAIL": Status.FAILED, "BF": Status.FAILED,
+    "DEADLINE": Status.FAILED, "DL": Status.FAILED,
+    "SPECIAL_EXIT": Status.FAILED, "SE": Status.FAILED,
+    # A preempted job that is requeued reports PENDING/REQUEUED next; the row itself ended.
+    "PREEMPTED": Status.FAILED, "PR": Status.FAILED,
+    "CANCELLED": Status.CANCELLED, "CA": Status.CANCELLED,
+    "REVOKED": Status.CANCELLED, "RV": Status.CANCELLED,  # another cluster runs the sibling
+}  # fmt: skip
+
+
+def slurm_status(state: str) -> Status:
+    """The status for a state as squeue/sacct print it (``CANCELLED by 1000``, ``RUNNING``,
+    ``PD``); states this table does not know are ``UNKNOWN``.
+
+    >>> slurm_status("CANCELLED by 0"), slurm_status("TIMEOUT"), slurm_status("WHATEVER")
+    (<Status.CANCELLED: 'CANCELLED'>, <Status.FAILED: 'FAILED'>, <Status.UNKNOWN: 'UNKNOWN'>)
+    """
+    words = state.split()
+    if not words:
+        return Status.UNKNOWN
+    return SLURM_STATES.get(words[0].rstrip("+"), Status.UNKNOWN)
+
+
+def _reason(text: str) -> str:
+    text = text.strip()
+    return "" if text in ("None", "(null)", "") else text
+
+
+_EXIT: Final = re.compile(r"(\d+):(\d+)")
+
+
+def _exit_code(text: str) -> tuple[int | None, int | None]:
+    match = _EXIT.fullmatch(text.strip())
+    if match is None:
+        return None, None
+    signal = int(match[2])
+    return int(match[1]), (signal or None)
+
+
+def _valid_id(text: str) -> bool:
+    return bool(text) and isinstance(JobId.parse(text), Success) and text == text.strip()
+
+
+# --------------------------------------------------------------------------- parsers
+
+_GRANTED: Final = re.compile(r"Granted job allocation (\d+)")
+_PENDING: Final = re.compile(r"Pending job allocation (\d+)")
+
+
+def parse_salloc_stderr(text: str) -> Result[JobId, str]:
+    """The granted allocation from salloc's stderr (``salloc: Granted job allocation N``).
+
+    >>> print(parse_salloc_stderr("salloc: Pending job allocation 15\\n"
+    ...                           "salloc: Granted job allocation 15\\n").unwrap())
+    15
+    >>> parse_salloc_stderr("salloc: error: invalid partition specified: nosuch\\n").failure()
+    'salloc: error: invalid partition specified: nosuch\\n'
+    """
+    match = _GRANTED.search(text)
+    return Success(JobId(int(match[1]))) if match else Failure(text)
+
+
+def parse_salloc_pending(text: str) -> Result[JobId, str]:
+    """The id of an allocation salloc is still waiting for (``Pending job allocation N``), so
+    that an interrupted wait can cancel it.
+
+    >>> parse_salloc_pending("salloc: Pending job allocation 15\\n").unwrap().job
+    15
+    """
+    match = _PENDING.search(text)
+    return Success(JobId(int(match[1]))) if match else Failure(text)
+
+
+def parse_sbatch_parsable(stdout: str) -> Result[JobId, str]:
+    """The job id from ``sbatch --parsable``: the last non-empty line, ``jobid[;cluster]``
+    (site wrappers may print banners first).
+
+    >>> parse_sbatch_parsable("Welcome to Stampede3\\n42;cl\\n").unwrap()
+    JobId(job=42, het_offset=None, array_task=None, array_range=None, step=None, cluster='cl')
+    """
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if not lines or not re.fullmatch(r"\d+(?:;[A-Za-z0-9_.\-]+)?", lines[-1]):
+        return Failure(stdout)
+    return JobId.parse(lines[-1]).alt(lambda _: stdout)
+
+
+def parse_squeue(text: str) -> Result[dict[str, JobState], str]:
+    """States per id from :func:`squeue_argv`'s output, keyed by the id exactly as printed
+    (``12``, ``12+1``, ``13_4``, ``14_[0-3]``): ``1234`` is not ``12345``.
+
+    >>> states = parse_squeue("12|RUNNING|None\\n13|PENDING|Resources\\n").unwrap()
+    >>> states["12"].status, states["13"].reason
+    (<Status.RUNNING: 'RUNNING'>, 'Resources')
+
+    ``CLUSTER: name`` header lines (printed with ``-M``) are skipped; any other line that does
+    not fit the format makes the whole text a failure.
+    """
+    out: dict[str, JobState] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("CLUSTER: "):
+            continue
+        fields = line.split("|", 2)
+        if len(fields) != 3 or not _valid_id(fields[0]) or not fields[1].strip():
+            return Failure(f"unexpected squeue line: {line!r}")
+        state = fields[1].strip()
+        out[fields[0]] = JobState(slurm_status(state), state, reason=_reason(fields[2]))
+    return Success(out)
+
+
+@final
+@attrs.frozen
+class SacctRow:
+    """One row of :func:`sacct_argv`'s output: a job, an array task, a het component or a step."""
+
+    id: str
+    state: JobState
+    name: str
+
+
+def parse_sacct_rows(text: str) -> Result[tuple[SacctRow, ...], str]:
+    """Every row of :func:`sacct_argv`'s output, in order (steps included).
+
+    >>> rows = parse_sacct_rows("17|FAILED|3:0|None|acct1\\n17.0|COMPLETED|0:0||hostname\\n")
+    >>> rows = rows.unwrap()
+    >>> [(r.id, r.state.status.value, r.state.returncode, r.name) for r in rows]
+    [('17', 'FAILED', 3, 'acct1'), ('17.0', 'COMPLETED', 0, 'hostname')]
+    """
+    rows: list[SacctRow] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split("|", len(SACCT_FIELDS) - 1)
+        if len(fields) != len(SACCT_FIELDS) or not _valid_id(fields[0]) or not fields[1].strip():
+            return Failure(f"unexpected sacct line: {line!r}")
+        state = fields[1].strip()
+        returncode, signal = _exit_code(fields[2])
+        rows.append(
+            SacctRow(
+                fields[0],
+                JobState(slurm_status(state), state, returncode, signal, _reason(fields[3])),
+                fields[4],
+            )
+        )
+    return Success(tuple(rows))
+
+
+def parse_sacct(text: str) -> Result[dict[str, JobState], str]:
+    """States per id (jobs and steps) from :func:`sacct_argv`'s output, keyed by the id exactly
+    as printed: ``1234`` is not ``12345``, ``17.0`` is the step. A repeated id keeps its last row.
+
+    >>> states = parse_sacct("19|CANCELLED by 0|0:15|None|a\\n19.0|OUT_OF_MEMORY|0:125||b\\n")
+    >>> states = states.unwrap()
+    >>> states["19"].status, states["19"].signal, states["19.0"].status
+    (<Status.CANCELLED: 'CANCELLED'>, 15, <Status.FAILED: 'FAILED'>)
+    """
+    return parse_sacct_rows(text).map(lambda rows: {row.id: row.state for row in rows})
