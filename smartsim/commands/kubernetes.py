@@ -194,8 +194,9 @@ class JobManifest:
         return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """Deterministic JSON (which is also YAML)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+        """Deterministic JSON, ASCII only (every other character escaped), so it passes through
+        any locale's stdin encoding unchanged."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=True) + "\n"
 
     def to_yaml(self) -> str:
         """Block-style YAML; every string is a JSON (= YAML double-quoted) scalar, so no value
@@ -203,8 +204,33 @@ class JobManifest:
         return "".join(_yaml_lines(self.to_dict(), 0)) + ""
 
 
+_YAML_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _yaml_printable(ch: str) -> bool:
+    """YAML 1.1/1.2 c-printable, minus the line breaks YAML would fold."""
+    o = ord(ch)
+    return 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or o >= 0x10000
+
+
 def _yaml_scalar(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A YAML scalar: numbers and booleans as JSON writes them; a string double-quoted with
+    every non-printable character escaped (``\\xXX``, ``\\uXXXX``, ``\\UXXXXXXXX``)."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    out = []
+    for ch in value:
+        if ch in _YAML_ESCAPES:
+            out.append(_YAML_ESCAPES[ch])
+        elif _yaml_printable(ch) and ch != "\ufeff":
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _yaml_lines(value: object, indent: int) -> list[str]:
@@ -512,9 +538,14 @@ def experiment_name(world: World) -> str:
 
 
 def job_name(name: str, run_index: int) -> str:
-    """Run 0 keeps the entity's name; later runs add ``-<run_index>`` (a Job name must be new
-    in its namespace)."""
-    return name if run_index == 0 else f"{name}-{run_index}"
+    """The Job of run 0 has the entity's name; later runs add ``-r<run_index>`` (a Job name must
+    be new in its namespace). Ensemble members are named ``<ensemble>-<i>`` by position: their
+    own names (``ens_0``) are not DNS labels, and a name is never rewritten.
+
+    >>> job_name("sim", 0), job_name("ens-3", 2)
+    ('sim', 'ens-3-r2')
+    """
+    return name if run_index == 0 else f"{name}-r{run_index}"
 
 
 def _labels(world: World, entity: str) -> dict[str, str]:
@@ -530,9 +561,13 @@ def _deadline(bs: BatchSettings | None) -> Duration | None:
     return bs.time if bs is not None and isinstance(bs.time, Duration) else None
 
 
-def _model_problems(model: Model, field: str, world: World) -> list[ValidationError]:
+def _model_problems(
+    model: Model, field: str, world: World, *, job: str | None
+) -> list[ValidationError]:
+    """Problems of a model whose Job (if it gets its own) is named ``job``."""
     errors = check_name(f"{field}.name", model.name)
-    errors += check_dns_label(f"{field}.name", job_name(model.name, world.run_index))
+    if job is not None:
+        errors += check_dns_label(f"{field}.name", job_name(job, world.run_index))
     errors += check_label_value(f"{field}.name", model.name)
     errors += run_settings_problems(model.run_settings, f"{field}.run_settings")
     errors += check_kubernetes(model.run_settings, f"{field}.run_settings")
@@ -560,7 +595,7 @@ def _launch(
     # Pod output stays in the cluster (kubectl logs job/NAME); these paths name where it would
     # be collected.
     return Launch(
-        name=manifest.name,
+        name=entity,
         kind=kind,
         members=members,
         cwd=path,
@@ -593,7 +628,7 @@ def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Laun
     """
     errors = check_label_value("world.exp_path", experiment_name(world))
     if isinstance(entity, Model):
-        errors += _model_problems(entity, "model", world)
+        errors += _model_problems(entity, "model", world, job=entity.name)
         if errors:
             return Failure(Invalid.of(errors))
         name = job_name(entity.name, world.run_index)
@@ -623,9 +658,13 @@ def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Laun
     if bs is not None:
         errors += batch_problems(bs, "ensemble.batch_settings")
         errors += check_kubernetes_batch(bs, "ensemble.batch_settings")
+    replicas = bool(entity.members) and _replicas(entity.members)
+    if replicas:
+        errors += check_dns_label("ensemble.name", job_name(entity.name, world.run_index))
     seen: set[str] = set()
     for i, member in enumerate(entity.members):
-        errors += _model_problems(member, f"ensemble.members[{i}]", world)
+        job = None if replicas else f"{entity.name}-{i}"
+        errors += _model_problems(member, f"ensemble.members[{i}]", world, job=job)
         if member.name in seen:
             errors.append(
                 BadName(f"ensemble.members[{i}].name", member.name, "unique in the ensemble")
@@ -637,9 +676,6 @@ def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Laun
                     f"ensemble.members[{i}].batch_settings", "set", "the ensemble's batch_settings"
                 )
             )
-    replicas = bool(entity.members) and _replicas(entity.members)
-    if replicas:
-        errors += check_dns_label("ensemble.name", job_name(entity.name, world.run_index))
     if errors:
         return Failure(Invalid.of(errors))
     if replicas:
@@ -665,9 +701,9 @@ def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Laun
             )
         )
     launches = []
-    for member in entity.members:
+    for i, member in enumerate(entity.members):
         manifest = job_manifest(
-            job_name(member.name, world.run_index),
+            job_name(f"{entity.name}-{i}", world.run_index),
             member.run_settings,
             labels=_labels(world, member.name),
             time=_deadline(bs) or _deadline(member.batch_settings),

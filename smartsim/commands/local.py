@@ -67,8 +67,9 @@ def plan_model(model: Model, world: World) -> Launch:
     ctx = LaunchContext(
         cwd=model.path, name=model.name, stdout=out, stderr=err, alloc=rs.alloc or world.alloc
     )
-    command = attrs.evolve(launch_command(rs, ctx), stdout=out, stderr=err)
-    cwd = command.cwd or model.path
+    built = launch_command(rs, ctx)
+    cwd = built.cwd or model.path
+    command = attrs.evolve(built, stdout=out, stderr=err, cwd=cwd)
     limit = rs.time if rs.run_command is None and isinstance(rs.time, Duration) else None
     return Launch(
         name=model.name,
@@ -77,7 +78,7 @@ def plan_model(model: Model, world: World) -> Launch:
         cwd=cwd,
         stdout=out,
         stderr=err,
-        command=attrs.evolve(command, cwd=cwd),
+        command=command,
         files=command.files,
         mkdirs=(model.path,),
         time_limit=limit,

@@ -176,6 +176,14 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
             errors.append(
                 BadValue(f"{where}.exe", part.exe, "a program name not starting with '-'")
             )
+        if rules.colon_mpmd and part.exe == ":":
+            errors.append(
+                BadValue(
+                    f"{where}.exe",
+                    part.exe,
+                    f"a program name ({rules.tool} reads ':' as the MPMD separator)",
+                )
+            )
         if rules.colon_mpmd:
             for j, arg in enumerate(part.args):
                 if arg == ":":
@@ -429,7 +437,20 @@ def check_mpich(rs: RunSettings) -> list[ValidationError]:
     >>> check_mpich(RunSettings(exe="a.out", excluded_hosts=("n3",)))[0].message
     "MPICH mpiexec (Hydra) cannot express run_settings.excluded_hosts=('n3',)"
     """
-    return check_launcher(rs, _MPICH_RULES)
+    errors = check_launcher(rs, _MPICH_RULES)
+    if rs.time is not None:
+        # The time limit travels as MPIEXEC_TIMEOUT; a variable of that name would fight it.
+        for i, part in enumerate(rs.parts):
+            if "MPIEXEC_TIMEOUT" in part.env:
+                where = "run_settings" if i == 0 else f"run_settings.mpmd[{i - 1}]"
+                errors.append(
+                    ConflictingOptions(
+                        f"{where}.env['MPIEXEC_TIMEOUT']",
+                        part.env["MPIEXEC_TIMEOUT"],
+                        "run_settings.time (Hydra's MPIEXEC_TIMEOUT)",
+                    )
+                )
+    return errors
 
 
 def mpich_command(rs: RunSettings, ctx: LaunchContext) -> Command:

@@ -50,6 +50,7 @@ from smartsim.errors import (
     BadValue,
     ConflictingOptions,
     DuplicateOption,
+    ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
@@ -575,7 +576,7 @@ def _srun(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool) -> Command:
     return Command(argv=argv, env=shared, cwd=ctx.cwd)
 
 
-def srun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
+def srun_command(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool = False) -> Command:
     """The ``srun`` command for validated settings (see :func:`validate_srun`).
 
     >>> rs = RunSettings(exe="python", args=("sim.py", "a b"), env={"OMP_NUM_THREADS": "4"},
@@ -590,7 +591,8 @@ def srun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
     (FrozenMap({'OMP_NUM_THREADS': '4'}), '/w/sim')
 
     ``--jobid`` comes from ``rs.alloc``, else ``ctx.alloc``; without either srun makes its own
-    allocation. ``run_args`` keys ``J``/``job-name``, ``o``/``output``, ``e``/``error`` replace
+    allocation. ``in_batch``: the step runs inside a batch script, in the job's own allocation
+    (no ``--jobid``; as bound as with one, so ``--mem=0`` applies). ``run_args`` keys ``J``/``job-name``, ``o``/``output``, ``e``/``error`` replace
     the context's defaults. MPMD parts follow ``:`` with their own options; variables all parts
     share travel in ``Command.env``, a part's own ones as ``env K=V`` before its program:
 
@@ -598,7 +600,7 @@ def srun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
     >>> srun_command(rs.with_mpmd(b), LaunchContext(cwd="/w", name="m")).argv[-11:]
     ('sim.py', 'a b', ':', '--job-name', 'm', '--exact', '-n', '2', 'env', 'ROLE=b', 'b.out')
     """
-    return _srun(rs, ctx, in_batch=False)
+    return _srun(rs, ctx, in_batch=in_batch)
 
 
 #: The ``srun`` entry of the run-command registry (:mod:`smartsim.commands.launch`).
@@ -670,10 +672,15 @@ def check_sbatch(
             elif "\n" in value or "\r" in value or "\x00" in value:
                 errors.append(BadValue(name, value, "a file name on one line"))
     export = spelled.get("export")
-    for i, (rs, _ctx) in enumerate(members):
+    for i, (rs, ctx) in enumerate(members):
         f = f"members[{i}]"
         for e in check_srun(rs):
             errors.append(_reroot(e, f))
+        errors += _crlf_problems(rs, f)
+        for name in ("cwd", "name", "stdout", "stderr"):
+            text = getattr(ctx, name)
+            if isinstance(text, str) and "\r\n" in text:
+                errors.append(ForbiddenCharacter(f"{f}.context.{name}", text, "\r\n"))
         if rs.run_command != "srun":
             errors.append(
                 Unsupported(
@@ -699,6 +706,21 @@ def check_sbatch(
                         "the environment it is given)",
                     )
                 )
+    return errors
+
+
+def _crlf_problems(rs: RunSettings, f: str) -> list[ValidationError]:
+    """sbatch refuses a script holding ``\\r\\n`` ("Batch script contains DOS line breaks"),
+    even inside a quoted word, so no text written into the script may hold it."""
+    errors: list[ValidationError] = []
+    for j, part in enumerate(rs.parts):
+        p = f if j == 0 else f"{f}.mpmd[{j - 1}]"
+        texts = [(f"{p}.exe", part.exe)]
+        texts += [(f"{p}.args[{k}]", a) for k, a in enumerate(part.args)]
+        texts += [(f"{p}.env[{k!r}]", v) for k, v in part.env.items()]
+        for where, text in texts:
+            if isinstance(text, str) and "\r\n" in text:
+                errors.append(ForbiddenCharacter(where, text, "\r\n"))
     return errors
 
 

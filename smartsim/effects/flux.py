@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import shutil
 from collections.abc import Mapping, Sequence
-from typing import Final, final
+from typing import Final, TypeVar, final
 
 import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
@@ -31,11 +33,11 @@ from smartsim.commands.flux import (
     plan_flux,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.effects.batch import SUBMITTED, find_tool, write_text
 from smartsim.effects.launcher import Handle
 from smartsim.effects.process import Completed, run
 from smartsim.errors import (
     EffectError,
+    ExecutableNotFound,
     Invalid,
     NonZeroExit,
     OSFailure,
@@ -47,6 +49,8 @@ from smartsim.values import Ensemble, Model
 
 #: ``Handle.extra`` key of the ``flux`` executable that submitted the job.
 TOOL_KEY: Final = "tool"
+#: ``Handle.extra`` key of the submission time (UTC, ISO 8601).
+SUBMITTED: Final = "submitted"
 #: How a Flux command says the instance cannot be reached (flux(1): no FLUX_URI, broker down).
 _UNREACHABLE: Final = re.compile(
     r"unable to connect|connection refused|broker socket|No such file or directory.*local",
@@ -62,6 +66,28 @@ def _error(done: Completed) -> EffectError:
     return NonZeroExit(done.argv, done.returncode, done.stderr, done.stdout)
 
 
+def find_tool(path: str) -> IOResult[str, EffectError]:
+    """``path`` itself when it names an executable (on ``PATH`` or as a file path), else a
+    typed :class:`ExecutableNotFound` naming it."""
+    if shutil.which(path) is None:
+        reason = "not executable" if os.path.exists(path) else "not found on PATH"
+        return IOFailure(ExecutableNotFound(path, reason))
+    return IOSuccess(path)
+
+
+def write_text(path: str, text: str) -> IOResult[None, EffectError]:
+    """Write ``text`` at ``path``, creating its directory."""
+    try:
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        return IOFailure(OSFailure(f"write {path}", exc.strerror or str(exc)))
+    return IOSuccess(None)
+
+
 def prepare(launch: Launch) -> IOResult[None, EffectError]:
     """Create the launch's directories and write its files (and batch script)."""
     try:
@@ -75,10 +101,22 @@ def prepare(launch: Launch) -> IOResult[None, EffectError]:
         files += list(launch.submission.submit.files.items())
     if launch.command is not None:
         files += list(launch.command.files.items())
-    result: IOResult[None, EffectError] = IOSuccess(None)
     for path, text in files:
-        result = result.bind(lambda _, p=path, t=text: write_text(p, t))
-    return result
+        written: IOResult[None, EffectError] = write_text(path, text)
+        if not is_successful(written):
+            return written
+    return IOSuccess(None)
+
+
+_T = TypeVar("_T")
+
+
+def settle(result: IOResult[_T, EffectError]) -> Result[_T, EffectError]:
+    """The outcome of an effect that has already run (the effects layer reads its own results
+    to decide the next step; only the shell unwraps for the user)."""
+    if is_successful(result):
+        return Success(unsafe_perform_io(result.unwrap()))
+    return Failure(unsafe_perform_io(result.failure()))
 
 
 def _now() -> str:
@@ -180,7 +218,10 @@ class FluxLauncher:
                     out[handle] = JobState(Status.UNKNOWN, reason="not a Flux job id")
             if not ids:
                 continue
-            result = unsafe_perform_io(self._query(tool, list(dict.fromkeys(ids.values()))))
+            query: IOResult[dict[FluxJobId, JobState], EffectError] = self._query(
+                tool, list(dict.fromkeys(ids.values()))
+            )
+            result = settle(query)
             if isinstance(result, Failure):
                 return IOFailure(result.failure())
             states = result.unwrap()
@@ -207,9 +248,8 @@ class FluxLauncher:
             if not ids:
                 continue
             command = Command(argv=flux_cancel_argv(dict.fromkeys(ids), tool=tool))
-            result = unsafe_perform_io(
-                find_tool(tool).bind(lambda _, c=command: run(c, timeout=self.timeout))
-            )
+            ran: IOResult[Completed, EffectError] = run_found(command, self.timeout)
+            result = settle(ran)
             if isinstance(result, Failure):
                 return IOFailure(result.failure())
             done = result.unwrap()
@@ -217,6 +257,12 @@ class FluxLauncher:
                 return IOFailure(_error(done))
             self._stopped.update((tool, h.job_id) for h in group)
         return IOSuccess(None)
+
+
+def run_found(command: Command, timeout: float) -> IOResult[Completed, EffectError]:
+    """Run ``command`` once its program is known to exist (a typed ExecutableNotFound else)."""
+    found: IOResult[str, EffectError] = find_tool(command.argv[0])
+    return found.bind(lambda _: run(command, timeout=timeout))
 
 
 def _only_ended(stderr: str) -> bool:

@@ -1,19 +1,25 @@
 """A test-only model of how Grid Engine ``qsub`` reads ``#$`` lines and option values.
 
-Written from the Grid Engine sources and manual pages, not from smartsim's builder, and checked
-against the real ``qsub`` of Debian's gridengine 8.1.9 by ``tests/test_sge_real.py``:
+Written from the Grid Engine sources and manual pages, then corrected against the real ``qsub``
+of Debian's Son of Grid Engine 8.1.9 (``qsub -verify`` and held submissions, run by hand while
+writing it and re-checked by ``tests/test_sge_real.py``), not from smartsim's builder:
 
 * ``parse_script_file`` (``source/common/parse_job_cull.c``): *every* line of the script that
-  starts, in its first column, with the prefix (``#$``) is a directive, wherever it is; blanks
-  after the prefix and at the end are dropped; only the first ``MAX_STRING_SIZE`` (2048) bytes of
-  a line are read.
-* ``string_list`` (``source/libs/uti/sge_string.c``) splits on blanks and tabs; a double quote
-  makes blanks part of the word (single quotes and backslashes are ordinary characters); the
-  double quotes are then removed (``sge_strip_quotes``).
-* ``h_rt`` and other times (sge_types(1) ``time_specifier``): an integer number of seconds
-  (decimal; ``0x`` hexadecimal; a leading ``0`` octal) or exactly three colon-separated decimal
-  fields ``hours:minutes:seconds`` where an empty field is zero (``1::1``).
-* names (sge_types(1) ``name``): no white space and none of ``/ : @ \\ * ?``.
+  starts, in its first column, with the prefix (``#$``) is a directive, wherever it is (an
+  indented ``#$`` is not); blanks after the prefix and at the end are dropped; only the first
+  ``MAX_STRING_SIZE`` (2048) bytes of a line are read.
+* observed in 8.1.9: a ``#`` anywhere in the directive ends it, quoted or not
+  (``-N "ab#c"`` names the job ``ab``).
+* ``string_list`` (``source/libs/uti/sge_string.c``): words split on blanks and tabs; once a
+  word holds a quote (8.1.9: ``"`` or ``'``) it runs to the end of the line — a closing quote
+  re-opens — so ``-N "a b" -o x`` is the one word ``a b -o x``; then every quote character is
+  removed (``sge_strip_quotes``). Backslashes are ordinary characters.
+* ``h_rt`` and other times (sge_types(1) ``time_specifier``; all checked on 8.1.9): an integer
+  number of seconds (decimal; ``0x`` hexadecimal; a leading ``0`` octal: ``010`` is 8 s) or
+  exactly three colon-separated fields ``hours:minutes:seconds`` where an empty field is zero
+  (``1::1``); ``10:00`` is "not a time value"; fields are not range-checked (``1:60:00``).
+* job names: not starting with a digit, no white space and none of ``/ : @ \\ * ?``
+  (8.1.9: "cannot start with a digit", "Colon (':') not allowed in objectname", ...).
 * ``-t n[-m[:s]]`` with ``1 <= n <= m``, ``s >= 1``; ``-tc`` a positive count.
 """
 
@@ -36,42 +42,32 @@ def directive_texts(script: str, prefix: str = PREFIX) -> list[str]:
             continue
         if len(line.encode()) >= MAX_LINE:
             raise SgeLexError("directive line longer than MAX_STRING_SIZE is truncated")
-        text = line[len(prefix) :].strip(" \t\r\n\v\f")
+        text = line[len(prefix) :].split("#", 1)[0].strip(" \t\r\n\v\f")
         if text:
             out.append(text)
     return out
 
 
-def string_list(text: str, delimiters: str = " \t\n") -> list[str]:
-    """``string_list`` as written in sge_string.c (a closing quote re-opens if the next
-    character is a quote again; a word ends at the first unquoted delimiter)."""
+def split_words(text: str) -> list[str]:
+    """Words of one directive as 8.1.9 reads them (quotes removed)."""
     words: list[str] = []
-    i = 0
-    n = len(text)
-    quoted = False
-    while True:
-        while i < n and text[i] in delimiters:
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t":
             i += 1
         if i >= n:
             break
         start = i
-        is_delim = False
-        while i < n and not is_delim:
-            if text[i] == '"':
-                quoted = True
+        while i < n and text[i] not in " \t\"'":
             i += 1
-            is_delim = False if quoted else (i < n and text[i] in delimiters)
-            if quoted and i < n and text[i] == '"':
-                quoted = False
-        words.append(text[start:i])
-        if i >= n:
-            break
-        i += 1
+        if i < n and text[i] in "\"'":
+            i = n  # a quote makes the rest of the line part of this word
+        words.append(text[start:i].replace('"', "").replace("'", ""))
     return words
 
 
 def read_directives(script: str) -> list[list[str]]:
-    return [[w.replace('"', "") for w in string_list(t)] for t in directive_texts(script)]
+    return [split_words(t) for t in directive_texts(script)]
 
 
 _FLAGS = {"-cwd", "-V", "-terse", "-notify", "-now", "-hard", "-soft", "-clear"}
@@ -132,8 +128,8 @@ def parse_resources(text: str) -> dict[str, str]:
 
 
 def check_name(name: str) -> None:
-    if not name or re.search(r"[\s/:@\\*?]", name):
-        raise SgeLexError(f'job name "{name}" is not allowed')
+    if not name or name[0].isdigit() or re.search(r"[\s/:@\\*?]", name):
+        raise SgeLexError(f'"{name}" is not a valid object name')
 
 
 def parse_task_range(text: str) -> range:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, final
 
 __all__ = [
+    "TOOLS",
     "ArgKind",
     "ArraySpec",
     "Component",
@@ -52,12 +53,12 @@ __all__ = [
     "OptionForm",
     "OracleError",
     "ParsedCommand",
-    "TOOLS",
     "option_kind",
     "option_names",
     "parse_argv",
     "parse_array",
     "parse_export",
+    "parse_options",
     "parse_time",
     "parse_time_minutes",
     "short_optstring",
@@ -107,7 +108,7 @@ bb                    -  required  abr
 bbf                   -  required  abr
 bcast                 -  optional  r     # srun(1): --bcast[=<dest_path>]
 bcast-exclude         -  required  r
-begin                 b  required  abr   # -b is in salloc's optstring too, though salloc(1) omits it
+begin                 b  required  abr   # salloc's optstring has -b too; salloc(1) omits it
 bell                  -  none      a
 chdir                 D  required  abr
 cluster               -  required  abr   # table-only alias of --clusters (its own getopt val)
@@ -340,7 +341,7 @@ parsable        p  none
 parsable2       P  none
 qos             q  required
 partition       r  required
-reason          R  required
+reason          -  required   # getopt val 'R', but -R is not in sacct's optstring
 state           s  required
 starttime       S  required
 truncate        T  none
@@ -392,8 +393,11 @@ _SHARED_LETTER_CANONICAL: Mapping[str, Mapping[str, str]] = {
 _SHARED_NAME_CANONICAL: Mapping[str, Mapping[str, str]] = {
     "squeue": {"sib": "sibling"},
 }
-# Short options present in an optstring without any long name (squeue's "U:").
-_SHORT_ONLY: Mapping[str, Mapping[str, ArgKind]] = {"squeue": {"U": "required"}}
+# Short options present in an optstring without any long name (squeue's "U:", sacct's "t").
+_SHORT_ONLY: Mapping[str, Mapping[str, ArgKind]] = {
+    "squeue": {"U": "required"},
+    "sacct": {"t": "none"},
+}
 
 _KINDS: Mapping[str, ArgKind] = {"none": "none", "required": "required", "optional": "optional"}
 _TOOL_LETTERS: Mapping[str, str] = {"a": "salloc", "b": "sbatch", "r": "srun"}
@@ -446,10 +450,7 @@ def _query_grammar(tool: str, table: str) -> _Grammar:
     specs = []
     for name, short, kind in _rows(table):
         letter = None if short == "-" else short
-        if letter is not None:
-            canonical = by_letter.get(letter, name)
-        else:
-            canonical = by_name.get(name, name)
+        canonical = by_letter.get(letter, name) if letter else by_name.get(name, name)
         specs.append(_Spec(name, _KINDS[kind], letter, canonical, f"{kind}:{letter or canonical}"))
     shorts: dict[str, _Spec] = {}
     for spec in specs:
@@ -625,9 +626,7 @@ def _match_long(grammar: _Grammar, name: str, *, allow_abbrev: bool) -> _Spec:
     return candidates[0]
 
 
-def _scan(
-    grammar: _Grammar, words: Sequence[str], start: int, *, allow_abbrev: bool
-) -> _Scan:
+def _scan(grammar: _Grammar, words: Sequence[str], start: int, *, allow_abbrev: bool) -> _Scan:
     options: list[Opt] = []
     forms: list[OptionForm] = []
     operands: list[str] = []
@@ -752,6 +751,23 @@ def parse_argv(argv: Sequence[str], *, allow_abbrev: bool = True) -> ParsedComma
     return _parse_query(grammar, words, allow_abbrev=allow_abbrev)
 
 
+def parse_options(tool: str, args: Sequence[str], *, allow_abbrev: bool = True) -> Component:
+    """getopt_long over ``args`` (no argv[0]) for one component of ``tool``.
+
+    The options are read up to where getopt stops (``--`` consumed); every word after that,
+    ``:`` included, is returned as the component's ``program``. This is how sbatch reads the
+    words of its ``#SBATCH`` directives (opt.c ``_set_options``).
+
+    >>> parse_options("sbatch", ["-N2", "--", "x"])
+    Component(options=(Opt(name='nodes', value='2'),), program=('x',))
+    """
+    grammar = _grammar(tool)
+    words = (tool, *args)
+    scan = _scan(grammar, words, 1, allow_abbrev=allow_abbrev)
+    rest = scan.operands if grammar.permute else words[scan.stop :]
+    return Component(scan.options, tuple(rest), scan.forms)
+
+
 def _parse_srun(grammar: _Grammar, words: tuple[str, ...], *, allow_abbrev: bool) -> ParsedCommand:
     # srun(1) SYNOPSIS: srun [OPTIONS(0)... [executable(0) [args(0)...]]] [ : [OPTIONS(N)...]]
     # executable(N) [args(N)...]. Each component's options stop at its first non-option word;
@@ -777,9 +793,7 @@ def _parse_srun(grammar: _Grammar, words: tuple[str, ...], *, allow_abbrev: bool
         o.name in exempt for c in components for o in c.options
     ):
         raise OracleError("no-command", "srun: fatal: No command given to execute.")
-    return ParsedCommand(
-        "srun", tuple(components), _abbreviation_warnings(grammar, scans)
-    )
+    return ParsedCommand("srun", tuple(components), _abbreviation_warnings(grammar, scans))
 
 
 def _parse_salloc(

@@ -1,0 +1,559 @@
+"""IBM Spectrum LSF: ``bsub`` scripts on standard input, job ids, ``bjobs -json`` and ``bkill``.
+
+Sources (IBM Spectrum LSF 10.1 command reference, quoted beside the rule each one enforces):
+
+* bsub *command* argument: "If the job is not given on the command line, bsub reads the job
+  commands from standard input ... bsub options can also be specified in the standard input if
+  the line begins with #BSUB". A script passed as a file argument has its ``#BSUB`` lines read
+  only where the site sets ``LSB_BSUB_PARSE_SCRIPT=Y`` (bsub *job_script*), so smartsim always
+  submits on standard input (``Command.stdin``) and never relies on the argument form.
+* ``-W [hour:]minute``: "the minutes can be specified as a number greater than 59"; ``10:00`` is
+  ten hours and ``01:00:00`` is rejected (dask/dask-jobqueue#703), so a duration is rendered in
+  whole minutes, rounded up.
+* ``-J "name[index_list]%job_slot_limit"``: indices ``start[-end[:step]]`` are positive integers;
+  array names use ``a-z A-Z 0-9 . - _``; the specification is at most 255 characters.
+* ``-n`` tasks, ``-R "span[ptile=N]"`` tasks per host, ``-nnodes`` (CSM systems such as Summit),
+  ``-gpu "num=N"`` GPUs per host, ``-q`` queue, ``-P`` project, ``-o``/``-e`` (``%J``/``%I`` are
+  replaced there, so smartsim's paths may not hold them).
+* ``-env "all, VAR=value, ..."``: a value holding commas is put in single quotes.
+* ``Job <1234> is submitted to [default ]queue <normal>.`` on standard output.
+* ``bjobs -o "fields" -json`` (LSF >= 10.1.0.2; ``-json`` needs ``-o``):
+  ``{"COMMAND": "bjobs", "JOBS": n, "RECORDS": [{"JOBID": ..., "STAT": ...}]}``; an id bjobs does
+  not know is a record with an ``"ERROR"`` key. ``-a`` includes recently finished jobs.
+* bjobs "Job states": PEND, PROV, PSUSP, RUN, USUSP, SSUSP, DONE, EXIT, UNKWN, WAIT, ZOMBI.
+* ``bkill``: ``Job <N> is being terminated``; ``Job <N>: Job has already finished`` and
+  ``Job <N>: No matching job found`` are not errors for a cancel.
+
+Everything here is pure: validate with :func:`check_bsub`, then render.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from returns.result import Failure, Result, Success
+
+from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._types import Command, Submission
+from smartsim.commands.pbs import BatchJob, Option, option_words, plan_batch, raw_options
+from smartsim.commands.plan import Launch, World
+from smartsim.commands.script import batch_script, directive_line
+from smartsim.errors import (
+    BadName,
+    BadValue,
+    DuplicateOption,
+    ForbiddenCharacter,
+    Invalid,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.status import JobState, Status
+from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model
+
+TOOL: Final = "bsub"
+TOOLS: Final = ("bsub", "bjobs", "bkill")
+PREFIX: Final = "#BSUB"
+SHEBANG: Final = "#!/bin/bash"
+
+
+# =========================================================================== values
+
+
+def run_limit(duration: Duration) -> str:
+    """``-W``'s ``[hour:]minute``, rounded up to the minute (a limit never shrinks).
+
+    >>> run_limit(Duration(5400)), run_limit(Duration(90000)), run_limit(Duration(61))
+    ('1:30', '25:00', '2')
+    """
+    hours, minutes = divmod(duration.minutes_up(), 60)
+    return f"{hours}:{minutes:02d}" if hours else str(minutes)
+
+
+def job_array(name: str, array: ArraySpec) -> str:
+    """``-J``'s ``name[start-end:step]%limit``.
+
+    >>> job_array("sim", ArraySpec(1, 10, limit=4)), job_array("sim", ArraySpec(2, 8, 3))
+    ('sim[1-10]%4', 'sim[2-8:3]')
+    """
+    spec = f"{array.start}" if array.stop == array.start else f"{array.start}-{array.stop}"
+    if array.step != 1 and array.stop != array.start:
+        spec += f":{array.step}"
+    out = f"{name}[{spec}]"
+    return out if array.limit is None else f"{out}%{array.limit}"
+
+
+_ARRAY_NAME: Final = re.compile(r"[A-Za-z0-9._\-]+")
+
+
+def check_array(field: str, name: str, array: ArraySpec | None) -> list[ValidationError]:
+    """LSF indices are positive; the array spec is at most 255 characters."""
+    if array is None:
+        return []
+    errors: list[ValidationError] = []
+    if array.start < 1:
+        errors.append(BadValue(f"{field}.start", array.start, "an LSF array index >= 1"))
+    if not _ARRAY_NAME.fullmatch(name):
+        errors.append(BadName(field, name, "LSF array names: letters, digits, '.', '-', '_'"))
+    elif len(job_array(name, array)) > 255:
+        errors.append(BadValue(field, str(array), "an LSF array spec of 255 characters at most"))
+    return errors
+
+
+def check_env(field: str, env: Mapping[str, str]) -> list[ValidationError]:
+    """Environment ``-env`` can carry: POSIX names, one-line values without quotes or
+    backslashes (the documentation defines no escape for them)."""
+    errors: list[ValidationError] = []
+    for key, value in env.items():
+        if not ENV_NAME.fullmatch(key):
+            errors.append(BadName(f"{field}[{key!r}]", key, "a POSIX variable name"))
+        errors += check_text(f"{field}[{key!r}]", value)
+        for ch in ("'", '"', "\\"):
+            if ch in value:
+                errors.append(ForbiddenCharacter(f"{field}[{key!r}]", value, ch))
+                break
+    return errors
+
+
+def env_value(env: Mapping[str, str]) -> str:
+    """``-env``'s value: ``all`` (keep the submission environment), then ``VAR=value`` items;
+    a value with commas, blanks or nothing in single quotes.
+
+    >>> env_value({"A": "1", "T": "a, b"})
+    "all, A=1, T='a, b'"
+    """
+    items = ["all"]
+    for key, value in env.items():
+        text = f"'{value}'" if value == "" or re.search(r"[,\s]", value) else value
+        items.append(f"{key}={text}")
+    return ", ".join(items)
+
+
+def directive_word(word: str) -> str:
+    """Quote one word of a ``#BSUB`` line: plain words as they are, else in double quotes
+    (single quotes when the word holds a double quote). Words holding both quote kinds or a
+    backslash cannot be written (LSF documents no escape) and are refused by the checks.
+
+    >>> directive_word("normal"), directive_word("span[ptile=4]"), directive_word("a b")
+    ('normal', '"span[ptile=4]"', '"a b"')
+    """
+    if re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", word):
+        return word
+    if '"' not in word:
+        return f'"{word}"'
+    return f"'{word}'"
+
+
+def check_word(field: str, word: str) -> list[ValidationError]:
+    """A value a ``#BSUB`` line can carry exactly."""
+    errors = check_text(field, word)
+    if "\\" in word:
+        errors.append(ForbiddenCharacter(field, word, "\\"))
+    elif '"' in word and "'" in word:
+        errors.append(ForbiddenCharacter(field, word, '"'))
+    return errors
+
+
+def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
+    """One ``#BSUB`` line per option.
+
+    >>> directive_lines([("-n", "8"), ("-R", "span[ptile=4]")])
+    ('#BSUB -n 8', '#BSUB -R "span[ptile=4]"')
+    """
+    return tuple(
+        directive_line(PREFIX, option_words(o), quote_word=directive_word) for o in options
+    )
+
+
+#: Raw keys smartsim sets itself, or that would change what smartsim reports.
+_NOT_IN_SCRIPT: Final = {
+    "o": "bsub in smartsim (the job's output paths are set by smartsim)",
+    "e": "bsub in smartsim (the job's output paths are set by smartsim)",
+    "oo": "bsub in smartsim (the job's output paths are set by smartsim)",
+    "eo": "bsub in smartsim (the job's output paths are set by smartsim)",
+    "K": "bsub in smartsim (-K blocks the submission until the job ends)",
+    "I": "a batch job (-I is interactive)",
+    "Ip": "a batch job (-Ip is interactive)",
+    "Is": "a batch job (-Is is interactive)",
+    "pack": "one job per submission (-pack reads a file of submissions)",
+}
+#: Raw keys that set what a typed field sets.
+_TYPED: Final = {
+    "J": ("job_name", "array"),
+    "q": ("partition",),
+    "P": ("account",),
+    "W": ("time",),
+    "n": ("nodes",),
+    "nnodes": ("nodes",),
+    "gpu": ("gpus",),
+}
+_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
+    """What ``bsub`` cannot express for ``bs``.
+
+    >>> bad = BatchSettings(mem="4G", array=ArraySpec(0, 3), batch_args={"K": None})
+    >>> [(type(e).__name__, e.field) for e in check_bsub(bad)]
+    [('Unsupported', 'batch_settings.mem'), ('BadValue', 'batch_settings.array.start'), \
+('Unsupported', "batch_settings.batch_args['K']")]
+    """
+    f = f"{field}."
+    errors: list[ValidationError] = []
+    if bs.mem is not None:
+        errors.append(
+            Unsupported(
+                f + "mem",
+                bs.mem,
+                "bsub (memory units follow the site's LSF_UNIT_FOR_LIMITS; use batch_args "
+                "{'R': 'rusage[mem=...]'} or {'M': ...})",
+            )
+        )
+    errors += check_array(f + "array", bs.job_name or "smartsim", bs.array)
+    for name in ("account", "partition", "job_name"):
+        value = getattr(bs, name)
+        if isinstance(value, str):
+            errors += check_word(f + name, value)
+    for key, value in bs.batch_args.items():
+        where = f"{f}batch_args[{key!r}]"
+        if not _KEY.fullmatch(key):
+            errors.append(BadValue(f + "batch_args", key, "a bsub option name such as 'G'"))
+        elif key in _NOT_IN_SCRIPT:
+            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
+        elif key in _TYPED and any(getattr(bs, t) is not None for t in _TYPED[key]):
+            typed = next(t for t in _TYPED[key] if getattr(bs, t) is not None)
+            errors.append(DuplicateOption(f + "batch_args", key, f + typed))
+        if isinstance(value, str):
+            errors += check_word(where, value)
+    return errors
+
+
+def check_lsf_path(field: str, path: str) -> list[ValidationError]:
+    """A path ``-o``/``-e`` read as written (bsub replaces ``%J`` and ``%I``)."""
+    errors = check_word(field, path)
+    if "%J" in path or "%I" in path:
+        errors.append(Unsupported(field, path, "bsub -o/-e (%J and %I are replaced there)"))
+    return errors
+
+
+def bsub_options(
+    bs: BatchSettings,
+    *,
+    name: str | None = None,
+    tasks: int = 1,
+    cpus: int = 1,
+    gpus: int = 0,
+    stdout: str | None = None,
+    stderr: str | None = None,
+    csm: bool = False,
+) -> tuple[Option, ...]:
+    """The options of an LSF job for valid settings (see :func:`check_bsub`).
+
+    Slots are cores: with ``nodes``, ``-n`` is nodes times the cores each node must give
+    (an even share of the members' tasks times their cpus per task) and ``-R span[ptile=...]``
+    puts that many on each host; without, ``-n`` is the members' total. On CSM systems
+    (``csm=True``, e.g. Summit) nodes are requested with ``-nnodes`` instead.
+
+    >>> bsub_options(BatchSettings(nodes=2, time=90000, partition="batch"), tasks=8, name="s")
+    (('-J', 's'), ('-q', 'batch'), ('-n', '8'), ('-R', 'span[ptile=4]'), ('-W', '25:00'))
+    """
+    out: list[Option] = []
+    job_name = bs.job_name or name
+    if bs.array is not None:
+        out.append(("-J", job_array(job_name or "smartsim", bs.array)))
+    elif job_name is not None:
+        out.append(("-J", job_name))
+    if bs.partition is not None:
+        out.append(("-q", bs.partition))
+    if bs.account is not None:
+        out.append(("-P", bs.account))
+    nodes = bs.nodes or 1
+    per_node_tasks = max(1, -(-tasks // nodes))
+    per_node_cpus = max(per_node_tasks, -(-cpus // nodes))
+    if csm:
+        if bs.nodes is not None:
+            out.append(("-nnodes", str(bs.nodes)))
+    elif bs.nodes is not None:
+        out.append(("-n", str(nodes * per_node_cpus)))
+        out.append(("-R", f"span[ptile={per_node_cpus}]"))
+    elif per_node_cpus > 1:
+        out.append(("-n", str(per_node_cpus)))
+    ngpus = bs.gpus if bs.gpus is not None else -(-gpus // nodes)
+    if ngpus:
+        out.append(("-gpu", f"num={ngpus}"))
+    if isinstance(bs.time, Duration):
+        out.append(("-W", run_limit(bs.time)))
+    if stdout is not None:
+        out.append(("-o", stdout))
+    if stderr is not None:
+        out.append(("-e", stderr))
+    out += raw_options(bs.batch_args)
+    return tuple(out)
+
+
+def bsub_script(
+    options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
+) -> str:
+    """An LSF job script: the shebang, one ``#BSUB`` line per option, the preamble, the body.
+
+    >>> print(bsub_script([("-n", "2"), ("-P", "myproj")], ["myjob1 arg1"]), end="")
+    #!/bin/bash
+    #BSUB -n 2
+    #BSUB -P myproj
+    myjob1 arg1
+    """
+    return batch_script(SHEBANG, directive_lines(options), preamble, body)
+
+
+def bsub_command(script: str, *, cwd: str | None = None, tool: str = TOOL) -> Command:
+    """``bsub`` reading the script on standard input (its ``#BSUB`` lines are honoured on
+    every site, unlike a script given as an argument).
+
+    >>> bsub_command("#!/bin/bash\\n#BSUB -n 2\\nhostname\\n").argv
+    ('bsub',)
+    """
+    return Command(argv=(tool,), stdin=script, cwd=cwd)
+
+
+def bsub_argv(
+    options: Sequence[Option], command: Sequence[str], *, tool: str = TOOL
+) -> tuple[str, ...]:
+    """``bsub`` with options and a command on its command line (the documentation's form).
+
+    >>> bsub_argv([("-J", "myArray[1-1000]")], ["myJob"])
+    ('bsub', '-J', 'myArray[1-1000]', 'myJob')
+    """
+    words = [tool]
+    for option in options:
+        words += option_words(option)
+    return (*words, *command)
+
+
+# =========================================================================== job ids
+
+_SUBMITTED: Final = re.compile(r"Job <([0-9]+)> is submitted to (?:default )?queue <[^>]*>")
+
+
+def parse_bsub_output(stdout: str) -> Result[int, str]:
+    """The job id from ``Job <1234> is submitted to queue <normal>.`` (anywhere in the output:
+    site wrappers and esubs may print around it).
+
+    >>> parse_bsub_output("Job <1234> is submitted to default queue <normal>.\\n")
+    <Success: 1234>
+    """
+    match = _SUBMITTED.search(stdout)
+    if match is None:
+        return Failure("Job <N> is submitted to queue <q>.")
+    return Success(int(match[1]))
+
+
+# =========================================================================== status
+
+#: Fields asked of bjobs -o (bjobs(1) "-o": jobid, stat, exit_code, exit_reason, kill_reason).
+FIELDS: Final = "jobid stat exit_code exit_reason kill_reason"
+
+
+def bjobs_argv(job_ids: Sequence[str], *, tool: str = "bjobs") -> tuple[str, ...]:
+    """Status of ``job_ids`` (finished ones included, ``-a``) as JSON.
+
+    >>> bjobs_argv(["12", "13"])
+    ('bjobs', '-o', 'jobid stat exit_code exit_reason kill_reason', '-json', '-a', '12', '13')
+    """
+    return (tool, "-o", FIELDS, "-json", "-a", *job_ids)
+
+
+_STATES: Final = {
+    "PEND": Status.PENDING,
+    "PROV": Status.PENDING,
+    "PSUSP": Status.PENDING,
+    "WAIT": Status.PENDING,
+    "RUN": Status.RUNNING,
+    "USUSP": Status.RUNNING,
+    "SSUSP": Status.RUNNING,
+    "DONE": Status.COMPLETED,
+    "EXIT": Status.FAILED,
+    "UNKWN": Status.UNKNOWN,
+    "ZOMBI": Status.UNKNOWN,
+}
+_ORDER: Final = [Status.RUNNING, Status.PENDING, Status.UNKNOWN, Status.FAILED, Status.CANCELLED]
+_KILLED: Final = re.compile(r"TERM_OWNER|TERM_ADMIN|killed by (?:owner|user|admin)", re.IGNORECASE)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def record_state(record: Mapping[str, object]) -> JobState:
+    """Our status from one bjobs record.
+
+    >>> record_state({"STAT": "EXIT", "EXIT_CODE": "130", "KILL_REASON": "job killed by owner"})
+    JobState(status=<Status.CANCELLED: 'CANCELLED'>, raw='EXIT', returncode=130, signal=None, \
+reason='job killed by owner')
+    """
+    stat = _text(record.get("STAT"))
+    code_text = _text(record.get("EXIT_CODE"))
+    code = int(code_text) if re.fullmatch(r"-?[0-9]+", code_text) else None
+    reasons = [_text(record.get(k)) for k in ("EXIT_REASON", "KILL_REASON")]
+    reason = "; ".join(r for r in reasons if r and r != "-")
+    status = _STATES.get(stat, Status.UNKNOWN)
+    if stat == "DONE":
+        code = 0 if code is None else code
+    if stat == "EXIT" and _KILLED.search(reason):
+        status = Status.CANCELLED
+    return JobState(status, raw=stat, returncode=code, reason=reason)
+
+
+def _combine(states: Sequence[JobState]) -> JobState:
+    """One state for an array's elements: running while one runs, then pending, then the
+    worst end."""
+    if len(states) == 1:
+        return states[0]
+    for status in _ORDER:
+        for state in states:
+            if state.status is status:
+                return state
+    return states[0]
+
+
+def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, JobState], str]:
+    """States of the asked ``job_ids`` in ``bjobs -o ... -json`` output; an array's elements
+    (records sharing a JOBID) make one state; ids bjobs does not know are absent. Never raises.
+
+    >>> out = '{"COMMAND":"bjobs","JOBS":1,"RECORDS":[{"JOBID":"3091","STAT":"RUN"}]}'
+    >>> parse_bjobs_json(out, ["3091"]).unwrap()["3091"].status
+    <Status.RUNNING: 'RUNNING'>
+    """
+    if not stdout.strip():
+        return Success({})
+    try:
+        data = json.loads(stdout, strict=False)
+    except (ValueError, RecursionError):
+        return Failure("bjobs -json output")
+    if not isinstance(data, dict) or not isinstance(data.get("RECORDS", []), list):
+        return Failure('a JSON object with "RECORDS"')
+    found: dict[str, list[JobState]] = {}
+    for record in data.get("RECORDS", []):
+        if not isinstance(record, dict):
+            return Failure("records that are objects")
+        job = _text(record.get("JOBID"))
+        if not job:
+            return Failure("records with a JOBID")
+        if "ERROR" in record:
+            continue
+        found.setdefault(job, []).append(record_state(record))
+    wanted = {_job_part(j): j for j in job_ids}
+    return Success({wanted[k]: _combine(v) for k, v in found.items() if k in wanted})
+
+
+def _job_part(job_id: str) -> str:
+    return job_id.strip().split("[", 1)[0]
+
+
+# =========================================================================== cancel
+
+
+def bkill_argv(job_ids: Sequence[str], *, tool: str = "bkill") -> tuple[str, ...]:
+    """Kill every job of ``job_ids`` in one call (an array id kills every element).
+
+    >>> bkill_argv(["12", "13"])
+    ('bkill', '12', '13')
+    """
+    return (tool, *job_ids)
+
+
+_GONE: Final = re.compile(
+    r"is being terminated|Job has already finished|No matching job found|is being signaled"
+    r"|already (?:been )?killed",
+    re.IGNORECASE,
+)
+
+
+def bkill_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
+    """Whether every job was killed or had already finished.
+
+    >>> bkill_succeeded(255, "", "Job <12>: Job has already finished\\n")
+    True
+    >>> bkill_succeeded(255, "", "Job <12>: User permission denied\\n")
+    False
+    """
+    if returncode == 0:
+        return True
+    lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
+    return bool(lines) and all(_GONE.search(line) for line in lines)
+
+
+_UNAVAILABLE: Final = re.compile(
+    r"LSF is down|batch system daemon not responding|Failed in an LSF library call|"
+    r"Cannot connect to LSF|mbatchd.*(?:not responding|down)",
+    re.IGNORECASE,
+)
+
+
+def unavailable(text: str) -> bool:
+    """Whether an LSF command failed because the master batch daemon could not be reached."""
+    return bool(_UNAVAILABLE.search(text))
+
+
+# =========================================================================== planner
+
+
+def _model_check(model: Model, field: str) -> list[ValidationError]:
+    return check_lsf_path(f"{field}.path", model.path)
+
+
+def render(job: BatchJob, *, tool: str = TOOL, csm: bool = False) -> Launch:
+    """The launch that submits ``job`` with ``bsub`` reading the script on standard input."""
+    options = bsub_options(
+        job.settings,
+        name=job.name,
+        tasks=job.tasks,
+        cpus=job.cpus,
+        gpus=job.gpus,
+        stdout=job.stdout,
+        stderr=job.stderr,
+        csm=csm,
+    )
+    script_path = job.stem + ".lsf.sh"
+    script = bsub_script(options, job.body, job.settings.preamble)
+    submit = bsub_command(script, cwd=job.path, tool=tool)
+    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+
+
+def plan_lsf(
+    entity: Model | Ensemble, world: World, *, csm: bool = False
+) -> Result[tuple[Launch, ...], Invalid]:
+    """The ``bsub`` jobs that run ``entity``, or every reason they cannot be written.
+
+    >>> from smartsim.values import RunSettings
+    >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
+    ...           batch_settings=BatchSettings(nodes=2, time=5400))
+    >>> launch = plan_lsf(m, World(exp_path="/w")).unwrap()[0]
+    >>> print(launch.submission.submit.stdin, end="")
+    #!/bin/bash
+    #BSUB -J sim
+    #BSUB -n 2
+    #BSUB -R "span[ptile=1]"
+    #BSUB -W 1:30
+    #BSUB -o /w/sim/sim.out
+    #BSUB -e /w/sim/sim.err
+    cd /w/sim && a.out
+    >>> launch.submission.submit.argv
+    ('bsub',)
+    """
+    tool = world.tools.get(TOOL, TOOL)
+    return plan_batch(
+        entity,
+        world,
+        tool="bsub",
+        prefix=PREFIX,
+        model_check=_model_check,
+        settings_check=check_bsub,
+        render=lambda job: render(job, tool=tool, csm=csm),
+        directives_anywhere=True,
+    )

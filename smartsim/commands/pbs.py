@@ -1,0 +1,963 @@
+"""PBS Pro / OpenPBS: ``qsub`` scripts, job ids, ``qstat -f -F json`` and ``qdel`` as values.
+
+Sources (OpenPBS manual pages and sources, quoted beside the rule each one enforces):
+
+* qsub(1B): one ``#PBS`` directive per option, read before the first executable line; job ids
+  are ``sequence_number.servername`` and ``sequence_number[].servername`` for arrays;
+  ``-l select=[N:]chunk[+...]`` with ``chunk = res=value[:res=value...]``; ``-l place=...``;
+  ``-J X-Y[:Z]``; ``-v`` values holding commas are quoted with one quote type and the
+  ``var=value`` pair with the other; ``-N`` names (at most 236 characters, the first
+  alphabetic; ``check_job_name`` allows letters, digits and ``- _ + .``).
+* ``make_argv`` in ``src/cmds/qsub.c``: a directive's text is split on white space, ``"..."``
+  and ``'...'`` group with no escapes inside, a backslash outside quotes takes the next
+  character; a directive line ending in a backslash continues on the next line.
+* ``chk_Jrange`` (``src/lib/Libcmds/chk_Jrange.c``): ``X-Y`` needs ``Y > X`` — an array has at
+  least two subjobs (openpbs/openpbs#2701); ``%N`` limits running subjobs (OpenPBS >= 20,
+  openpbs/openpbs#2038).
+* ``decode_time`` (``src/lib/Libattr/attr_fn_time.c``): ``walltime=[[hours:]minutes:]seconds``,
+  hours unbounded.
+* qstat(1B) ``-f -F json -x``: ``{"Jobs": {id: {"job_state": ..., "Exit_status": ...}}}``,
+  finished jobs included when the server keeps job history; unknown ids are reported on stderr
+  (``qstat: Unknown Job Id <id>``).
+* PBS Professional Reference Guide, "Job Exit Status": ``0`` success, a negative value is a PBS
+  failure to run the job (``JOB_EXEC_*``), a value above 256 means the job was killed by signal
+  ``value - 256``; an array job's status is ``0`` (all subjobs succeeded), ``1`` (a subjob
+  failed) or ``2`` (a subjob was deleted or killed).
+
+Everything here is pure: validate with :func:`check_qsub` (and the planner), then render.
+This module also holds the batch planning shared by the PBS, LSF and Grid Engine planners
+(:class:`BatchJob`, :func:`plan_batch`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final, TypeAlias, final
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from smartsim._frozen import FrozenMap
+from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._types import Command, Submission
+from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
+from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.script import background_and_wait, batch_script, directive_line, shell_line
+from smartsim.errors import (
+    BadName,
+    BadValue,
+    ConflictingOptions,
+    DuplicateOption,
+    EmptyValue,
+    ForbiddenCharacter,
+    Invalid,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.status import JobState, Status
+from smartsim.validate import batch_problems, check_name, run_settings_problems
+from smartsim.values import (
+    ArraySpec,
+    BatchSettings,
+    Duration,
+    Ensemble,
+    Memory,
+    Model,
+    OptionValue,
+    RunSettings,
+)
+
+TOOL: Final = "qsub"
+TOOLS: Final = ("qsub", "qstat", "qdel")
+PREFIX: Final = "#PBS"
+SHEBANG: Final = "#!/bin/bash"
+
+#: One option as a pair: ``("-l", "walltime=1:00:00")``; ``("-V", None)`` for a bare flag.
+Option: TypeAlias = tuple[str, str | None]
+
+
+# =========================================================================== batch planning
+# Shared by the qsub (PBS, Grid Engine) and bsub (LSF) planners.
+
+
+@final
+@attrs.frozen(kw_only=True)
+class BatchJob:
+    """One batch job before a scheduler renders it: who it runs, where its files go, the
+    script lines that run the members, and the totals the members ask for.
+
+    ``tasks``, ``cpus`` and ``gpus`` add up every member's processes (an MPMD part counts its
+    own), because the members of a batch ensemble run at the same time in one allocation.
+    """
+
+    name: str
+    kind: str
+    path: str
+    settings: BatchSettings
+    members: tuple[str, ...]
+    stdout: str
+    stderr: str
+    #: The script's path without its extension (``<dir>/<name>[.<run>]``).
+    stem: str
+    body: tuple[str, ...]
+    files: FrozenMap[str, str] = attrs.field(factory=FrozenMap)
+    mkdirs: tuple[str, ...] = ()
+    tasks: int = 1
+    cpus: int = 1
+    gpus: int = 0
+
+    @property
+    def nodes(self) -> int:
+        """The node count asked for (``1`` when the settings leave it open)."""
+        return self.settings.nodes or 1
+
+    @property
+    def tasks_per_node(self) -> int:
+        return max(1, math.ceil(self.tasks / self.nodes))
+
+    @property
+    def cpus_per_node(self) -> int:
+        return max(self.tasks_per_node, math.ceil(self.cpus / self.nodes))
+
+    @property
+    def gpus_per_node(self) -> int:
+        if self.settings.gpus is not None:
+            return self.settings.gpus
+        return math.ceil(self.gpus / self.nodes)
+
+    def launch(self, submission: Submission) -> Launch:
+        """The :class:`Launch` that submits this job with ``submission``."""
+        return Launch(
+            name=self.name,
+            kind=self.kind,
+            members=self.members,
+            cwd=self.path,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            submission=submission,
+            files=self.files,
+            mkdirs=self.mkdirs,
+        )
+
+
+def part_tasks(part: RunSettings) -> int:
+    """Processes one MPMD part (or a whole program) starts."""
+    if part.ntasks is not None:
+        return part.ntasks
+    if part.nodes is not None:
+        return part.nodes * (part.tasks_per_node or 1)
+    return 1
+
+
+def _totals(models: Sequence[Model]) -> tuple[int, int, int]:
+    tasks = cpus = gpus = 0
+    for model in models:
+        for part in model.run_settings.parts:
+            n = part_tasks(part)
+            tasks += n
+            cpus += n * (part.cpus_per_task or 1)
+            gpus += n * (part.gpus_per_task or 0)
+    return tasks, cpus, gpus
+
+
+def _member_command(model: Model, out: str | None, err: str | None) -> Command:
+    rs = model.run_settings
+    ctx = LaunchContext(cwd=model.path, name=model.name, stdout=out, stderr=err)
+    command = launch_command(rs, ctx)
+    return attrs.evolve(command, cwd=model.path, stdout=out, stderr=err, files=FrozenMap())
+
+
+def batch_job(
+    name: str,
+    *,
+    kind: str,
+    path: str,
+    settings: BatchSettings,
+    members: Sequence[Model],
+    world: World,
+) -> BatchJob:
+    """The job that runs ``members`` (valid models) with ``settings``.
+
+    One model runs in the foreground and writes to the job's own output files; the members of
+    an ensemble run in the background, each with its own output files, and the job waits for
+    each one and fails when one failed (:func:`~smartsim.commands.script.background_and_wait`).
+
+    >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a b",)))
+    >>> job = batch_job("m", kind="Model", path="/e/m", settings=BatchSettings(), members=[m],
+    ...                 world=World(exp_path="/e"))
+    >>> job.body, job.stdout
+    (("cd /e/m && echo 'a b'",), '/e/m/m.out')
+    """
+    out, err = output_paths(path, name, world.run_index)
+    stem_name = name if world.run_index == 0 else f"{name}.{world.run_index}"
+    files: dict[str, str] = {}
+    if len(members) == 1 and members[0].path == path and members[0].name == name:
+        command = _member_command(members[0], None, None)
+        files.update(launch_command(members[0].run_settings, _ctx(members[0], None)).files)
+        body: tuple[str, ...] = (shell_line(command),)
+    else:
+        commands = []
+        for member in members:
+            m_out, m_err = output_paths(member.path, member.name, world.run_index)
+            commands.append(_member_command(member, m_out, m_err))
+            files.update(launch_command(member.run_settings, _ctx(member, m_out)).files)
+        body = background_and_wait(commands)
+    tasks, cpus, gpus = _totals(members)
+    return BatchJob(
+        name=name,
+        kind=kind,
+        path=path,
+        settings=settings,
+        members=tuple(m.name for m in members),
+        stdout=out,
+        stderr=err,
+        stem=posixpath.join(path, stem_name),
+        body=body,
+        files=FrozenMap(files),
+        mkdirs=tuple(dict.fromkeys([path, *(m.path for m in members)])),
+        tasks=tasks,
+        cpus=cpus,
+        gpus=gpus,
+    )
+
+
+def _ctx(model: Model, out: str | None) -> LaunchContext:
+    return LaunchContext(cwd=model.path, name=model.name, stdout=out)
+
+
+def _texts(rs: RunSettings) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for i, part in enumerate(rs.parts):
+        where = "" if i == 0 else f"mpmd[{i - 1}]."
+        out.append((f"{where}exe", part.exe))
+        out += [(f"{where}args[{j}]", a) for j, a in enumerate(part.args)]
+        out += [(f"{where}env[{k!r}]", v) for k, v in part.env.items()]
+    return out
+
+
+def script_line_problems(field: str, text: str, prefix: str) -> list[ValidationError]:
+    """A line of ``text`` (after a newline) that the scheduler would read as a directive."""
+    for line in text.split("\n")[1:]:
+        if line.startswith(prefix):
+            return [
+                BadValue(
+                    field,
+                    text,
+                    f"text without a line starting with {prefix!r} (the "
+                    "scheduler would read it as a directive)",
+                )
+            ]
+    return []
+
+
+def member_problems(
+    model: Model, field: str, *, tool: str, prefix: str | None = None
+) -> list[ValidationError]:
+    """What keeps ``model`` from running as a line of a batch script of ``tool``.
+
+    ``prefix``: the scheduler reads directive lines anywhere in the script (LSF, Grid Engine),
+    so an argument holding a newline followed by it would smuggle in a directive.
+    """
+    rs = model.run_settings
+    errors = check_name(f"{field}.name", model.name)
+    if not model.path:
+        errors.append(EmptyValue(f"{field}.path", model.path))
+    else:
+        errors += check_text(f"{field}.path", model.path)
+    errors += run_settings_problems(rs, f"{field}.run_settings")
+    try:
+        errors += [attrs.evolve(e, field=f"{field}.{e.field}") for e in check_run_command(rs)]
+    except ImportError as exc:  # a launcher family whose builders are not there
+        errors.append(BadValue(f"{field}.run_settings.run_command", rs.run_command, str(exc)))
+    if rs.alloc is not None:
+        errors.append(
+            Unsupported(
+                f"{field}.run_settings.alloc",
+                rs.alloc,
+                f"{tool} (a batch job runs in its own allocation)",
+            )
+        )
+    if prefix is not None:
+        for where, text in _texts(rs):
+            errors += script_line_problems(f"{field}.run_settings.{where}", text, prefix)
+        errors += script_line_problems(f"{field}.path", model.path, prefix)
+    return errors
+
+
+def _preamble_problems(bs: BatchSettings, field: str, prefix: str) -> list[ValidationError]:
+    return [
+        BadValue(
+            f"{field}.preamble[{i}]",
+            line,
+            f"a line not starting with {prefix!r} (use batch_args for scheduler options)",
+        )
+        for i, line in enumerate(bs.preamble)
+        if line.lstrip().startswith(prefix)
+    ]
+
+
+def plan_batch(
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    tool: str,
+    prefix: str,
+    model_check: Callable[[Model, str], list[ValidationError]],
+    settings_check: Callable[[BatchSettings, str], list[ValidationError]],
+    render: Callable[[BatchJob], Launch],
+    directives_anywhere: bool = False,
+) -> Result[tuple[Launch, ...], Invalid]:
+    """The batch jobs that run ``entity``, or every reason they cannot be written.
+
+    A model is one job (its ``batch_settings``, or an empty one: under a batch launcher every
+    entity is a batch job). An ensemble with ``batch_settings`` is one job running every member;
+    without, each member is its own job. ``model_check`` and ``settings_check`` add what the
+    scheduler cannot express; ``render`` writes the script and the submit command.
+    """
+    errors: list[ValidationError] = []
+    anywhere = prefix if directives_anywhere else None
+
+    def settings_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
+        return (
+            batch_problems(bs, field)
+            + settings_check(bs, field)
+            + _preamble_problems(bs, field, prefix)
+        )
+
+    def model_problems(model: Model, field: str) -> list[ValidationError]:
+        return member_problems(model, field, tool=tool, prefix=anywhere) + model_check(model, field)
+
+    jobs: list[tuple[str, str, str, BatchSettings, tuple[Model, ...]]] = []
+    if isinstance(entity, Model):
+        errors += model_problems(entity, "model")
+        bs = entity.batch_settings or BatchSettings()
+        errors += settings_problems(bs, "model.batch_settings")
+        jobs.append((entity.name, "Model", entity.path, bs, (entity,)))
+    else:
+        errors += check_name("ensemble.name", entity.name)
+        if not entity.members:
+            errors.append(EmptyValue("ensemble.members", ()))
+        if entity.batch_settings is not None:
+            if not entity.path:
+                errors.append(EmptyValue("ensemble.path", entity.path))
+            else:
+                errors += check_text("ensemble.path", entity.path)
+            errors += settings_problems(entity.batch_settings, "ensemble.batch_settings")
+        seen: set[str] = set()
+        for i, member in enumerate(entity.members):
+            field = f"ensemble.members[{i}]"
+            errors += model_problems(member, field)
+            if member.name in seen:
+                errors.append(BadName(f"{field}.name", member.name, "unique in the ensemble"))
+            seen.add(member.name)
+            if entity.batch_settings is not None:
+                if member.batch_settings is not None:
+                    errors.append(
+                        ConflictingOptions(
+                            f"{field}.batch_settings", "set", "the ensemble's batch_settings"
+                        )
+                    )
+            else:
+                bs = member.batch_settings or BatchSettings()
+                errors += settings_problems(bs, f"{field}.batch_settings")
+                jobs.append((member.name, "Model", member.path, bs, (member,)))
+        if entity.batch_settings is not None:
+            jobs = [(entity.name, "Ensemble", entity.path, entity.batch_settings, entity.members)]
+    if errors:
+        return Failure(Invalid.of(errors))
+    return Success(
+        tuple(
+            render(batch_job(name, kind=kind, path=path, settings=bs, members=models, world=world))
+            for name, kind, path, bs, models in jobs
+        )
+    )
+
+
+def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
+    """Raw options of the single-dash schedulers (qsub, bsub): ``-key value``; ``None`` or
+    ``True`` a bare flag; ``False`` leaves the option out.
+
+    >>> raw_options({"W": "depend=afterok:12.srv", "V": None, "r": False, "p": 3})
+    (('-W', 'depend=afterok:12.srv'), ('-V', None), ('-p', '3'))
+    """
+    out: list[Option] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        if value is None or value is True:
+            out.append((f"-{key}", None))
+        else:
+            out.append((f"-{key}", value if isinstance(value, str) else str(value)))
+    return tuple(out)
+
+
+def option_words(option: Option) -> tuple[str, ...]:
+    flag, value = option
+    return (flag,) if value is None else (flag, value)
+
+
+# =========================================================================== values
+
+
+def walltime(duration: Duration) -> str:
+    """PBS's ``walltime``: ``H:MM:SS`` with unbounded hours (``decode_time``).
+
+    >>> walltime(Duration(90000)), walltime(Duration(90))
+    ('25:00:00', '0:01:30')
+    """
+    return duration.hms()
+
+
+#: qsub(1B) ``-N``; ``check_job_name`` (``ck_job_name.c``) with ``chk_alpha``.
+JOB_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+.\-]{0,235}")
+
+
+def check_job_name(field: str, name: str) -> list[ValidationError]:
+    """A name ``qsub -N`` accepts.
+
+    >>> check_job_name("n", "sim_1"), [type(e).__name__ for e in check_job_name("n", "1sim")]
+    ([], ['BadName'])
+    """
+    if JOB_NAME.fullmatch(name):
+        return []
+    rule = "PBS job names: a letter, then letters, digits, '-', '_', '+', '.'; 236 at most"
+    return [BadName(field, name, rule)]
+
+
+def array_range(array: ArraySpec) -> str:
+    """``-J``'s ``X-Y[:Z][%N]``.
+
+    >>> array_range(ArraySpec(0, 9, 2, limit=3))
+    '0-9:2%3'
+    """
+    return str(array)
+
+
+def check_array(field: str, array: ArraySpec | None) -> list[ValidationError]:
+    """``chk_Jrange``: ``Y > X`` (two subjobs at least), and the step must leave two."""
+    if array is None or array.stop < array.start or array.step <= 0:
+        return []
+    if len(array.indices) < 2:
+        return [
+            BadValue(
+                field,
+                str(array),
+                "a PBS array of at least two subjobs (qsub -J X-Y "
+                "needs Y > X and a step that reaches a second index)",
+            )
+        ]
+    return []
+
+
+def check_variable_list(field: str, env: Mapping[str, str]) -> list[ValidationError]:
+    """Environment ``qsub -v`` can carry: POSIX names; values without quotes or backslashes
+    (qsub strips quotes and its comma splitter and value reader disagree on backslashes) and
+    on one line (directives are lines)."""
+    errors: list[ValidationError] = []
+    for key, value in env.items():
+        if not ENV_NAME.fullmatch(key):
+            errors.append(BadName(f"{field}[{key!r}]", key, "a POSIX variable name"))
+        errors += check_text(f"{field}[{key!r}]", value)
+        for ch in ("'", '"', "\\"):
+            if ch in value:
+                errors.append(ForbiddenCharacter(f"{field}[{key!r}]", value, ch))
+                break
+    return errors
+
+
+def variable_list(env: Mapping[str, str]) -> str:
+    """``-v``'s value: ``var=value`` pairs; a value holding commas or blanks in single quotes
+    (qsub(1B): "the value must be enclosed in single or double quotes").
+
+    >>> variable_list({"A": "1", "B": "x,y"})
+    "A=1,B='x,y'"
+    """
+    pairs = []
+    for key, value in env.items():
+        text = f"'{value}'" if value == "" or re.search(r"[,\s]", value) else value
+        pairs.append(f"{key}={text}")
+    return ",".join(pairs)
+
+
+def select(
+    nodes: int,
+    ncpus: int,
+    mpiprocs: int,
+    *,
+    ngpus: int | None = None,
+    mem_mb: int | None = None,
+) -> str:
+    """A one-chunk ``select`` statement (pbs_resources(7B)).
+
+    >>> select(2, 8, 4, ngpus=1, mem_mb=4096)
+    'select=2:ncpus=8:mpiprocs=4:ngpus=1:mem=4096mb'
+    """
+    out = f"select={nodes}:ncpus={ncpus}:mpiprocs={mpiprocs}"
+    if ngpus:
+        out += f":ngpus={ngpus}"
+    if mem_mb is not None:
+        out += f":mem={mem_mb}mb"
+    return out
+
+
+def directive_word(word: str) -> str:
+    """Quote one word for qsub's ``make_argv`` so that it reads back ``word`` exactly: plain
+    words as they are, else in double quotes (nothing is special inside them), else in single
+    quotes, else as single-quoted pieces with ``"'"`` for each single quote. A quoted word never
+    ends the line with a backslash (which would continue the directive on the next line).
+
+    >>> directive_word("walltime=1:00:00"), directive_word("a b"), directive_word("it's")
+    ('walltime=1:00:00', '"a b"', '"it\\'s"')
+    >>> directive_word('''say "it's"''')
+    '\\'say "it\\'"\\'"\\'s"\\''
+    """
+    if re.fullmatch(r"[A-Za-z0-9_@%+=:,./^\[\]-]+", word):
+        return word
+    if '"' not in word:
+        return f'"{word}"'
+    if "'" not in word:
+        return f"'{word}'"
+    return "'" + word.replace("'", "'\"'\"'") + "'"
+
+
+def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
+    """One ``#PBS`` line per option (qsub(1B): a directive has the option's own syntax).
+
+    >>> directive_lines([("-N", "sim"), ("-l", "walltime=25:00:00"), ("-V", None)])
+    ('#PBS -N sim', '#PBS -l walltime=25:00:00', '#PBS -V')
+    """
+    return tuple(
+        directive_line(PREFIX, option_words(o), quote_word=directive_word) for o in options
+    )
+
+
+#: qsub(1B) option letters.
+_QSUB_LETTERS: Final = frozenset("aAcCefGhIjJklmMNopPqrRSuvVWXz")
+#: Options a job script cannot carry, or that would move the output smartsim reports.
+_NOT_IN_SCRIPT: Final = {
+    "C": "qsub (-C cannot be a directive)",
+    "I": "a batch script (-I is an interactive job)",
+    "G": "a batch script (-G is an interactive GUI session)",
+    "X": "a batch script (-X forwards X11 of an interactive job)",
+    "o": "qsub in smartsim (the job's output paths are set by smartsim)",
+    "e": "qsub in smartsim (the job's output paths are set by smartsim)",
+    "j": "qsub in smartsim (joining streams moves the error file smartsim reports)",
+    "k": "qsub in smartsim (keeping files on the host moves the output smartsim reports)",
+}
+#: Raw keys that set what a typed field sets.
+_TYPED: Final = {"N": "job_name", "q": "partition", "A": "account", "J": "array"}
+_MAX_LINE: Final = 4000  # make_argv's buffer is 4096 bytes
+
+
+def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
+    """What ``qsub`` cannot express for ``bs`` (the generic rules are
+    :func:`smartsim.validate.batch_problems`).
+
+    >>> bad = BatchSettings(array=range(3, 4), batch_args={"o": "x", "q": "a"}, partition="b")
+    >>> [(type(e).__name__, e.field) for e in check_qsub(bad)]
+    [('BadValue', 'batch_settings.array'), ('Unsupported', "batch_settings.batch_args['o']"), \
+('DuplicateOption', 'batch_settings.batch_args')]
+    """
+    f = f"{field}."
+    errors: list[ValidationError] = []
+    if bs.job_name is not None:
+        errors += check_job_name(f + "job_name", bs.job_name)
+    errors += check_array(f + "array", bs.array)
+    for key, value in bs.batch_args.items():
+        where = f"{f}batch_args[{key!r}]"
+        if len(key) != 1 or key not in _QSUB_LETTERS:
+            errors.append(BadValue(f + "batch_args", key, "a qsub option letter (qsub(1B))"))
+        elif key in _NOT_IN_SCRIPT:
+            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
+        elif key in _TYPED and getattr(bs, _TYPED[key]) is not None:
+            errors.append(DuplicateOption(f + "batch_args", key, f + _TYPED[key]))
+        elif key == "l" and isinstance(value, str):
+            names = {item.partition("=")[0] for item in value.split(",")}
+            if "walltime" in names and bs.time is not None:
+                errors.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
+            if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
+                errors.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
+        if isinstance(value, str) and len(value) > _MAX_LINE:
+            errors.append(
+                BadValue(
+                    where,
+                    value,
+                    f"at most {_MAX_LINE} characters (qsub reads "
+                    "directive lines into a 4096-byte buffer)",
+                )
+            )
+    return errors
+
+
+def check_pbs_path(field: str, path: str) -> list[ValidationError]:
+    """A path ``-o``/``-e`` read as written (qsub(1B): ``[hostname:]path_name``)."""
+    if ":" in path:
+        return [Unsupported(field, path, "qsub -o/-e (a ':' is read as hostname:path)")]
+    if len(path) > _MAX_LINE:
+        return [BadValue(field, path, f"a path of at most {_MAX_LINE} characters")]
+    return []
+
+
+def qsub_options(
+    bs: BatchSettings,
+    *,
+    name: str | None = None,
+    tasks: int = 1,
+    cpus: int = 1,
+    gpus: int = 0,
+    stdout: str | None = None,
+    stderr: str | None = None,
+) -> tuple[Option, ...]:
+    """The options of a PBS job for valid settings (see :func:`check_qsub`).
+
+    ``tasks``, ``cpus`` and ``gpus`` are the job's totals; one chunk per node asks for an even
+    share of them: ``-l select=N:ncpus=C:mpiprocs=P`` (``bs.gpus`` and ``bs.mem`` are per
+    node). ``select`` is left out when nothing asks for more than one cpu.
+
+    >>> qsub_options(BatchSettings(nodes=2, time=90000), tasks=8, name="sim")
+    (('-N', 'sim'), ('-l', 'select=2:ncpus=4:mpiprocs=4'), ('-l', 'walltime=25:00:00'))
+    """
+    out: list[Option] = []
+    job_name = bs.job_name or name
+    if job_name is not None and JOB_NAME.fullmatch(job_name):
+        out.append(("-N", job_name))
+    if bs.partition is not None:
+        out.append(("-q", bs.partition))
+    if bs.account is not None:
+        out.append(("-A", bs.account))
+    nodes = bs.nodes or 1
+    per_node_tasks = max(1, math.ceil(tasks / nodes))
+    per_node_cpus = max(per_node_tasks, math.ceil(cpus / nodes))
+    ngpus = bs.gpus if bs.gpus is not None else math.ceil(gpus / nodes)
+    mem = bs.mem.megabytes if isinstance(bs.mem, Memory) else None
+    if bs.nodes is not None or per_node_cpus > 1 or ngpus or mem is not None:
+        out.append(("-l", select(nodes, per_node_cpus, per_node_tasks, ngpus=ngpus, mem_mb=mem)))
+    if isinstance(bs.time, Duration):
+        out.append(("-l", f"walltime={walltime(bs.time)}"))
+    if bs.array is not None:
+        out.append(("-J", array_range(bs.array)))
+    if stdout is not None:
+        out.append(("-o", stdout))
+    if stderr is not None:
+        out.append(("-e", stderr))
+    out += raw_options(bs.batch_args)
+    return tuple(out)
+
+
+def qsub_argv(options: Sequence[Option], script: str, *, tool: str = TOOL) -> tuple[str, ...]:
+    """``qsub`` with ``options`` on its command line, then the script.
+
+    >>> qsub_argv([("-N", "Weather1"), ("-l", "walltime=1:00:00")], "weatherscript")
+    ('qsub', '-N', 'Weather1', '-l', 'walltime=1:00:00', 'weatherscript')
+    """
+    words = [tool]
+    for option in options:
+        words += option_words(option)
+    return (*words, script)
+
+
+def qsub_script(
+    options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
+) -> str:
+    """A PBS job script: the shebang, one ``#PBS`` line per option, the preamble, the body.
+
+    >>> print(qsub_script([("-N", "Weather1"), ("-l", "walltime=1:00:00")],
+    ...                   ["/usr/local/weathersim"]), end="")
+    #!/bin/bash
+    #PBS -N Weather1
+    #PBS -l walltime=1:00:00
+    /usr/local/weathersim
+    """
+    return batch_script(SHEBANG, directive_lines(options), preamble, body)
+
+
+# =========================================================================== job ids
+
+
+_JOB_ID: Final = re.compile(
+    r"(?P<seq>[0-9]+)(?:\[(?P<index>[0-9]*)\])?(?:\.(?P<server>[^\s\[\]]+))?"
+)
+
+
+@final
+@attrs.frozen(order=True)
+class PbsJobId:
+    """A PBS job id: ``SEQ.server``, an array ``SEQ[].server`` or a subjob ``SEQ[i].server``.
+
+    Default ``qstat`` truncates ids and servers differ in how much of their domain they print,
+    so ids are compared by :attr:`key` (the sequence number and the array part).
+
+    >>> job = PbsJobId.parse("1234[].pbs01.example.org").unwrap()
+    >>> job.seq, job.array, job.server, str(job)
+    (1234, True, 'pbs01.example.org', '1234[].pbs01.example.org')
+    """
+
+    seq: int
+    server: str | None = None
+    array: bool = False
+    index: int | None = None
+
+    @staticmethod
+    def parse(text: str) -> Result[PbsJobId, str]:
+        match = _JOB_ID.fullmatch(text.strip())
+        if match is None:
+            return Failure(text)
+        index = match["index"]
+        return Success(
+            PbsJobId(
+                seq=int(match["seq"]),
+                server=match["server"],
+                array=index is not None,
+                index=int(index) if index else None,
+            )
+        )
+
+    @property
+    def key(self) -> tuple[int, bool, int | None]:
+        return (self.seq, self.array, self.index)
+
+    def __str__(self) -> str:
+        out = str(self.seq)
+        if self.array:
+            out += f"[{'' if self.index is None else self.index}]"
+        return out if self.server is None else f"{out}.{self.server}"
+
+
+def parse_qsub_output(stdout: str) -> Result[PbsJobId, str]:
+    """The job id ``qsub`` printed: the last non-blank line of its standard output (site
+    wrappers print banners before it).
+
+    >>> str(parse_qsub_output("16.pbs01\\n").unwrap())
+    '16.pbs01'
+    """
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return Failure("a job id such as 123.server on qsub's standard output")
+    parsed = PbsJobId.parse(lines[-1])
+    if isinstance(parsed, Failure):
+        return Failure("a job id such as 123.server on qsub's standard output")
+    return parsed
+
+
+# =========================================================================== status
+
+
+def qstat_argv(job_ids: Sequence[str], *, tool: str = "qstat") -> tuple[str, ...]:
+    """Full status of ``job_ids`` as JSON, finished jobs included (qstat(1B) ``-x``).
+
+    >>> qstat_argv(["12.srv", "13[].srv"])
+    ('qstat', '-f', '-F', 'json', '-x', '12.srv', '13[].srv')
+    """
+    return (tool, "-f", "-F", "json", "-x", *job_ids)
+
+
+#: qstat(1B) "Job States".
+_STATES: Final = {
+    "B": Status.RUNNING,  # an array job with at least one subjob started
+    "E": Status.RUNNING,  # exiting after having run
+    "H": Status.PENDING,  # held
+    "M": Status.PENDING,  # moved to another server
+    "Q": Status.PENDING,  # queued
+    "R": Status.RUNNING,
+    "S": Status.RUNNING,  # suspended
+    "T": Status.PENDING,  # being moved
+    "U": Status.RUNNING,  # suspended: workstation busy
+    "W": Status.PENDING,  # waiting for its execution time
+}
+_SIGNAL_BASE: Final = 256
+_CANCEL_SIGNALS: Final = frozenset({2, 9, 15})
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        return int(value)
+    return None
+
+
+def job_state(attributes: Mapping[str, object], *, array: bool = False) -> JobState:
+    """Our status from one job's ``qstat -f`` attributes.
+
+    >>> job_state({"job_state": "F", "Exit_status": 265}).status
+    <Status.CANCELLED: 'CANCELLED'>
+    >>> job_state({"job_state": "F", "Exit_status": 3}).returncode
+    3
+    """
+    raw = attributes.get("job_state")
+    state = raw if isinstance(raw, str) else ""
+    comment = attributes.get("comment")
+    reason = comment if isinstance(comment, str) else ""
+    code = _as_int(attributes.get("Exit_status"))
+    if state not in ("F", "X"):
+        return JobState(_STATES.get(state, Status.UNKNOWN), raw=state, reason=reason)
+    if code is None:
+        # finished without an exit status: deleted before it ran
+        return JobState(Status.CANCELLED, raw=state, reason=reason)
+    if array:
+        status = {0: Status.COMPLETED, 1: Status.FAILED, 2: Status.CANCELLED}.get(
+            code, Status.FAILED
+        )
+        return JobState(status, raw=state, returncode=code, reason=reason)
+    if code == 0:
+        return JobState(Status.COMPLETED, raw=state, returncode=0, reason=reason)
+    if code > _SIGNAL_BASE:
+        signal = code - _SIGNAL_BASE
+        status = Status.CANCELLED if signal in _CANCEL_SIGNALS else Status.FAILED
+        return JobState(status, raw=state, returncode=code, signal=signal, reason=reason)
+    return JobState(Status.FAILED, raw=state, returncode=code, reason=reason)
+
+
+_BAD_ESCAPE: Final = re.compile(r'\\(?!["\\/bfnrtu])')
+
+
+def _load_json(text: str) -> object:
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        # Some PBS versions print values such as Variable_List with unescaped backslashes
+        # (``\,``); read those backslashes as themselves.
+        return json.loads(_BAD_ESCAPE.sub(r"\\\\", text), strict=False)
+
+
+def parse_qstat_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, JobState], str]:
+    """States of the asked ``job_ids`` found in ``qstat -f -F json`` output, matched by
+    sequence number and array part whatever server suffix each side prints. Ids qstat does not
+    report are absent. Never raises.
+
+    >>> out = '{"Jobs": {"12.pbs01.example.org": {"job_state": "R"}}}'
+    >>> parse_qstat_json(out, ["12.pbs01"]).unwrap()["12.pbs01"].status
+    <Status.RUNNING: 'RUNNING'>
+    """
+    if not stdout.strip():
+        return Success({})
+    try:
+        data = _load_json(stdout)
+    except (ValueError, RecursionError):
+        return Failure("qstat -F json output")
+    if not isinstance(data, dict):
+        return Failure("a JSON object")
+    jobs = data.get("Jobs", {})
+    if not isinstance(jobs, dict):
+        return Failure('a "Jobs" object')
+    found: dict[tuple[int, bool, int | None], JobState] = {}
+    for key, attributes in jobs.items():
+        parsed = PbsJobId.parse(key)
+        if isinstance(parsed, Failure) or not isinstance(attributes, dict):
+            return Failure(f"a job id and its attributes, not {key!r}")
+        job = parsed.unwrap()
+        found[job.key] = job_state(attributes, array=job.array and job.index is None)
+    out: dict[str, JobState] = {}
+    for job_id in job_ids:
+        asked = PbsJobId.parse(job_id)
+        if isinstance(asked, Success) and asked.unwrap().key in found:
+            out[job_id] = found[asked.unwrap().key]
+    return Success(out)
+
+
+# =========================================================================== cancel
+
+
+def qdel_argv(job_ids: Sequence[str], *, tool: str = "qdel") -> tuple[str, ...]:
+    """Delete every job of ``job_ids`` (an array id deletes the whole array) in one call.
+
+    >>> qdel_argv(["12.srv", "13[].srv"])
+    ('qdel', '12.srv', '13[].srv')
+    """
+    return (tool, *job_ids)
+
+
+_GONE: Final = re.compile(
+    r"Job has finished|Unknown Job Id|job has already finished|Request invalid for state of job"
+    r"|Job is being deleted|deleted|[Ff]inished",
+)
+
+
+def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
+    """Whether ``qdel`` deleted every job or found it already gone (finished, unknown, or being
+    deleted) — not an error for a cancel.
+
+    >>> qdel_succeeded(35, "", "qdel: Job has finished 12.srv\\n")
+    True
+    >>> qdel_succeeded(1, "", "qdel: Unauthorized Request  12.srv\\n")
+    False
+    """
+    if returncode == 0:
+        return True
+    lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
+    return bool(lines) and all(_GONE.search(line) for line in lines)
+
+
+_UNAVAILABLE: Final = re.compile(
+    r"cannot connect to server|Connection refused|Communication failure|pbs_iff|"
+    r"No route to host|Cannot connect|connect to server",
+    re.IGNORECASE,
+)
+
+
+def unavailable(text: str) -> bool:
+    """Whether a PBS command failed because the server could not be reached."""
+    return bool(_UNAVAILABLE.search(text))
+
+
+# =========================================================================== planner
+
+
+def _settings_check(bs: BatchSettings, field: str) -> list[ValidationError]:
+    return check_qsub(bs, field)
+
+
+def _model_check(model: Model, field: str) -> list[ValidationError]:
+    return check_pbs_path(f"{field}.path", model.path)
+
+
+def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
+    """The launch that submits ``job`` with ``qsub <script>``; every option is a directive."""
+    options = qsub_options(
+        job.settings,
+        name=job.name,
+        tasks=job.tasks,
+        cpus=job.cpus,
+        gpus=job.gpus,
+        stdout=job.stdout,
+        stderr=job.stderr,
+    )
+    script_path = job.stem + ".pbs.sh"
+    script = qsub_script(options, job.body, job.settings.preamble)
+    submit = Command(argv=(tool, script_path), cwd=job.path)
+    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+
+
+def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
+    """The ``qsub`` jobs that run ``entity``, or every reason they cannot be written.
+
+    >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
+    ...           batch_settings=BatchSettings(nodes=2, time=90000))
+    >>> launch = plan_pbs(m, World(exp_path="/w")).unwrap()[0]
+    >>> print(launch.submission.script, end="")
+    #!/bin/bash
+    #PBS -N sim
+    #PBS -l select=2:ncpus=1:mpiprocs=1
+    #PBS -l walltime=25:00:00
+    #PBS -o /w/sim/sim.out
+    #PBS -e /w/sim/sim.err
+    cd /w/sim && a.out
+    >>> launch.submission.submit.argv
+    ('qsub', '/w/sim/sim.pbs.sh')
+    """
+    tool = world.tools.get(TOOL, TOOL)
+    return plan_batch(
+        entity,
+        world,
+        tool="qsub",
+        prefix=PREFIX,
+        model_check=_model_check,
+        settings_check=_settings_check,
+        render=lambda job: render(job, tool=tool),
+    )

@@ -1,0 +1,349 @@
+"""The experiment journal: what was launched, how it went, what was stopped — one JSON object
+per line in ``<exp_path>/journal.jsonl``, so a person or a later process can see what ran and
+clean up after a crash.
+
+Writing: each record is one ``os.write`` of a whole line on a descriptor opened with
+``O_APPEND``; the kernel appends it at the end in one piece, so records of concurrent writers
+(threads, or several processes on one experiment) never interleave, and a record is out of
+this process as soon as ``append`` returns (nothing is buffered in Python).
+
+Records (``"v": 1``; ``t`` is Unix time in seconds; ``session`` names the writing process):
+
+* ``{"event": "open", "experiment", "launcher", "pid", "host"}`` — a process starts writing;
+* ``{"event": "launch", "name", "kind", "members", "launcher", "job_id", "extra", "argv",
+  "env", "cwd", "stdout", "stderr", "script", "run_index"}`` — ``extra`` is the handle's identity
+  (for a local process its start time from ``/proc/PID/stat``, the boot id and the host); a
+  launch that could not start has ``"job_id": null`` and ``"error"``;
+* ``{"event": "status", "name", "job_id", "status", "raw", "returncode", "signal", "reason"}``;
+* ``{"event": "stop", "name", "job_id"}`` — smartsim asked it to stop.
+
+Reading (:func:`parse_journal`, :func:`replay`): for each name the latest launch counts; its
+status is the last one recorded, except that a final status is never replaced by a later
+non-final one, the first final status wins, and a launch that was asked to stop ends CANCELLED
+(unless its time limit had already ended it).
+Lines that do not parse (a torn last line after a crash) are counted and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, final
+
+import attrs
+from returns.io import IOFailure, IOResult, IOSuccess
+
+from smartsim.commands.plan import Launch
+from smartsim.effects.launcher import Handle
+from smartsim.errors import EffectError, OSFailure
+from smartsim.status import JobState, Status
+
+#: The journal's file name inside the experiment directory.
+JOURNAL_FILE: Final = "journal.jsonl"
+VERSION: Final = 1
+
+
+def journal_path(exp_path: str) -> str:
+    """Where the journal of the experiment in ``exp_path`` lives."""
+    return os.path.join(exp_path, JOURNAL_FILE)
+
+
+# --------------------------------------------------------------------------- records (pure)
+
+
+def open_record(
+    *, t: float, session: str, experiment: str, launcher: str, pid: int, host: str
+) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "event": "open",
+        "t": t,
+        "session": session,
+        "experiment": experiment,
+        "launcher": launcher,
+        "pid": pid,
+        "host": host,
+    }
+
+
+def launch_record(
+    *,
+    t: float,
+    session: str,
+    launcher: str,
+    launch: Launch,
+    handle: Handle | None,
+    run_index: int,
+    error: EffectError | None = None,
+) -> dict[str, Any]:
+    command = launch.command
+    record: dict[str, Any] = {
+        "v": VERSION,
+        "event": "launch",
+        "t": t,
+        "session": session,
+        "name": launch.name,
+        "kind": launch.kind,
+        "members": list(launch.members),
+        "launcher": launcher,
+        "job_id": None if handle is None else handle.job_id,
+        "extra": [] if handle is None else [list(pair) for pair in handle.extra],
+        "argv": None if command is None else list(command.argv),
+        "env": {} if command is None else dict(command.env.items()),
+        "cwd": launch.cwd,
+        "stdout": launch.stdout,
+        "stderr": launch.stderr,
+        "script": None if launch.submission is None else launch.submission.script,
+        "run_index": run_index,
+    }
+    if launch.submission is not None:
+        record["submit"] = list(launch.submission.submit.argv)
+    if error is not None:
+        record["error"] = error.message
+        record["error_type"] = type(error).__name__
+    return record
+
+
+def status_record(
+    t: float, session: str, name: str, job_id: str | None, state: JobState
+) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "event": "status",
+        "t": t,
+        "session": session,
+        "name": name,
+        "job_id": job_id,
+        "status": state.status.value,
+        "raw": state.raw,
+        "returncode": state.returncode,
+        "signal": state.signal,
+        "reason": state.reason,
+    }
+
+
+def stop_record(t: float, session: str, name: str, job_id: str) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "event": "stop",
+        "t": t,
+        "session": session,
+        "name": name,
+        "job_id": job_id,
+    }
+
+
+def encode(record: Mapping[str, Any]) -> bytes:
+    """One journal line (compact JSON, UTF-8, newline-terminated)."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    return (text + "\n").encode("utf-8", "surrogateescape")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@final
+class Journal:
+    """An append-only journal file, opened on first use."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def append(self, record: Mapping[str, Any]) -> IOResult[None, EffectError]:
+        """Append ``record`` as one line with one ``write`` (see the module docstring)."""
+        line = encode(record)
+        try:
+            with self._lock:
+                if self._fd is None:
+                    os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                    self._fd = os.open(self.path, flags, 0o644)
+                written = os.write(self._fd, line)
+                while written < len(line):  # regular files write whole lines; be safe anyway
+                    written += os.write(self._fd, line[written:])
+        except OSError as exc:
+            return IOFailure(OSFailure(f"append to {self.path}", str(exc)))
+        return IOSuccess(None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@final
+@attrs.frozen
+class Entry:
+    """The latest launch of one name, as the journal tells it."""
+
+    name: str
+    kind: str
+    launcher: str
+    members: tuple[str, ...]
+    #: ``None`` when the launch could not start.
+    handle: Handle | None
+    argv: tuple[str, ...]
+    cwd: str | None
+    stdout: str | None
+    stderr: str | None
+    state: JobState
+    started: float | None
+    ended: float | None
+    run_index: int
+    session: str
+    stop_requested: bool = False
+
+
+@final
+@attrs.frozen
+class Replay:
+    """Everything a journal says: the experiment, its launcher, and each name's latest launch
+    (in the order names were first launched)."""
+
+    experiment: str | None
+    launcher: str | None
+    entries: tuple[Entry, ...]
+    #: Lines that could not be read (e.g. a torn line after a crash).
+    skipped: int = 0
+
+    def statuses(self) -> dict[str, Status]:
+        return {e.name: e.state.status for e in self.entries}
+
+    def running(self) -> tuple[Entry, ...]:
+        """Entries launched and not known to have finished."""
+        return tuple(
+            e for e in self.entries if e.handle is not None and not e.state.status.is_final
+        )
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _state(record: Mapping[str, Any]) -> JobState | None:
+    try:
+        status = Status(record.get("status"))
+    except ValueError:
+        return None
+    return JobState(
+        status,
+        _str(record.get("raw")) or "",
+        _int(record.get("returncode")),
+        _int(record.get("signal")),
+        _str(record.get("reason")) or "",
+    )
+
+
+def _entry(record: Mapping[str, Any]) -> Entry | None:
+    name = _str(record.get("name"))
+    if name is None:
+        return None
+    job_id = _str(record.get("job_id"))
+    launcher = _str(record.get("launcher")) or ""
+    extra_raw = record.get("extra") or []
+    extra = tuple((str(p[0]), str(p[1])) for p in extra_raw if isinstance(p, list) and len(p) == 2)
+    handle = (
+        None if job_id is None else Handle(launcher=launcher, name=name, job_id=job_id, extra=extra)
+    )
+    error = _str(record.get("error"))
+    if handle is None:
+        state = JobState(Status.FAILED, "not started", reason=error or "the launch failed")
+    else:
+        state = JobState(Status.PENDING, "launched")
+    argv = record.get("argv")
+    members = record.get("members")
+    t = record.get("t")
+    return Entry(
+        name=name,
+        kind=_str(record.get("kind")) or "",
+        launcher=launcher,
+        members=tuple(str(m) for m in members) if isinstance(members, list) else (name,),
+        handle=handle,
+        argv=tuple(str(a) for a in argv) if isinstance(argv, list) else (),
+        cwd=_str(record.get("cwd")),
+        stdout=_str(record.get("stdout")),
+        stderr=_str(record.get("stderr")),
+        state=state,
+        started=float(t) if isinstance(t, (int, float)) else None,
+        ended=float(t) if handle is None and isinstance(t, (int, float)) else None,
+        run_index=_int(record.get("run_index")) or 0,
+        session=_str(record.get("session")) or "",
+    )
+
+
+def _apply_status(entry: Entry, state: JobState, t: object) -> Entry:
+    if entry.state.status.is_final:
+        return entry  # the first final status wins; nothing un-finishes
+    # A stop from another process is not known to the process that reaps the child, which
+    # records a plain exit; a time limit reached before the stop keeps its FAILED.
+    stopped = entry.stop_requested and state.raw != "timeout"
+    if stopped and state.status in (Status.COMPLETED, Status.FAILED):
+        state = attrs.evolve(state, status=Status.CANCELLED, reason=state.reason or "stopped")
+    ended = float(t) if state.status.is_final and isinstance(t, (int, float)) else entry.ended
+    return attrs.evolve(entry, state=state, ended=ended)
+
+
+def parse_journal(lines: Iterable[str]) -> Replay:
+    """What a journal's lines say (pure; any text gives a :class:`Replay`, never an error)."""
+    experiment: str | None = None
+    launcher: str | None = None
+    entries: dict[str, Entry] = {}
+    skipped = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            skipped += 1
+            continue
+        if not isinstance(record, dict):
+            skipped += 1
+            continue
+        event = record.get("event")
+        name = _str(record.get("name"))
+        current = entries.get(name) if name is not None else None
+        if event == "open":
+            experiment = _str(record.get("experiment")) or experiment
+            launcher = _str(record.get("launcher")) or launcher
+        elif event == "launch":
+            entry = _entry(record)
+            if entry is None:
+                skipped += 1
+                continue
+            entries[entry.name] = entry  # a relaunch replaces the entry, keeping its place
+        elif event == "status" and current is not None:
+            state = _state(record)
+            if state is None:
+                skipped += 1
+            elif current.handle is not None and record.get("job_id") == current.handle.job_id:
+                entries[current.name] = _apply_status(current, state, record.get("t"))
+        elif event == "stop" and current is not None and current.handle is not None:
+            if record.get("job_id") == current.handle.job_id and not current.state.status.is_final:
+                entries[current.name] = attrs.evolve(current, stop_requested=True)
+        elif event not in ("status", "stop"):
+            skipped += 1
+    return Replay(experiment, launcher, tuple(entries.values()), skipped)
+
+
+def replay(path: str) -> IOResult[Replay, EffectError]:
+    """Read the journal at ``path`` (a journal file, or an experiment directory holding one)."""
+    if os.path.isdir(path):
+        path = journal_path(path)
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            return IOSuccess(parse_journal(handle))
+    except OSError as exc:
+        return IOFailure(OSFailure(f"read {path}", str(exc)))

@@ -1,0 +1,1225 @@
+"""Slurm effects: obtain and release allocations, run ``srun`` steps and ``sbatch`` jobs, and
+follow them with a constant number of Slurm client calls per poll.
+
+Rules of this module (Slurm 22.05; facts marked *verified* were reproduced on the project's
+cluster, ``scripts/slurm-cluster``):
+
+* Every Slurm command line comes from :mod:`smartsim.commands.slurm` (pure); this module only
+  runs them and reads what they print. Nothing here uses a shell.
+* ``allocate`` runs ``salloc --no-shell`` and reads its stderr *as it streams*: the id of a
+  pending request (``Pending job allocation N``) is known before it is granted, so a timeout or
+  Ctrl-C cancels that pending job (``scancel``) rather than leaving it queued. An allocation that
+  is granted while we give up is released too: a failed ``allocate`` leaves nothing behind.
+* A model is an ``srun`` step: in ``RunSettings.alloc``, else in the enclosing allocation
+  (``SLURM_JOB_ID``, read once when the launcher is made, or ``World.alloc``), else in a job of
+  its own. The ``srun`` client is a local process in its own session (a terminal's Ctrl-C does
+  not reach it; ``Experiment`` stops it with ``scancel``); its own messages go to
+  ``<name>.srun.log`` beside the model's ``.out``/``.err`` (which slurmstepd writes itself,
+  ``--output``/``--error``).
+* A step's id is learned from ``squeue -s`` by its unique name (``--job-name``, the output stem
+  ``<name>`` or ``<name>.<run>``), one call per poll for every step.
+* ``poll`` makes at most three calls per cluster, however many handles: ``squeue -s`` (steps),
+  ``squeue -t all`` (jobs), and ``sacct`` only for jobs that left squeue or steps whose ``srun``
+  ended, when accounting exists. Without accounting an ended step is resolved from its ``srun``
+  client's exit status and messages -- never guessed ``COMPLETED``: ``srun`` exits 0 only when
+  every task did, and a step killed at its time limit exits like a cancelled one, told apart by
+  slurmstepd's ``*** STEP ... CANCELLED AT ... DUE TO TIME LIMIT ***``.
+* Final states are remembered: a finished handle costs no more calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import re
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import IO, Final, final
+
+import attrs
+from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
+from returns.unsafe import unsafe_perform_io
+
+from smartsim.commands._types import Command, Submission
+from smartsim.commands.launch import LaunchContext
+from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.slurm import (
+    parse_sacct_rows,
+    parse_salloc_pending,
+    parse_salloc_stderr,
+    parse_sbatch_parsable,
+    parse_squeue,
+    sacct_argv,
+    salloc_argv,
+    sbatch_command,
+    sbatch_script,
+    scancel_argv,
+    squeue_argv,
+    srun_command,
+    validate_salloc,
+    validate_sbatch,
+    validate_srun,
+)
+from smartsim.effects.launcher import Handle
+from smartsim.effects.process import Completed, environment, run
+from smartsim.errors import (
+    BadValue,
+    ConflictingOptions,
+    EffectError,
+    EmptyValue,
+    ExecutableNotFound,
+    Interrupted,
+    Invalid,
+    NonZeroExit,
+    OSFailure,
+    SchedulerUnavailable,
+    Timeout,
+    UnparsableOutput,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.status import JobState, Status
+from smartsim.validate import check_name, check_params
+from smartsim.values import AllocationRequest, Ensemble, JobId, Model, RunSettings
+
+__all__ = [
+    "SlurmLauncher",
+    "allocate",
+    "enclosing_allocation",
+    "job_id_text",
+    "plan_slurm",
+    "release",
+    "srun_outcome",
+]
+
+#: Seconds a Slurm client call may take. Clients retry an unreachable controller for about
+#: 9 s before they give up (*verified*), so this is well above that.
+CLIENT_TIMEOUT: Final = 60.0
+
+#: What Slurm clients print when slurmctld cannot be reached (*verified*: squeue, sbatch,
+#: salloc, scancel after ~9 s of retries).
+_UNREACHABLE: Final = (
+    "Unable to contact slurm controller",
+    "Socket timed out on send/recv",
+    "Connection refused",
+    "Zero Bytes were transmitted or received",
+)
+
+
+def _unreachable(text: str) -> bool:
+    return any(marker in text for marker in _UNREACHABLE)
+
+
+def job_id_text(jid: JobId) -> str:
+    """A job id as smartsim records it: Slurm's own text, with ``;cluster`` when it has one
+    (``JobId.parse`` reads it back, so ``-M`` follows the id into every later call).
+
+    >>> job_id_text(JobId(12, cluster="cl")), job_id_text(JobId(12, step="3"))
+    ('12;cl', '12.3')
+    """
+    return str(jid) if jid.cluster is None else f"{jid};{jid.cluster}"
+
+
+def _parse_id(text: str) -> JobId | None:
+    parsed = JobId.parse(text)
+    return parsed.unwrap() if isinstance(parsed, Success) else None
+
+
+def enclosing_allocation(environ: Mapping[str, str]) -> str | None:
+    """The allocation the calling process runs in (``SLURM_JOB_ID``, or the older
+    ``SLURM_JOBID``), if any; read once by the shell or the launcher, never by builders.
+
+    >>> enclosing_allocation({"SLURM_JOB_ID": "77"}), enclosing_allocation({})
+    ('77', None)
+    """
+    for name in ("SLURM_JOB_ID", "SLURM_JOBID"):
+        value = environ.get(name, "").strip()
+        if value and _parse_id(value) is not None:
+            return value
+    return None
+
+
+def _client(
+    argv: Sequence[str], *, timeout: float = CLIENT_TIMEOUT, cwd: str | None = None
+) -> IOResult[Completed, EffectError]:
+    """Run one Slurm client command; an unreachable controller is a transient
+    :class:`SchedulerUnavailable`, whatever the exit status."""
+
+    def check(done: Completed) -> IOResult[Completed, EffectError]:
+        if done.returncode != 0 and _unreachable(done.stderr + done.stdout):
+            return IOFailure(SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip()))
+        return IOSuccess(done)
+
+    return run(Command(argv=tuple(argv), cwd=cwd), timeout=timeout).bind(check)
+
+
+def _failed(done: Completed) -> EffectError:
+    if _unreachable(done.stderr + done.stdout):
+        return SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip())
+    return NonZeroExit(done.argv, done.returncode, done.stderr, done.stdout)
+
+
+# =========================================================================== allocations
+
+
+def release(job_id: JobId | str) -> IOResult[None, EffectError]:
+    """Release an allocation (or cancel any job or step): ``scancel``, with ``-M`` from the
+    id's cluster. An id Slurm no longer knows is not an error (scancel(1) is silent for it).
+    """
+    jid = _parse_id(job_id) if isinstance(job_id, str) else job_id
+    if jid is None:
+        return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
+
+    def check(done: Completed) -> IOResult[None, EffectError]:
+        if done.returncode != 0:
+            return IOFailure(_failed(done))
+        return IOSuccess(None)
+
+    return _client(scancel_argv([jid])).bind(check)
+
+
+@final
+class _SallocWatch:
+    """A running ``salloc --no-shell``: its stderr read as it streams, with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        assert proc.stderr is not None
+        self._fd = proc.stderr.fileno()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+        self._buf = bytearray()
+        self.eof = False
+
+    @property
+    def text(self) -> str:
+        return self._buf.decode("utf-8", "replace")
+
+    def pending(self) -> JobId | None:
+        parsed = parse_salloc_pending(self.text)
+        return parsed.unwrap() if isinstance(parsed, Success) else None
+
+    def granted(self) -> JobId | None:
+        parsed = parse_salloc_stderr(self.text)
+        return parsed.unwrap() if isinstance(parsed, Success) else None
+
+    def read_until(self, deadline: float | None) -> bool:
+        """Read stderr until EOF (``True``) or the deadline (``False``)."""
+        while not self.eof:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return False
+            if not self._selector.select(wait):
+                continue
+            chunk = os.read(self._fd, 65536)
+            if chunk:
+                self._buf += chunk
+            else:
+                self.eof = True
+        return True
+
+    def close(self) -> None:
+        self._selector.close()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+    def give_up(self) -> list[JobId]:
+        """Stop waiting: cancel the pending job, end salloc, and cancel anything it was granted
+        meanwhile. Returns the ids cancelled."""
+        cancelled: list[JobId] = []
+        pending = self.pending()
+        if pending is not None:
+            release(pending)
+            cancelled.append(pending)
+        # salloc withdraws a request it is still waiting for when signalled (salloc(1):
+        # SIGINT/SIGTERM while allocating); its stderr then ends.
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        if not self.read_until(time.monotonic() + 15):
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        for jid in (self.pending(), self.granted()):
+            if jid is not None and jid not in cancelled:
+                release(jid)
+                cancelled.append(jid)
+        return cancelled
+
+
+def _immediate_seconds(req: AllocationRequest) -> float | None:
+    for key in ("immediate", "I"):
+        if key in req.add_opts and req.add_opts[key] is not False:
+            value = req.add_opts[key]
+            try:
+                return float(value) if value not in (None, True) else 0.0
+            except (TypeError, ValueError):
+                return 0.0
+    return None
+
+
+def _cluster_of(req: AllocationRequest) -> str | None:
+    for key in ("clusters", "M"):
+        value = req.add_opts.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def allocate(
+    req: AllocationRequest,
+    *,
+    timeout: float | None = 300.0,
+    job_name: str = "smartsim",
+) -> IOResult[JobId, EffectError | Invalid]:
+    """Obtain an allocation with ``salloc --no-shell``; its id, or why not.
+
+    * an invalid request is :class:`~smartsim.errors.Invalid` (nothing is run);
+    * Slurm refusing it (bad partition, unknown feature, ...) is :class:`NonZeroExit` carrying
+      Slurm's message;
+    * a request still pending after ``timeout`` seconds, or refused by ``--immediate``
+      (``add_opts={"immediate": S}``), is :class:`Timeout`; the pending job is cancelled;
+    * Ctrl-C while waiting cancels the pending job and gives :class:`Interrupted`;
+    * an unreachable controller is :class:`SchedulerUnavailable`.
+
+    ``timeout=None`` waits as long as Slurm does.
+    """
+    checked = validate_salloc(req)
+    if isinstance(checked, Failure):
+        return IOFailure(checked.failure())
+    argv = salloc_argv(req, job_name=job_name)
+    cluster = _cluster_of(req)
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C is ours to handle, not salloc's
+        )
+    except FileNotFoundError:
+        return IOFailure(ExecutableNotFound(argv[0], "not found on PATH"))
+    except OSError as exc:
+        return IOFailure(OSFailure(f"exec {argv[0]}", str(exc)))
+    watch = _SallocWatch(proc)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        finished = watch.read_until(deadline)
+        if not finished:
+            cancelled = watch.give_up()
+            what = "salloc " + (
+                f"(job {cancelled[0]} still pending, cancelled)" if cancelled else "(no job id yet)"
+            )
+            return IOFailure(Timeout(what, float(timeout or 0)))
+        returncode = proc.wait()
+    except KeyboardInterrupt:
+        cancelled = watch.give_up()
+        ids = ", ".join(str(j) for j in cancelled) or "none"
+        return IOFailure(Interrupted(f"salloc; cancelled pending allocation: {ids}"))
+    finally:
+        watch.close()
+    text = watch.text
+    granted = watch.granted()
+    if returncode == 0 and granted is not None:
+        return IOSuccess(attrs.evolve(granted, cluster=cluster))
+    if granted is not None:  # granted, then salloc failed: do not leak it
+        release(attrs.evolve(granted, cluster=cluster))
+    done = Completed(tuple(argv), returncode, "", text)
+    immediate = _immediate_seconds(req)
+    if immediate is not None and "Unable to allocate resources" in text and not _unreachable(
+        text.replace("Connection timed out", "")
+    ):
+        # salloc(1) --immediate: "If the resources are not available within the time period
+        # specified, salloc will exit" (verified: "Unable to allocate resources: Connection
+        # timed out", exit 1).
+        pending = watch.pending()
+        if pending is not None:
+            release(pending)
+        return IOFailure(Timeout(f"salloc --immediate: {text.strip()}", immediate))
+    if returncode == 0:
+        return IOFailure(UnparsableOutput("salloc", text, "Granted job allocation N"))
+    return IOFailure(_failed(done))
+
+
+# =========================================================================== planning (pure)
+
+#: How planning errors name this launcher.
+TOOL: Final = "the Slurm launcher"
+
+
+def _prefixed(prefix: str, errors: Iterable[ValidationError]) -> list[ValidationError]:
+    return [attrs.evolve(e, field=f"{prefix}.{e.field}") for e in errors]
+
+
+def _as_srun(rs: RunSettings) -> RunSettings:
+    """Models under the Slurm launcher run as ``srun`` steps; ``run_command=None`` means srun."""
+    if rs.run_command is None:
+        return attrs.evolve(rs, run_command="srun", mpmd=tuple(_as_srun(p) for p in rs.mpmd))
+    return rs
+
+
+def _run_settings_problems(model: Model) -> list[ValidationError]:
+    rs = _as_srun(model.run_settings)
+    if rs.run_command != "srun":
+        return [
+            Unsupported(
+                f"{model.name}.run_settings.run_command",
+                rs.run_command,
+                f"{TOOL} (models run as srun steps; start other launchers from a batch script)",
+            )
+        ]
+    checked = validate_srun(rs)
+    if isinstance(checked, Failure):
+        return _prefixed(model.name, checked.failure().errors)
+    return []
+
+
+def _model_problems(model: Model) -> list[ValidationError]:
+    errors = check_name("name", model.name)
+    errors += check_params(f"{model.name}.params", model.params)
+    if not model.path:
+        errors.append(EmptyValue(f"{model.name}.path", model.path))
+    elif "\x00" in model.path or "\n" in model.path:
+        errors.append(BadValue(f"{model.name}.path", model.path, "a path on one line"))
+    errors += _run_settings_problems(model)
+    return errors
+
+
+def _stem(name: str, run_index: int) -> str:
+    """The unique name of one run of an entity: its step name and its file stem."""
+    return name if run_index == 0 else f"{name}.{run_index}"
+
+
+def srun_log_path(model: Model, run_index: int) -> str:
+    """Where the ``srun`` client's own messages go (not the program's output)."""
+    return posixpath.join(model.path, f"{_stem(model.name, run_index)}.srun.log")
+
+
+def _context(model: Model, world: World, alloc: str | None) -> LaunchContext:
+    out, err = output_paths(model.path, model.name, world.run_index)
+    return LaunchContext(
+        cwd=model.path, name=_stem(model.name, world.run_index), stdout=out, stderr=err,
+        alloc=alloc,
+    )  # fmt: skip
+
+
+def _plan_step(model: Model, world: World, alloc: str | None) -> Launch:
+    ctx = _context(model, world, alloc)
+    log = srun_log_path(model, world.run_index)
+    command = attrs.evolve(
+        srun_command(_as_srun(model.run_settings), ctx), stdout=log, stderr=log
+    )
+    assert ctx.stdout is not None and ctx.stderr is not None
+    return Launch(
+        name=model.name,
+        kind="Model",
+        members=(model.name,),
+        cwd=model.path,
+        stdout=ctx.stdout,
+        stderr=ctx.stderr,
+        command=command,
+        files=command.files,
+        mkdirs=(model.path,),
+    )
+
+
+def _plan_batch(
+    name: str, kind: str, path: str, models: Sequence[Model], world: World, after: Sequence[str]
+) -> Result[Launch, Invalid]:
+    bs = None
+    for model in models:
+        bs = bs or model.batch_settings
+    entity_bs = bs
+    assert entity_bs is not None
+    stem = _stem(name, world.run_index)
+    out, err = output_paths(path, name, world.run_index)
+    members = [(_as_srun(m.run_settings), _context(m, world, None)) for m in models]
+    checked = validate_sbatch(members, entity_bs, job_name=stem, output=out, error=err)
+    if isinstance(checked, Failure):
+        return Failure(Invalid(tuple(_prefixed(name, checked.failure().errors))))
+    script_path = posixpath.join(path, f"{stem}.sbatch")
+    script = sbatch_script(members, entity_bs, job_name=stem, output=out, error=err)
+    dependency = "afterok:" + ":".join(str(_parse_id(a) or a) for a in after) if after else None
+    submit = sbatch_command(script_path, dependency=dependency, cwd=path)
+    mkdirs = tuple(dict.fromkeys([path, *(m.path for m in models)]))
+    return Success(
+        Launch(
+            name=name,
+            kind=kind,
+            members=tuple(m.name for m in models),
+            cwd=path,
+            stdout=out,
+            stderr=err,
+            submission=Submission(script_path=script_path, script=script, submit=submit),
+            mkdirs=mkdirs,
+        )
+    )
+
+
+def plan_slurm(
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    alloc: str | None = None,
+    after: Sequence[str] = (),
+) -> Result[tuple[Launch, ...], Invalid]:
+    """Every launch that runs ``entity`` under Slurm, or every reason it cannot. Pure.
+
+    * a model without batch settings is one ``srun`` step (in ``run_settings.alloc``, else
+      ``world.alloc``, else ``alloc`` -- the launcher's enclosing allocation -- else its own job);
+    * a model, or an ensemble, with batch settings is ONE ``sbatch`` script whose members are
+      background ``srun`` steps; ``after`` (job ids) makes it wait for them (``afterok``);
+    * an ensemble without batch settings is one step per member (members with their own batch
+      settings are one batch job each).
+
+    >>> from smartsim.values import RunSettings
+    >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a b",)))
+    >>> (launch,) = plan_slurm(m, World(exp_path="/e", alloc="42")).unwrap()
+    >>> launch.command.argv[:4], launch.stdout
+    (('srun', '--jobid', '42', '--job-name'), '/e/m/m.out')
+    """
+    errors: list[ValidationError] = []
+    where = alloc if world.alloc is None else world.alloc
+    if isinstance(entity, Ensemble):
+        errors += check_name("name", entity.name)
+        if not entity.members:
+            errors.append(EmptyValue(f"{entity.name}.members", ()))
+        if entity.batch_settings is not None:
+            for m in entity.members:
+                if m.batch_settings is not None and m.batch_settings != entity.batch_settings:
+                    errors.append(
+                        ConflictingOptions(
+                            f"{m.name}.batch_settings", m.batch_settings,
+                            f"{entity.name}.batch_settings (the ensemble is one batch job)",
+                        )
+                    )  # fmt: skip
+        models = entity.members
+    else:
+        models = (entity,)
+    for model in models:
+        errors += _model_problems(model)
+    if errors:
+        return Failure(Invalid(tuple(errors)))
+    launches: list[Launch] = []
+    if isinstance(entity, Ensemble) and entity.batch_settings is not None:
+        batched = attrs.evolve(entity.members[0], batch_settings=entity.batch_settings)
+        planned = _plan_batch(
+            entity.name, entity.kind, entity.path, [batched, *entity.members[1:]], world, after
+        )
+        return planned.map(lambda launch: (launch,))
+    for model in models:
+        if model.batch_settings is not None:
+            planned = _plan_batch(model.name, model.kind, model.path, [model], world, after)
+            if isinstance(planned, Failure):
+                errors += planned.failure().errors
+            else:
+                launches.append(planned.unwrap())
+        else:
+            launches.append(_plan_step(model, world, where))
+    if errors:
+        return Failure(Invalid(tuple(errors)))
+    return Success(tuple(launches))
+
+
+# =========================================================================== step outcomes
+
+#: slurmstepd's banner when it ends a step or job (written to the step's stderr, and relayed by
+#: srun): ``*** STEP 12.0 ON n1 CANCELLED AT 2026-11-24T21:30:00 DUE TO TIME LIMIT ***``.
+_BANNER: Final = re.compile(
+    r"\*\*\* (?:STEP|JOB) (?P<id>\S+) ON \S+ CANCELLED AT \S+(?: DUE TO (?P<why>[A-Z_ ]+?))?"
+    r"(?: \*\*\*|$)",
+    re.MULTILINE,
+)
+_OOM: Final = re.compile(r"oom-kill|Out Of Memory|OUT_OF_MEMORY|Exceeded (?:job|step) memory limit")
+
+
+def srun_outcome(
+    returncode: int, messages: str, *, stopped: bool = False, step: str | None = None
+) -> JobState:
+    """The final state of a step from what its ``srun`` client showed: its exit status and the
+    messages of srun and slurmstepd. ``stopped``: smartsim cancelled it.
+
+    >>> srun_outcome(0, "").status, srun_outcome(3, "srun: error: n1: task 0: Exited").returncode
+    (<Status.COMPLETED: 'COMPLETED'>, 3)
+    >>> banner = "slurmstepd: error: *** STEP 9.0 ON n1 CANCELLED AT 2026-01-01T00:00:00 DUE TO TIME LIMIT ***"
+    >>> srun_outcome(143, banner).raw, srun_outcome(143, banner.replace(" DUE TO TIME LIMIT", "")).raw
+    ('TIMEOUT', 'CANCELLED')
+    """
+    sig = returncode - 128 if returncode > 128 else None
+    if returncode == 0:
+        return JobState(Status.COMPLETED, "COMPLETED", 0)
+    banners = [
+        m for m in _BANNER.finditer(messages) if step is None or m["id"] in (step, step.split(".")[0])
+    ]
+    if banners:
+        why = (banners[-1]["why"] or "").strip()
+        reason = banners[-1][0].strip("* ")
+        if why == "TIME LIMIT":
+            return JobState(Status.FAILED, "TIMEOUT", returncode, sig, reason)
+        if why == "PREEMPTION":
+            return JobState(Status.FAILED, "PREEMPTED", returncode, sig, reason)
+        if why == "NODE FAILURE":
+            return JobState(Status.FAILED, "NODE_FAIL", returncode, sig, reason)
+        if not why:
+            return JobState(Status.CANCELLED, "CANCELLED", returncode, sig, reason)
+        return JobState(Status.FAILED, why.replace(" ", "_"), returncode, sig, reason)
+    if _OOM.search(messages):
+        return JobState(Status.FAILED, "OUT_OF_MEMORY", returncode, sig, "out of memory")
+    if stopped:
+        return JobState(Status.CANCELLED, "CANCELLED", returncode, sig, "cancelled by smartsim")
+    errors = [line for line in messages.splitlines() if "error:" in line]
+    reason = errors[-1].strip() if errors else f"srun exited {returncode}"
+    return JobState(Status.FAILED, "FAILED", returncode, sig, reason)
+
+
+_OWN_JOB: Final = re.compile(r"srun: job (\d+) (?:queued|has been allocated)")
+
+
+def _head(path: str | None, limit: int = 4096) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _tail(path: str | None, limit: int = 16384) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - limit))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+# =========================================================================== the launcher
+
+# Handle.extra keys
+_KIND: Final = "kind"  # "batch", "step" (in a known allocation) or "job" (srun's own job)
+_STEP_NAME: Final = "step_name"
+_PID: Final = "pid"
+_LOG: Final = "srun_log"
+_ERR: Final = "stderr"
+_SEQ: Final = "seq"
+
+#: squeue's step listing: id, then the name (last: free text).
+_STEP_FORMAT: Final = "%i|%j"
+
+
+def squeue_steps_argv(clusters: str | None = None) -> tuple[str, ...]:
+    """``squeue -s`` argv listing every step of the user's jobs, ``id|name`` per line.
+
+    (A step builder the pure module does not have yet; ``-o`` overrides ``SQUEUE_FORMAT``, and
+    ``%T`` is invalid for steps in 22.05 -- a listed step is a running one.)
+
+    >>> squeue_steps_argv("cl")
+    ('squeue', '-M', 'cl', '-h', '-s', '--me', '-o', '%i|%j')
+    """
+    cluster = ("-M", clusters) if clusters else ()
+    return ("squeue", *cluster, "-h", "-s", "--me", "-o", _STEP_FORMAT)
+
+
+def parse_squeue_steps(text: str) -> Result[tuple[tuple[JobId, str], ...], str]:
+    """``(step id, name)`` pairs from :func:`squeue_steps_argv`'s output.
+
+    >>> parse_squeue_steps("12.0|sim_0\\n12.1|a|b\\n").unwrap()[1]
+    (JobId(job=12, het_offset=None, array_task=None, array_range=None, step='1', cluster=None), 'a|b')
+    """
+    out: list[tuple[JobId, str]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("CLUSTER: "):
+            continue
+        fields = line.split("|", 1)
+        jid = _parse_id(fields[0]) if len(fields) == 2 else None
+        if jid is None:
+            return Failure(f"unexpected squeue -s line: {line!r}")
+        out.append((jid, fields[1]))
+    return Success(tuple(out))
+
+
+@attrs.define
+class _Tracked:
+    """What this process knows of one handle beyond the handle itself."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    returncode: int | None = None
+    #: The step (``job.step``) or, for ``kind="job"``, the job id once learned.
+    resolved: JobId | None = None
+    #: srun's own job (``kind="job"``), from its messages or its first step.
+    own_job: JobId | None = None
+    seen_running: bool = False
+    final: JobState | None = None
+    stopped: bool = False
+
+
+def _kind(handle: Handle) -> str:
+    return handle.get(_KIND) or "batch"
+
+
+def _cluster(handle: Handle) -> str | None:
+    jid = _parse_id(handle.job_id) if handle.job_id else None
+    return jid.cluster if jid is not None else handle.get("cluster")
+
+
+@final
+class SlurmLauncher:
+    """Runs models as ``srun`` steps and batch entities as one ``sbatch`` job each.
+
+    ``Experiment(launcher="slurm")`` makes one with no arguments. ``SLURM_JOB_ID`` of this
+    process (an enclosing allocation) is read once, here. :attr:`calls` counts Slurm client
+    calls (the benchmark's figure).
+    """
+
+    name = "slurm"
+
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        timeout: float = CLIENT_TIMEOUT,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        #: The enclosing allocation, read once (``SLURM_JOB_ID``).
+        self.alloc: str | None = enclosing_allocation(env)
+        self.timeout = timeout
+        self.calls = 0
+        #: ``None`` until the first ``sacct`` says whether accounting exists.
+        self.accounting: bool | None = None
+        self._tracked: dict[Handle, _Tracked] = {}
+        self._seq = 0
+        self._owned: list[JobId] = []
+        self._lock = threading.RLock()
+        #: Dependencies for the next ``plan`` (set by ``after``).
+        self._after: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
+        """Pure: the launches that run ``entity`` (see :func:`plan_slurm`)."""
+        after = tuple(getattr(world, "after", ())) or self._after
+        return plan_slurm(entity, world, alloc=self.alloc, after=after)
+
+    @contextlib.contextmanager
+    def after(self, handles: Iterable[Handle]) -> Iterator[None]:
+        """Batch jobs planned inside this block wait for ``handles``' jobs to succeed
+        (``sbatch --dependency=afterok:...``)."""
+        ids = tuple(h.job_id for h in handles if _kind(h) == "batch" and h.job_id)
+        saved, self._after = self._after, ids
+        try:
+            yield
+        finally:
+            self._after = saved
+
+    # ------------------------------------------------------------------ allocations
+
+    def allocate(
+        self, req: AllocationRequest, *, timeout: float | None = 300.0
+    ) -> IOResult[JobId, EffectError | Invalid]:
+        """Obtain an allocation this launcher owns: :meth:`release_owned` (and Ctrl-C in
+        ``Experiment``) releases it."""
+        result = allocate(req, timeout=timeout)
+        if isinstance(result, IOSuccess):
+            with self._lock:
+                self._owned.append(unsafe_perform_io(result.unwrap()))
+        return result
+
+    def release_owned(self) -> IOResult[None, EffectError]:
+        """Release every allocation obtained through :meth:`allocate`."""
+        with self._lock:
+            owned, self._owned = self._owned, []
+        outcome: IOResult[None, EffectError] = IOSuccess(None)
+        for jid in owned:
+            released = release(jid)
+            self.calls += 1
+            if isinstance(released, IOFailure):
+                outcome = released
+        return outcome
+
+    # ------------------------------------------------------------------ start
+
+    def _prepare(self, launch: Launch) -> OSFailure | None:
+        try:
+            for directory in launch.mkdirs:
+                os.makedirs(directory, exist_ok=True)
+            files = dict(launch.files.items())
+            if launch.submission is not None:
+                files[launch.submission.script_path] = launch.submission.script
+            for path, text in files.items():
+                parent = os.path.dirname(path)
+                if parent:
+                    os.makedirs(parent, exist_ok=True)
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+        except OSError as exc:
+            return OSFailure(f"prepare {launch.name}", f"{exc.filename}: {exc.strerror}")
+        return None
+
+    def start(self, launch: Launch) -> IOResult[Handle, EffectError]:
+        """Submit a batch launch (``sbatch --parsable``) or start an ``srun`` client."""
+        problem = self._prepare(launch)
+        if problem is not None:
+            return IOFailure(problem)
+        if launch.submission is not None:
+            return self._submit(launch, launch.submission)
+        if launch.command is not None:
+            return self._spawn(launch, launch.command)
+        return IOFailure(OSFailure("start", f"{launch.name!r} has nothing to run"))
+
+    def _next_seq(self) -> str:
+        with self._lock:
+            self._seq += 1
+            return str(self._seq)
+
+    def _submit(self, launch: Launch, sub: Submission) -> IOResult[Handle, EffectError]:
+        self.calls += 1
+        result = run(sub.submit, timeout=self.timeout)
+
+        def submitted(done: Completed) -> IOResult[Handle, EffectError]:
+            if done.returncode != 0:
+                return IOFailure(_failed(done))
+            parsed = parse_sbatch_parsable(done.stdout)
+            if isinstance(parsed, Failure):
+                return IOFailure(UnparsableOutput("sbatch", done.stdout, "jobid[;cluster]"))
+            handle = Handle(
+                launcher=self.name,
+                name=launch.name,
+                job_id=job_id_text(parsed.unwrap()),
+                extra=((_KIND, "batch"), (_SEQ, self._next_seq())),
+            )
+            with self._lock:
+                self._tracked[handle] = _Tracked()
+            return IOSuccess(handle)
+
+        return result.bind(submitted)
+
+    def _spawn(self, launch: Launch, command: Command) -> IOResult[Handle, EffectError]:
+        argv = list(command.argv)
+        jobid = None
+        if "--jobid" in argv:
+            jobid = argv[argv.index("--jobid") + 1]
+            cluster = argv[argv.index("-M") + 1] if "-M" in argv else None
+            if cluster:
+                jobid = f"{jobid};{cluster}"
+        name = argv[argv.index("--job-name") + 1] if "--job-name" in argv else launch.name
+        log = command.stderr or command.stdout
+        try:
+            sink: IO[bytes] | int = (
+                open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+            )
+        except OSError as exc:
+            return IOFailure(OSFailure(f"open {log}", exc.strerror or str(exc)))
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=sink,
+                cwd=command.cwd,
+                env=environment(command.env),
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            return IOFailure(ExecutableNotFound(argv[0], "not found on PATH"))
+        except OSError as exc:
+            return IOFailure(OSFailure(f"exec {argv[0]}", str(exc)))
+        finally:
+            if not isinstance(sink, int):
+                sink.close()
+        extra = [
+            (_KIND, "step" if jobid else "job"),
+            (_STEP_NAME, name),
+            (_PID, str(proc.pid)),
+            (_SEQ, self._next_seq()),
+        ]
+        if log:
+            extra.append((_LOG, log))
+        extra.append((_ERR, launch.stderr))
+        handle = Handle(launcher=self.name, name=launch.name, job_id=jobid or "", extra=tuple(extra))
+        with self._lock:
+            self._tracked[handle] = _Tracked(proc=proc)
+        return IOSuccess(handle)
+
+    # ------------------------------------------------------------------ poll
+
+    def _track(self, handle: Handle) -> _Tracked:
+        with self._lock:
+            tracked = self._tracked.get(handle)
+            if tracked is None:  # a handle from an earlier process (the journal)
+                tracked = self._tracked[handle] = _Tracked()
+            return tracked
+
+    def _reap(self, handle: Handle, tracked: _Tracked) -> None:
+        if tracked.proc is not None and tracked.returncode is None:
+            code = tracked.proc.poll()
+            if code is not None:
+                tracked.returncode = code
+        if _kind(handle) == "job" and tracked.own_job is None:
+            # srun(1) prints "srun: job N queued and waiting for resources" when its own job
+            # has to wait: its id, before any step exists
+            match = _OWN_JOB.search(_head(handle.get(_LOG)))
+            if match is not None:
+                tracked.own_job = JobId(int(match[1]), cluster=_cluster(handle))
+
+    def _call(self, argv: Sequence[str]) -> IOResult[Completed, EffectError]:
+        self.calls += 1
+        return _client(argv, timeout=self.timeout)
+
+    def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
+        """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
+        ``squeue``, ``sacct``), none for handles already final."""
+        states: dict[Handle, JobState] = {}
+        by_cluster: dict[str | None, list[Handle]] = {}
+        for handle in handles:
+            tracked = self._track(handle)
+            if tracked.final is not None:
+                states[handle] = tracked.final
+                continue
+            self._reap(handle, tracked)
+            by_cluster.setdefault(_cluster(handle), []).append(handle)
+        for cluster, group in by_cluster.items():
+            result = self._poll_cluster(cluster, group)
+            if isinstance(result, IOFailure):
+                return result
+            states.update(unsafe_perform_io(result.unwrap()))
+        return IOSuccess({h: states[h] for h in handles})
+
+    def _poll_cluster(
+        self, cluster: str | None, handles: Sequence[Handle]
+    ) -> IOResult[dict[Handle, JobState], EffectError]:
+        steps = [h for h in handles if _kind(h) != "batch"]
+        batches = [h for h in handles if _kind(h) == "batch"]
+        # 1. squeue -s: which steps run now (and the ids of steps not yet resolved)
+        listed: tuple[tuple[JobId, str], ...] = ()
+        if steps:
+            got = self._call(squeue_steps_argv(cluster))
+            if isinstance(got, IOFailure):
+                return got.map(lambda _: {})
+            done = unsafe_perform_io(got.unwrap())
+            if done.returncode != 0:
+                return IOFailure(_failed(done))
+            parsed = parse_squeue_steps(done.stdout)
+            if isinstance(parsed, Failure):
+                return IOFailure(UnparsableOutput("squeue", done.stdout, parsed.failure()))
+            listed = parsed.unwrap()
+            self._resolve_from_squeue(steps, listed)
+        # 2. squeue: live (and recently finished) batch jobs
+        queued: dict[str, JobState] = {}
+        if batches:
+            ids = [jid for h in batches if (jid := _parse_id(h.job_id)) is not None]
+            got = self._call(squeue_argv(ids, clusters=cluster))
+            if isinstance(got, IOFailure):
+                return got.map(lambda _: {})
+            done = unsafe_perform_io(got.unwrap())
+            if done.returncode != 0 and "Invalid job id" not in done.stderr:
+                # squeue(1) -j with only ids it forgot fails with "Invalid job id specified"
+                return IOFailure(_failed(done))
+            parsed_q = parse_squeue(done.stdout if done.returncode == 0 else "")
+            if isinstance(parsed_q, Failure):
+                return IOFailure(UnparsableOutput("squeue", done.stdout, parsed_q.failure()))
+            queued = parsed_q.unwrap()
+        # 3. sacct: what squeue can no longer tell
+        running_ids = {jid for jid, _ in listed}
+        need_sacct: list[Handle] = []
+        for h in batches:
+            state = queued.get(JobId.parse(h.job_id).map(str).value_or(h.job_id))
+            if state is None or state.status.is_final:
+                need_sacct.append(h)
+        for h in steps:
+            tracked = self._track(h)
+            if tracked.returncode is not None or (tracked.proc is None and not (
+                tracked.resolved is not None and tracked.resolved in running_ids
+            )):
+                need_sacct.append(h)
+        accounted: dict[str, list[tuple[str, JobState, str]]] | None = None
+        if need_sacct and self.accounting is not False:
+            job_ids = self._sacct_ids(need_sacct)
+            if job_ids:
+                got = self._call(sacct_argv(job_ids, clusters=cluster))
+                if isinstance(got, IOFailure):
+                    return got.map(lambda _: {})
+                done = unsafe_perform_io(got.unwrap())
+                accounted = self._read_sacct(done)
+                if accounted is None:
+                    return IOFailure(_failed(done))
+        out: dict[Handle, JobState] = {}
+        for h in batches:
+            out[h] = self._batch_state(h, queued, accounted)
+        for h in steps:
+            out[h] = self._step_state(h, running_ids, accounted)
+        for h, state in out.items():
+            if state.status.is_final:
+                self._track(h).final = state
+        return IOSuccess(out)
+
+    def _sacct_ids(self, handles: Sequence[Handle]) -> list[JobId]:
+        ids: list[JobId] = []
+        for h in handles:
+            tracked = self._track(h)
+            jid = tracked.resolved or tracked.own_job or _parse_id(h.job_id)
+            if jid is not None:
+                ids.append(attrs.evolve(jid, step=None))
+        return list(dict.fromkeys(ids))
+
+    def _read_sacct(self, done: Completed) -> dict[str, list[tuple[str, JobState, str]]] | None:
+        """Rows by job number; ``{}`` when accounting is off (and remember that); ``None`` when
+        sacct failed otherwise."""
+        if done.returncode != 0:
+            if "accounting storage is disabled" in (done.stderr + done.stdout):
+                self.accounting = False
+                return {}
+            return None
+        parsed = parse_sacct_rows(done.stdout)
+        if isinstance(parsed, Failure):
+            return None
+        self.accounting = True
+        rows: dict[str, list[tuple[str, JobState, str]]] = {}
+        for row in parsed.unwrap():
+            jid = _parse_id(row.id)
+            if jid is not None:
+                rows.setdefault(str(jid.job), []).append((row.id, row.state, row.name))
+        return rows
+
+    def _resolve_from_squeue(
+        self, steps: Sequence[Handle], listed: Sequence[tuple[JobId, str]]
+    ) -> None:
+        """Give each step handle its step id: the first unclaimed running step of its job with
+        its name (srun's own job: step 0 of a job with its name). Handles are served in the
+        order they were started, so equal names in one job resolve in launch order."""
+        with self._lock:
+            claimed = {
+                (t.resolved.job, t.resolved.step)
+                for t in self._tracked.values()
+                if t.resolved is not None
+            }
+        running = {(jid.job, jid.step) for jid, _ in listed}
+        ordered = sorted(listed, key=lambda p: (p[0].job, _step_no(p[0])))
+        unresolved = sorted(
+            (h for h in steps if self._track(h).resolved is None),
+            key=lambda h: int(h.get(_SEQ) or 0),
+        )
+        for h in unresolved:
+            tracked = self._track(h)
+            name = h.get(_STEP_NAME)
+            own = _kind(h) == "job"
+            want = _parse_id(h.job_id) if h.job_id else tracked.own_job
+            for jid, step_name in ordered:
+                if step_name != name or _step_no(jid) < 0:
+                    continue
+                if want is not None and jid.job != want.job:
+                    continue
+                if own and jid.step != "0":
+                    continue
+                if (jid.job, jid.step) in claimed:
+                    continue
+                tracked.resolved = attrs.evolve(jid, cluster=_cluster(h))
+                if own:
+                    tracked.own_job = attrs.evolve(tracked.resolved, step=None)
+                claimed.add((jid.job, jid.step))
+                break
+        for h in steps:
+            tracked = self._track(h)
+            if tracked.resolved is not None and (
+                (tracked.resolved.job, tracked.resolved.step) in running
+            ):
+                tracked.seen_running = True
+
+    def _batch_state(
+        self,
+        h: Handle,
+        queued: Mapping[str, JobState],
+        accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
+    ) -> JobState:
+        tracked = self._track(h)
+        jid = _parse_id(h.job_id)
+        key = str(jid) if jid is not None else h.job_id
+        state = queued.get(key)
+        row = None
+        if accounted and jid is not None:
+            row = next((s for rid, s, _ in accounted.get(str(jid.job), []) if rid == key), None)
+        if state is not None and not state.status.is_final:
+            return state
+        if state is not None:  # final in squeue: sacct adds the exit code when it has it
+            if row is not None and row.status.is_final:
+                return row
+            return state
+        if row is not None:
+            return row
+        if tracked.stopped:
+            return JobState(Status.CANCELLED, "CANCELLED", reason="cancelled by smartsim")
+        why = "no accounting" if self.accounting is False else "not yet in accounting"
+        return JobState(Status.UNKNOWN, reason=f"job {key} is not in squeue ({why})")
+
+    def _step_state(
+        self,
+        h: Handle,
+        running: set[JobId],
+        accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
+    ) -> JobState:
+        tracked = self._track(h)
+        listed = tracked.resolved is not None and any(
+            j.job == tracked.resolved.job and j.step == tracked.resolved.step for j in running
+        )
+        if tracked.returncode is None and tracked.proc is not None:
+            if listed:
+                return JobState(Status.RUNNING, "RUNNING")
+            if tracked.seen_running:  # the step ended; srun is finishing
+                return JobState(Status.RUNNING, "COMPLETING")
+            return JobState(Status.PENDING, "PENDING", reason="waiting for the step to start")
+        if listed:  # a step of an earlier process, still running
+            return JobState(Status.RUNNING, "RUNNING")
+        row = self._step_row(h, accounted)
+        messages = ""
+        if tracked.returncode is not None:
+            messages = _tail(h.get(_LOG)) + "\n" + _tail(h.get(_ERR))
+        if row is not None and row.status.is_final:
+            # sacct reports a step ended by its time limit as CANCELLED: slurmstepd's banner
+            # says why (verified on 22.05).
+            if row.status is Status.CANCELLED and "DUE TO TIME LIMIT" in messages:
+                return JobState(
+                    Status.FAILED, "TIMEOUT", row.returncode, row.signal, "step time limit"
+                )
+            return row
+        if tracked.returncode is not None:
+            step = str(tracked.resolved) if tracked.resolved is not None else None
+            return srun_outcome(
+                tracked.returncode, messages, stopped=tracked.stopped, step=step
+            )
+        if row is not None:
+            return row
+        if tracked.stopped:
+            return JobState(Status.CANCELLED, "CANCELLED", reason="cancelled by smartsim")
+        return JobState(
+            Status.UNKNOWN,
+            reason="the step is not running and its srun client is not in this process",
+        )
+
+    def _step_row(
+        self, h: Handle, accounted: Mapping[str, list[tuple[str, JobState, str]]] | None
+    ) -> JobState | None:
+        if not accounted:
+            return None
+        tracked = self._track(h)
+        if tracked.resolved is not None:
+            rows = accounted.get(str(tracked.resolved.job), [])
+            want = str(attrs.evolve(tracked.resolved, cluster=None))
+            return next((s for rid, s, _ in rows if rid == want), None)
+        jid = _parse_id(h.job_id) if h.job_id else None
+        if jid is None:
+            return None
+        claimed = {str(t.resolved) for t in self._tracked.values() if t.resolved is not None}
+        name = h.get(_STEP_NAME)
+        candidates = [
+            (rid, s)
+            for rid, s, rname in accounted.get(str(jid.job), [])
+            if rname == name and "." in rid and rid not in claimed
+        ]
+        if not candidates:
+            return None
+        # step numbers grow within a job: the newest step of that name is this run's
+        rid, state = max(candidates, key=lambda c: _step_no(_parse_id(c[0]) or JobId(0)))
+        tracked.resolved = _parse_id(rid)
+        return state
+
+    # ------------------------------------------------------------------ wait
+
+    def wait(
+        self, handles: Sequence[Handle], timeout: float
+    ) -> IOResult[Mapping[Handle, JobState], EffectError]:
+        """States once every handle is final, or at ``timeout``. Between polls it watches the
+        local ``srun`` clients (no Slurm calls), so an ended step is seen at once; the poll
+        interval grows from 50 ms to 2 s while nothing changes. A transient error (controller
+        down) is retried until the timeout."""
+        deadline = time.monotonic() + timeout
+        interval = 0.05
+        last: Mapping[Handle, JobState] | None = None
+        while True:
+            result = self.poll(handles)
+            remaining = deadline - time.monotonic()
+            if isinstance(result, IOFailure):
+                if not unsafe_perform_io(result.failure()).transient or remaining <= 0:
+                    return result
+            else:
+                states = unsafe_perform_io(result.unwrap())
+                if all(s.status.is_final for s in states.values()) or remaining <= 0:
+                    return result
+                interval = 0.05 if last != states else min(interval * 2, 2.0)
+                last = states
+            self._nap(handles, min(interval, max(remaining, 0.0)))
+
+    def _nap(self, handles: Sequence[Handle], seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early when a local srun client exits."""
+        procs = [
+            t.proc
+            for h in handles
+            if (t := self._track(h)).proc is not None and t.returncode is None
+        ]
+        end = time.monotonic() + seconds
+        while True:
+            if any(p is not None and p.poll() is not None for p in procs):
+                return
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.01))
+
+    # ------------------------------------------------------------------ stop
+
+    def stop(self, handles: Sequence[Handle]) -> IOResult[None, EffectError]:
+        """Cancel every handle with one ``scancel`` per cluster: batch jobs and srun's own jobs
+        by job id, steps by ``job.step``. A step whose id is not known yet (its srun is still
+        waiting for resources) is withdrawn by signalling its srun client."""
+        by_cluster: dict[str | None, list[JobId]] = {}
+        for h in handles:
+            tracked = self._track(h)
+            if tracked.final is not None:
+                continue
+            self._reap(h, tracked)
+            tracked.stopped = True
+            target: JobId | None
+            if _kind(h) == "batch":
+                target = _parse_id(h.job_id)
+            elif _kind(h) == "job":
+                target = tracked.own_job
+            else:
+                target = tracked.resolved
+            if target is None:
+                if tracked.proc is not None and tracked.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        tracked.proc.send_signal(signal.SIGTERM)
+                continue
+            by_cluster.setdefault(target.cluster, []).append(target)
+        for cluster, ids in by_cluster.items():
+            got = self._call(scancel_argv(ids, clusters=cluster))
+            if isinstance(got, IOFailure):
+                return got.map(lambda _: None)
+            done = unsafe_perform_io(got.unwrap())
+            if done.returncode != 0:
+                return IOFailure(_failed(done))
+        return IOSuccess(None)
+
+    def step_id(self, handle: Handle) -> JobId | None:
+        """The step (or, for srun's own job, the step ``job.0``) ``handle`` runs as, once a poll
+        has seen it."""
+        tracked = self._tracked.get(handle)
+        return None if tracked is None else tracked.resolved
+
+    def close(self) -> IOResult[None, EffectError]:
+        """Release allocations this launcher obtained itself (for ``Experiment``'s Ctrl-C and
+        exit paths)."""
+        return self.release_owned()
+
+
+def _step_no(jid: JobId) -> int:
+    return int(jid.step) if jid.step is not None and jid.step.isdigit() else -1

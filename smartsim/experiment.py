@@ -1,0 +1,807 @@
+"""The imperative shell: validate -> plan (pure) -> effects, and the one place that raises.
+
+:class:`Experiment` creates frozen entities, keeps its own mutable registry of what it created
+and started, and drives a launcher (see :mod:`smartsim.effects.launcher`). Everything it needs
+from the world for a plan (the allocation id in the environment, the next free output index) is
+read once per call and carried in a :class:`~smartsim.commands.plan.World`, so :meth:`preview`
+returns exactly what :meth:`start` then executes. Problems are raised as
+:class:`~smartsim.errors.SmartSimError` carrying the typed value (an ``Invalid`` with every
+problem, or an ``EffectError``); a program that cannot be started is not raised but ends its own
+entity FAILED (its error is in :meth:`Experiment.errors`), so its siblings still run.
+
+Every launch, status change and stop is appended to ``<exp_path>/journal.jsonl`` (see
+:mod:`smartsim.effects.journal`); :meth:`Experiment.reconnect` reads it back in another process
+to show what ran and stop what is still running.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, TextIO, TypeVar, final
+
+import attrs
+from returns.io import IOFailure, IOResult
+from returns.result import Failure, Result
+from returns.unsafe import unsafe_perform_io
+
+from smartsim.commands._types import Command
+from smartsim.commands.generate import DEFAULT_TAG, FileOp, MakeDir, generation_ops
+from smartsim.commands.launch import check_run_command
+from smartsim.commands.plan import Launch, Plan, World
+from smartsim.effects import files, journal
+from smartsim.effects.launcher import Handle, Launcher, Notifies, Waits
+from smartsim.ensemble import Strategy
+from smartsim.ensemble import ensemble as make_ensemble
+from smartsim.ensemble import model as make_model
+from smartsim.errors import (
+    BadValue,
+    EffectError,
+    EmptyValue,
+    Invalid,
+    NotStarted,
+    SmartSimError,
+    UnknownLauncher,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.status import JobState, Status
+from smartsim.validate import batch_problems, check_name, run_settings_problems
+from smartsim.values import BatchSettings, Ensemble, GeneratorFiles, Model, ParamValue, RunSettings
+
+Entity = Model | Ensemble
+E = TypeVar("E", Model, Ensemble)
+T = TypeVar("T")
+
+#: Launcher name -> "module:class" of its effects (constructed with no arguments, on use).
+LAUNCHERS: Final[dict[str, str]] = {
+    "local": "smartsim.effects.local:LocalLauncher",
+    "slurm": "smartsim.effects.slurm:SlurmLauncher",
+    "pbs": "smartsim.effects.pbs:PbsLauncher",
+    "lsf": "smartsim.effects.lsf:LsfLauncher",
+    "sge": "smartsim.effects.sge:SgeLauncher",
+    "flux": "smartsim.effects.flux:FluxLauncher",
+    "kubernetes": "smartsim.effects.kubernetes:KubernetesLauncher",
+}
+#: Where each launcher finds an enclosing allocation in the caller's environment.
+ALLOCATION_VARIABLES: Final[dict[str, str]] = {
+    "local": "SLURM_JOB_ID",
+    "slurm": "SLURM_JOB_ID",
+    "pbs": "PBS_JOBID",
+    "lsf": "LSB_JOBID",
+    "sge": "JOB_ID",
+    "flux": "FLUX_JOB_ID",
+}
+#: How long one wait on a launcher lasts while blocking (Ctrl-C interrupts it at once).
+_WAIT_SLICE: Final = 60.0
+#: Poll interval of a blocking start for a launcher that cannot wait by itself.
+_BLOCK_POLL: Final = 1.0
+
+
+def available_launchers() -> tuple[str, ...]:
+    """The launcher names whose effects module is installed."""
+    out = []
+    for name, target in LAUNCHERS.items():
+        module = target.split(":")[0]
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if found:
+            out.append(name)
+    return tuple(out)
+
+
+def _load_launcher(name: str) -> Launcher:
+    target = LAUNCHERS.get(name)
+    if target is None:
+        raise SmartSimError(UnknownLauncher("launcher", name, tuple(LAUNCHERS)))
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        module = None
+    cls = getattr(module, attr, None)
+    if cls is None:
+        expected = (
+            f"an available launcher ({', '.join(available_launchers())}); {name!r} is known "
+            f"but {target} is not in this installation"
+        )
+        raise SmartSimError(BadValue("launcher", name, expected))
+    launcher: Launcher = cls()
+    return launcher
+
+
+def _raise_invalid(errors: Sequence[ValidationError]) -> None:
+    if errors:
+        raise SmartSimError(Invalid(tuple(errors)))
+
+
+def _ok(result: Result[T, Invalid]) -> T:
+    if isinstance(result, Failure):
+        raise SmartSimError(result.failure())
+    return result.unwrap()
+
+
+def _io_ok(result: IOResult[T, EffectError]) -> T:
+    if isinstance(result, IOFailure):
+        raise SmartSimError(unsafe_perform_io(result.failure()))
+    return unsafe_perform_io(result.unwrap())
+
+
+def _members(entity: Entity) -> tuple[Model, ...]:
+    return entity.members if isinstance(entity, Ensemble) else (entity,)
+
+
+@attrs.define
+class _Run:
+    """The experiment's record of one launch (mutable; guarded by the experiment's lock)."""
+
+    launch: Launch
+    kind: str
+    handle: Handle | None
+    state: JobState
+    run_index: int
+    started: float | None = None
+    ended: float | None = None
+    error: EffectError | None = None
+    #: Read back from a journal, not started by this process.
+    adopted: bool = False
+
+    @property
+    def done(self) -> bool:
+        status = self.state.status
+        return status.is_final or (self.adopted and status is Status.UNKNOWN)
+
+
+@final
+class Experiment:
+    """A named set of entities run by one launcher, with its files under ``exp_path``.
+
+    ``launcher`` is a name (``"local"``, ``"slurm"``, ``"pbs"``, ``"lsf"``, ``"sge"``,
+    ``"flux"``, ``"kubernetes"``), checked here, or a launcher object implementing
+    :class:`~smartsim.effects.launcher.Launcher`. Nothing is created on disk until
+    :meth:`generate` or :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        exp_path: str | os.PathLike[str] | None = None,
+        launcher: str | Launcher = "local",
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {name!r}")
+        _raise_invalid(check_name("name", name))
+        self.name = name
+        self.exp_path = os.path.abspath(os.fspath(exp_path) if exp_path is not None else name)
+        self._launcher = _load_launcher(launcher) if isinstance(launcher, str) else launcher
+        self.launcher = self._launcher.name
+        self._lock = threading.RLock()
+        self._entities: dict[str, Entity] = {}
+        self._versions: dict[str, list[Entity]] = {}
+        self._owner: dict[str, str] = {}  # every entity and member name -> its entity's name
+        self._runs: dict[str, _Run] = {}  # launch name -> latest run, in launch order
+        self._member_run: dict[str, str] = {}  # model name -> launch name
+        self._by_handle: dict[Handle, _Run] = {}
+        self._early: dict[Handle, list[JobState]] = {}
+        self._journal = journal.Journal(journal.journal_path(self.exp_path))
+        self._journal_opened = False
+        self._session = f"{os.getpid()}-{secrets.token_hex(4)}"
+        if isinstance(self._launcher, Notifies):
+            self._launcher.watch(self._on_state)
+
+    def __repr__(self) -> str:
+        return f"Experiment({self.name!r}, exp_path={self.exp_path!r}, launcher={self.launcher!r})"
+
+    # ------------------------------------------------------------------ settings
+
+    def create_run_settings(
+        self,
+        exe: str,
+        args: Sequence[str] = (),
+        run_command: str | None = None,
+        **fields: Any,
+    ) -> RunSettings:
+        """Validated :class:`RunSettings`; an option ``run_command`` cannot express (or an
+        unknown ``run_command``) is an error here, not at launch."""
+        rs = RunSettings(exe=exe, args=args, run_command=run_command, **fields)
+        _raise_invalid(self._settings_problems(rs))
+        return rs
+
+    def create_batch_settings(self, **fields: Any) -> BatchSettings:
+        """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs)."""
+        bs = BatchSettings(**fields)
+        errors = batch_problems(bs)
+        if self.launcher == "local":
+            errors.append(Unsupported("batch_settings", bs, "the local launcher"))
+        _raise_invalid(errors)
+        return bs
+
+    @staticmethod
+    def _settings_problems(rs: RunSettings) -> list[ValidationError]:
+        errors = run_settings_problems(rs)
+        if not errors:
+            try:
+                errors += check_run_command(rs)
+            except ImportError as exc:
+                errors.append(BadValue("run_settings.run_command", rs.run_command, str(exc)))
+        return errors
+
+    # ------------------------------------------------------------------ entities
+
+    def create_model(
+        self,
+        name: str,
+        run_settings: RunSettings,
+        params: Mapping[str, ParamValue] | None = None,
+        path: str | os.PathLike[str] | None = None,
+        batch_settings: BatchSettings | None = None,
+    ) -> Model:
+        """A model in ``path`` (default ``<exp_path>/<name>``); ``{param}`` placeholders in its
+        args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`)."""
+        if not isinstance(run_settings, RunSettings):
+            raise TypeError(f"run_settings must be a RunSettings, got {run_settings!r}")
+        where = self._path(name, path)
+        model = _ok(make_model(name, run_settings, where, params, batch_settings))
+        self._check(model)
+        self._register(model)
+        return model
+
+    def create_ensemble(
+        self,
+        name: str,
+        run_settings: RunSettings | None = None,
+        params: Mapping[str, object] | None = None,
+        *,
+        perm_strategy: Strategy = "all_perm",
+        replicas: int | None = None,
+        batch_settings: BatchSettings | None = None,
+        n_models: int | None = None,
+        seed: int | None = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> Ensemble:
+        """An ensemble whose members ``<name>_<i>`` live in ``<path>/<name>_<i>``.
+
+        ``perm_strategy`` is ``"all_perm"``, ``"step"``, ``"random"`` (``n_models`` members,
+        ``seed`` for reproducibility; drawn at random when not given) or a callable;
+        ``replicas=N`` repeats each parameter set N times. See :mod:`smartsim.ensemble`.
+        """
+        if not isinstance(run_settings, RunSettings):
+            raise SmartSimError(Invalid((BadValue("run_settings", run_settings, "a RunSettings"),)))
+        if perm_strategy == "random" and seed is None:
+            seed = secrets.randbits(32)
+        where = self._path(name, path)
+        ens = _ok(
+            make_ensemble(
+                name,
+                run_settings,
+                where,
+                params,
+                perm_strategy,
+                n_models=n_models,
+                seed=seed,
+                replicas=replicas,
+                batch_settings=batch_settings,
+            )
+        )
+        self._check(ens)
+        self._register(ens)
+        return ens
+
+    def attach_generator_files(
+        self,
+        entity: E,
+        to_copy: Sequence[str] = (),
+        to_symlink: Sequence[str] = (),
+        to_configure: Sequence[str] = (),
+    ) -> E:
+        """A new version of ``entity`` (every member of an ensemble) with these files added;
+        :meth:`generate` places them in each directory, ``;name;`` tags in configured files
+        replaced by the member's parameters. The experiment uses the new version from now on,
+        even where the old value is passed. Relative paths are taken from the current directory.
+        """
+        current = self._resolve(entity)
+
+        def add(files_: GeneratorFiles) -> GeneratorFiles:
+            return GeneratorFiles(
+                to_copy=files_.to_copy + tuple(os.path.abspath(p) for p in to_copy),
+                to_symlink=files_.to_symlink + tuple(os.path.abspath(p) for p in to_symlink),
+                to_configure=files_.to_configure + tuple(os.path.abspath(p) for p in to_configure),
+            )
+
+        new: Entity
+        if isinstance(current, Model):
+            new = attrs.evolve(current, files=add(current.files))
+        else:
+            members = tuple(attrs.evolve(m, files=add(m.files)) for m in current.members)
+            new = attrs.evolve(current, members=members)
+        with self._lock:
+            self._entities[new.name] = new
+            self._versions[new.name].append(new)
+        assert isinstance(new, type(entity))
+        return new
+
+    def generate(self, *entities: Entity, overwrite: bool = False, tag: str = DEFAULT_TAG) -> None:
+        """Create the experiment directory and each entity's directories with their attached
+        files, configured files and ``params.json`` (``overwrite``: remove them first)."""
+        if not tag or "\x00" in tag:
+            raise SmartSimError(Invalid((EmptyValue("tag", tag),)))
+        ops: list[FileOp] = [MakeDir(self.exp_path)]
+        for entity in self._resolve_all(entities):
+            ops.extend(generation_ops(entity, overwrite=overwrite, tag=tag))
+        _io_ok(files.apply(ops))
+
+    # ------------------------------------------------------------------ planning
+
+    def preview(self, *entities: Entity) -> Plan:
+        """Exactly what :meth:`start` would execute for ``entities`` now, as a value; ``str()``
+        of it is shell text. Runs nothing and creates nothing."""
+        return self._plan(self._resolve_all(entities))[1]
+
+    def _world(self, entities: Sequence[Entity]) -> World:
+        outputs: list[tuple[str, str]] = []
+        for entity in entities:
+            if isinstance(entity, Ensemble):
+                outputs.append((entity.path, entity.name))
+            outputs.extend((m.path, m.name) for m in _members(entity))
+        variable = ALLOCATION_VARIABLES.get(self.launcher)
+        return World(
+            exp_path=self.exp_path,
+            alloc=os.environ.get(variable) if variable else None,
+            run_index=_io_ok(files.run_index(outputs)),
+        )
+
+    def _plan(self, entities: Sequence[Entity]) -> tuple[World, Plan]:
+        world = self._world(entities)
+        launches: list[Launch] = []
+        errors: list[ValidationError] = []
+        for entity in entities:
+            planned = self._launcher.plan(entity, world)
+            if isinstance(planned, Failure):
+                errors += planned.failure().errors
+            else:
+                launches += planned.unwrap()
+        _raise_invalid(errors)
+        return world, Plan(tuple(launches))
+
+    def _check(self, entity: Entity) -> None:
+        """What the launcher cannot run is an error when the entity is created."""
+        world = World(exp_path=self.exp_path)
+        planned = self._launcher.plan(entity, world)
+        if isinstance(planned, Failure):
+            raise SmartSimError(planned.failure())
+
+    # ------------------------------------------------------------------ registry
+
+    def _path(self, name: str, path: str | os.PathLike[str] | None) -> str:
+        if path is None:
+            return os.path.join(self.exp_path, name) if isinstance(name, str) else ""
+        return os.path.abspath(os.fspath(path))
+
+    def _register(self, entity: Entity) -> None:
+        names = [entity.name] + [m.name for m in _members(entity) if m is not entity]
+        with self._lock:
+            for name in names:
+                owner = self._owner.get(name)
+                if owner is not None and owner != entity.name:
+                    raise SmartSimError(
+                        Invalid(
+                            (BadValue("name", name, f"a name not used already (by {owner!r})"),)
+                        )
+                    )
+            if entity.name in self._entities and entity not in self._versions[entity.name]:
+                raise SmartSimError(
+                    Invalid(
+                        (
+                            BadValue(
+                                "name", entity.name, "a name no other entity of this experiment has"
+                            ),
+                        )
+                    )
+                )
+            for name in names:
+                self._owner[name] = entity.name
+            self._entities[entity.name] = entity
+            self._versions.setdefault(entity.name, []).append(entity)
+
+    def _resolve(self, entity: Entity) -> Entity:
+        """The registered, latest version of ``entity``; an entity made by hand is registered."""
+        if not isinstance(entity, (Model, Ensemble)):
+            raise TypeError(f"expected a Model or an Ensemble, got {entity!r}")
+        with self._lock:
+            versions = self._versions.get(entity.name)
+            if versions is not None and any(v is entity or v == entity for v in versions):
+                return self._entities[entity.name]
+        self._register(entity)
+        return entity
+
+    def _resolve_all(self, entities: Iterable[Entity]) -> list[Entity]:
+        out: list[Entity] = []
+        for entity in entities:
+            resolved = self._resolve(entity)
+            if all(resolved is not e for e in out):
+                out.append(resolved)
+        return out
+
+    def _kind(self, entities: Sequence[Entity]) -> dict[str, str]:
+        kinds: dict[str, str] = {}
+        for entity in entities:
+            if isinstance(entity, Ensemble):
+                kinds[entity.name] = "Ensemble"
+                for member in entity.members:
+                    kinds[member.name] = f"Member of {entity.name}"
+            else:
+                kinds[entity.name] = "Model"
+        return kinds
+
+    # ------------------------------------------------------------------ journal
+
+    def _record(self, record: Mapping[str, Any]) -> None:
+        """Append to the journal; a journal that cannot be written must not stop the work."""
+        with self._lock:
+            if not self._journal_opened:
+                self._journal_opened = True
+                self._journal.append(
+                    journal.open_record(
+                        t=time.time(),
+                        session=self._session,
+                        experiment=self.name,
+                        launcher=self.launcher,
+                        pid=os.getpid(),
+                        host=socket.gethostname(),
+                    )
+                )
+            self._journal.append(record)
+
+    def _absorb(self, run: _Run, state: JobState) -> None:
+        """A status seen for ``run`` (lock held): record a change, never un-finish."""
+        if run.state == state or run.state.status.is_final:
+            return
+        run.state = state
+        if state.status.is_final:
+            run.ended = time.time()
+        if run.adopted and state.status is not Status.CANCELLED:
+            return  # reading another process's journal changes nothing but our own stops
+        job_id = None if run.handle is None else run.handle.job_id
+        self._record(
+            journal.status_record(time.time(), self._session, run.launch.name, job_id, state)
+        )
+
+    def _on_state(self, handle: Handle, state: JobState) -> None:
+        with self._lock:
+            run = self._by_handle.get(handle)
+            if run is None:  # told before start() returned the handle
+                self._early.setdefault(handle, []).append(state)
+            else:
+                self._absorb(run, state)
+
+    # ------------------------------------------------------------------ running
+
+    def start(self, *entities: Entity, block: bool = True, kill_on_interrupt: bool = True) -> None:
+        """Launch ``entities`` (the plan :meth:`preview` shows); with ``block``, return when all
+        have finished. A program that cannot start fails its own entity and no other. Ctrl-C
+        (during the launches or the wait) stops everything this experiment started, unless
+        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``."""
+        resolved = self._resolve_all(entities)
+        if not resolved:
+            return
+        with self._lock:
+            busy = [
+                name
+                for e in resolved
+                for name in [e.name, *(m.name for m in _members(e))]
+                if (run := self._runs.get(self._member_run.get(name, name))) is not None
+                and not run.done
+            ]
+        if busy:
+            raise SmartSimError(
+                Invalid((BadValue("entities", busy[0], "an entity that is not running"),))
+            )
+        world, plan = self._plan(resolved)
+        kinds = self._kind(resolved)
+        handles: list[Handle] = []
+        try:
+            for launch in plan.launches:
+                handle = self._launch(launch, kinds.get(launch.name, launch.kind), world.run_index)
+                if handle is not None:
+                    handles.append(handle)
+            if block:
+                self._wait_for(handles, interval=None, out=None)
+        except KeyboardInterrupt:
+            if kill_on_interrupt:
+                self._stop_all_quietly()
+            raise
+
+    def _launch(self, launch: Launch, kind: str, run_index: int) -> Handle | None:
+        result = self._launcher.start(launch)
+        now = time.time()
+        with self._lock:
+            if isinstance(result, IOFailure):
+                error = unsafe_perform_io(result.failure())
+                state = JobState(Status.FAILED, "not started", reason=error.message)
+                run = _Run(launch, kind, None, state, run_index, now, now, error)
+                handle = None
+            else:
+                handle = unsafe_perform_io(result.unwrap())
+                error = None
+                pending = JobState(Status.PENDING, "launched")
+                run = _Run(launch, kind, handle, pending, run_index, now)
+            self._runs[launch.name] = run  # a relaunch keeps the name's place in the summary
+            for member in launch.members:
+                self._member_run[member] = launch.name
+            self._record(
+                journal.launch_record(
+                    t=now,
+                    session=self._session,
+                    launcher=self.launcher,
+                    launch=launch,
+                    handle=handle,
+                    run_index=run_index,
+                    error=error,
+                )
+            )
+            if handle is not None:
+                self._by_handle[handle] = run
+                for state in self._early.pop(handle, []):
+                    self._absorb(run, state)
+        return handle
+
+    def _refresh(self, runs: Sequence[_Run]) -> None:
+        handles = [r.handle for r in runs if r.handle is not None and not r.done]
+        if not handles:
+            return
+        states = _io_ok(self._launcher.poll(handles))
+        with self._lock:
+            for handle, state in states.items():
+                run = self._by_handle.get(handle)
+                if run is not None:
+                    self._absorb(run, state)
+
+    def _wait_for(
+        self, handles: Sequence[Handle], interval: float | None, out: TextIO | None
+    ) -> None:
+        """Block until every handle is done, reporting to ``out`` every ``interval`` seconds."""
+        last_report = time.monotonic()
+        while True:
+            with self._lock:
+                pending = [h for h in handles if not self._by_handle[h].done]
+            if not pending:
+                return
+            step = interval if interval is not None else _WAIT_SLICE
+            if isinstance(self._launcher, Waits):
+                result = self._launcher.wait(pending, step)
+            else:
+                time.sleep(min(step, _BLOCK_POLL) if interval is None else step)
+                result = self._launcher.poll(pending)
+            if isinstance(result, IOFailure):
+                error = unsafe_perform_io(result.failure())
+                if not error.transient:
+                    raise SmartSimError(error)
+            else:
+                states = unsafe_perform_io(result.unwrap())
+                with self._lock:
+                    for handle, state in states.items():
+                        self._absorb(self._by_handle[handle], state)
+            now = time.monotonic()
+            if out is not None and interval is not None and now - last_report >= interval * 0.99:
+                last_report = now
+                with self._lock:
+                    lines = [
+                        f"{r.launch.name}: {r.state.status}"
+                        for r in self._runs.values()
+                        if r.handle in handles and not r.done
+                    ]
+                for line in lines:
+                    print(line, file=out, flush=True)
+
+    def poll(
+        self, interval: float = 10.0, verbose: bool = True, kill_on_interrupt: bool = True
+    ) -> None:
+        """Block until everything launched has finished, printing the status of what is still
+        running every ``interval`` seconds (when ``verbose``). Ctrl-C stops what this
+        experiment started unless ``kill_on_interrupt`` is false."""
+        if interval <= 0:
+            raise SmartSimError(Invalid((BadValue("interval", interval, "seconds > 0"),)))
+        with self._lock:
+            handles = [r.handle for r in self._runs.values() if r.handle is not None]
+        try:
+            self._wait_for(handles, interval, sys.stdout if verbose else None)
+        except KeyboardInterrupt:
+            if kill_on_interrupt:
+                self._stop_all_quietly()
+            raise
+
+    def _runs_of(self, entities: Sequence[Entity]) -> list[tuple[str, _Run | None]]:
+        """(model name, its latest run) for every model of ``entities``."""
+        out: list[tuple[str, _Run | None]] = []
+        with self._lock:
+            for entity in self._resolve_all(entities):
+                for member in _members(entity):
+                    launch_name = self._member_run.get(member.name)
+                    out.append(
+                        (member.name, None if launch_name is None else self._runs[launch_name])
+                    )
+        return out
+
+    def get_status(self, *entities: Entity) -> list[Status]:
+        """The status of every model of ``entities`` (ensembles give one per member; NEW when
+        not started); with no arguments, of every launch of this experiment."""
+        if not entities:
+            with self._lock:
+                runs = list(self._runs.values())
+            self._refresh(runs)
+            with self._lock:
+                return [r.state.status for r in runs]
+        pairs = self._runs_of(entities)
+        self._refresh([r for _, r in pairs if r is not None])
+        with self._lock:
+            return [Status.NEW if r is None else r.state.status for _, r in pairs]
+
+    def finished(self, entity: Entity) -> bool:
+        """Whether every model of ``entity`` has finished (completed, failed or cancelled)."""
+        pairs = self._runs_of([entity])
+        for name, run in pairs:
+            if run is None:
+                raise SmartSimError(NotStarted(name))
+        runs = [r for _, r in pairs if r is not None]
+        self._refresh(runs)
+        with self._lock:
+            return all(r.done for r in runs)
+
+    def errors(self) -> dict[str, EffectError]:
+        """Why each launch that could not start failed (name -> typed error)."""
+        with self._lock:
+            return {n: r.error for n, r in self._runs.items() if r.error is not None}
+
+    def stop(self, *entities: Entity) -> None:
+        """Stop ``entities`` (everything this experiment started when none are given) and wait
+        until they are gone; they end CANCELLED."""
+        if entities:
+            runs = [r for _, r in self._runs_of(entities) if r is not None]
+        else:
+            with self._lock:
+                runs = list(self._runs.values())
+        self._stop_runs(runs)
+
+    def _stop_runs(self, runs: Sequence[_Run]) -> None:
+        targets: list[_Run] = []
+        with self._lock:
+            for run in runs:
+                if run.handle is not None and not run.done and run not in targets:
+                    targets.append(run)
+                    self._record(
+                        journal.stop_record(
+                            time.time(), self._session, run.launch.name, run.handle.job_id
+                        )
+                    )
+        handles = [r.handle for r in targets if r.handle is not None]
+        if handles:
+            _io_ok(self._launcher.stop(handles))
+            self._refresh(targets)
+
+    def _stop_all_quietly(self) -> None:
+        """After Ctrl-C: stop all this experiment started, including launches whose handle had
+        not reached the registry yet; a further failure is not allowed to hide the interrupt."""
+        with self._lock:
+            runs = list(self._runs.values())
+            early = [h for h in self._early if h not in self._by_handle]
+        try:
+            self._stop_runs(runs)
+            if early:
+                self._launcher.stop(early)
+        except SmartSimError:
+            pass
+
+    # ------------------------------------------------------------------ reporting
+
+    def states(self) -> dict[str, JobState]:
+        """The latest state of every launch, by name, in launch order."""
+        with self._lock:
+            return {name: run.state for name, run in self._runs.items()}
+
+    def summary(self) -> str:
+        """A table of every launch: name, type, job id, status, return code, start and end."""
+        with self._lock:
+            runs = list(self._runs.values())
+        self._refresh(runs)
+        header = ("name", "type", "job id", "status", "returncode", "started", "ended", "reason")
+        rows = [header]
+        with self._lock:
+            for run in runs:
+                state = run.state
+                if state.returncode is not None:
+                    code = str(state.returncode)
+                elif state.signal is not None:
+                    code = _signal_label(state.signal)
+                else:
+                    code = "-"
+                rows.append(
+                    (
+                        run.launch.name,
+                        run.kind,
+                        "-" if run.handle is None else run.handle.job_id,
+                        str(state.status),
+                        code,
+                        _clock(run.started),
+                        _clock(run.ended),
+                        state.reason,
+                    )
+                )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
+        title = f"Experiment {self.name} ({self.launcher}) in {self.exp_path}"
+        return "\n".join([title, *lines])
+
+    # ------------------------------------------------------------------ reconnect
+
+    @classmethod
+    def reconnect(
+        cls, exp_path: str | os.PathLike[str], launcher: str | Launcher | None = None
+    ) -> Experiment:
+        """An experiment over the journal in ``exp_path``: what ran there and, checked again now,
+        what is still running. :meth:`summary`, :meth:`get_status` and :meth:`poll` show it;
+        :meth:`stop` stops what is still running (a local process only after its recorded start
+        time proved it is the same process). Reading changes nothing on disk."""
+        path = os.path.abspath(os.fspath(exp_path))
+        replayed = _io_ok(journal.replay(path))
+        name = replayed.experiment or os.path.basename(path)
+        chosen = launcher if launcher is not None else (replayed.launcher or "local")
+        exp = cls(name, path, chosen)
+        exp._journal_opened = False
+        with exp._lock:
+            for entry in replayed.entries:
+                command = Command(argv=entry.argv) if entry.argv else None
+                launch = Launch(
+                    name=entry.name,
+                    kind=entry.kind or "Model",
+                    members=entry.members,
+                    cwd=entry.cwd or "",
+                    stdout=entry.stdout or "",
+                    stderr=entry.stderr or "",
+                    command=command,
+                )
+                run = _Run(
+                    launch,
+                    entry.kind or "Model",
+                    entry.handle,
+                    entry.state,
+                    entry.run_index,
+                    entry.started,
+                    entry.ended,
+                    adopted=True,
+                )
+                exp._runs[entry.name] = run
+                for member in entry.members:
+                    exp._member_run[member] = entry.name
+                if entry.handle is not None:
+                    exp._by_handle[entry.handle] = run
+        exp._refresh(list(exp._runs.values()))
+        return exp
+
+
+def _clock(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
+def _signal_label(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
