@@ -19,13 +19,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import secrets
-import socket
 import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, TextIO, TypeVar, final
+from typing import Any, Final, NoReturn, TextIO, TypeVar, final
 
 import attrs
 from returns.io import IOFailure, IOResult
@@ -121,6 +119,10 @@ def _load_launcher(name: str) -> Launcher:
     return launcher
 
 
+def _refuse(error: ValidationError) -> NoReturn:
+    raise SmartSimError(Invalid((error,)))
+
+
 def _raise_invalid(errors: Sequence[ValidationError]) -> None:
     if errors:
         raise SmartSimError(Invalid(tuple(errors)))
@@ -196,7 +198,9 @@ class Experiment:
         self._early: dict[Handle, list[JobState]] = {}
         self._journal = journal.Journal(journal.journal_path(self.exp_path))
         self._journal_opened = False
-        self._session = f"{os.getpid()}-{secrets.token_hex(4)}"
+        #: The first error writing the journal, if any (the work goes on without it).
+        self.journal_error: EffectError | None = None
+        self._session = f"{os.getpid()}-{os.urandom(4).hex()}"
         if isinstance(self._launcher, Notifies):
             self._launcher.watch(self._on_state)
 
@@ -277,9 +281,9 @@ class Experiment:
         ``replicas=N`` repeats each parameter set N times. See :mod:`smartsim.ensemble`.
         """
         if not isinstance(run_settings, RunSettings):
-            raise SmartSimError(Invalid((BadValue("run_settings", run_settings, "a RunSettings"),)))
+            _refuse(BadValue("run_settings", run_settings, "a RunSettings"))
         if perm_strategy == "random" and seed is None:
-            seed = secrets.randbits(32)
+            seed = int.from_bytes(os.urandom(4), "big")
         where = self._path(name, path)
         ens = _ok(
             make_ensemble(
@@ -335,7 +339,7 @@ class Experiment:
         """Create the experiment directory and each entity's directories with their attached
         files, configured files and ``params.json`` (``overwrite``: remove them first)."""
         if not tag or "\x00" in tag:
-            raise SmartSimError(Invalid((EmptyValue("tag", tag),)))
+            _refuse(EmptyValue("tag", tag))
         ops: list[FileOp] = [MakeDir(self.exp_path)]
         for entity in self._resolve_all(entities):
             ops.extend(generation_ops(entity, overwrite=overwrite, tag=tag))
@@ -394,21 +398,9 @@ class Experiment:
             for name in names:
                 owner = self._owner.get(name)
                 if owner is not None and owner != entity.name:
-                    raise SmartSimError(
-                        Invalid(
-                            (BadValue("name", name, f"a name not used already (by {owner!r})"),)
-                        )
-                    )
+                    _refuse(BadValue("name", name, f"a name not used already (by {owner!r})"))
             if entity.name in self._entities and entity not in self._versions[entity.name]:
-                raise SmartSimError(
-                    Invalid(
-                        (
-                            BadValue(
-                                "name", entity.name, "a name no other entity of this experiment has"
-                            ),
-                        )
-                    )
-                )
+                _refuse(BadValue("name", entity.name, "a name no other entity here has"))
             for name in names:
                 self._owner[name] = entity.name
             self._entities[entity.name] = entity
@@ -447,21 +439,25 @@ class Experiment:
     # ------------------------------------------------------------------ journal
 
     def _record(self, record: Mapping[str, Any]) -> None:
-        """Append to the journal; a journal that cannot be written must not stop the work."""
+        """Append to the journal. A journal that cannot be written must not stop the work; the
+        first problem is kept in :attr:`journal_error` and shown by :meth:`summary`."""
         with self._lock:
+            records = [record]
             if not self._journal_opened:
                 self._journal_opened = True
-                self._journal.append(
-                    journal.open_record(
-                        t=time.time(),
-                        session=self._session,
-                        experiment=self.name,
-                        launcher=self.launcher,
-                        pid=os.getpid(),
-                        host=socket.gethostname(),
-                    )
+                opening = journal.open_record(
+                    t=time.time(),
+                    session=self._session,
+                    experiment=self.name,
+                    launcher=self.launcher,
+                    pid=os.getpid(),
+                    host=os.uname().nodename,
                 )
-            self._journal.append(record)
+                records.insert(0, opening)
+            for item in records:
+                written = self._journal.append(item)
+                if isinstance(written, IOFailure) and self.journal_error is None:
+                    self.journal_error = unsafe_perform_io(written.failure())
 
     def _absorb(self, run: _Run, state: JobState) -> None:
         """A status seen for ``run`` (lock held): record a change, never un-finish."""
@@ -504,9 +500,7 @@ class Experiment:
                 and not run.done
             ]
         if busy:
-            raise SmartSimError(
-                Invalid((BadValue("entities", busy[0], "an entity that is not running"),))
-            )
+            _refuse(BadValue("entities", busy[0], "an entity that is not running"))
         world, plan = self._plan(resolved)
         kinds = self._kind(resolved)
         handles: list[Handle] = []
@@ -557,7 +551,10 @@ class Experiment:
         return handle
 
     def _refresh(self, runs: Sequence[_Run]) -> None:
-        handles = [r.handle for r in runs if r.handle is not None and not r.done]
+        """Ask the launcher about unfinished ``runs``; once this returns, every change seen is
+        in the journal (the lock is held by a listener for the whole of a change)."""
+        with self._lock:
+            handles = [r.handle for r in runs if r.handle is not None and not r.done]
         if not handles:
             return
         states = _io_ok(self._launcher.poll(handles))
@@ -611,7 +608,7 @@ class Experiment:
         running every ``interval`` seconds (when ``verbose``). Ctrl-C stops what this
         experiment started unless ``kill_on_interrupt`` is false."""
         if interval <= 0:
-            raise SmartSimError(Invalid((BadValue("interval", interval, "seconds > 0"),)))
+            _refuse(BadValue("interval", interval, "seconds > 0"))
         with self._lock:
             handles = [r.handle for r in self._runs.values() if r.handle is not None]
         try:
@@ -743,6 +740,8 @@ class Experiment:
             for row in rows
         ]
         title = f"Experiment {self.name} ({self.launcher}) in {self.exp_path}"
+        if self.journal_error is not None:
+            lines.append(f"journal not written: {self.journal_error}")
         return "\n".join([title, *lines])
 
     # ------------------------------------------------------------------ reconnect
@@ -760,7 +759,6 @@ class Experiment:
         name = replayed.experiment or os.path.basename(path)
         chosen = launcher if launcher is not None else (replayed.launcher or "local")
         exp = cls(name, path, chosen)
-        exp._journal_opened = False
         with exp._lock:
             for entry in replayed.entries:
                 command = Command(argv=entry.argv) if entry.argv else None

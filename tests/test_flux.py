@@ -817,3 +817,27 @@ def test_experiment_start_status_stop(fake_flux: Path, tmp_path: Path) -> None:
     exp.stop(slow)
     assert exp.get_status(slow) == [Status.CANCELLED]
     assert (tmp_path / "fx" / "quick" / "quick.out").read_text() == "hi\n"
+
+
+def test_poll_of_unknown_ids_is_unknown_not_an_error(fake_flux: Path, tmp_path: Path) -> None:
+    """flux-jobs(1) reports ids it does not know on stderr ("JobID … unknown", exit 1); those
+    handles are UNKNOWN while the known ones keep their state."""
+    launcher = FluxLauncher()
+    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
+    (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
+    known = settle(launcher.start(launch)).unwrap()
+    stranger = Handle(launcher="flux", name="x", job_id="1234")
+    states = settle(launcher.poll([known, stranger])).unwrap()
+    assert states[stranger].status is Status.UNKNOWN
+    assert states[known].status in (Status.PENDING, Status.RUNNING, Status.COMPLETED)
+    alone = settle(launcher.poll([stranger])).unwrap()
+    assert alone[stranger].status is Status.UNKNOWN
+    assert settle(launcher.stop([stranger])) == Success(None)  # gone already: not an error
+
+
+def test_flux_launcher_implements_the_protocol() -> None:
+    """FluxLauncher is a Launcher (checked by mypy here) constructible with no arguments."""
+    from smartsim.effects.launcher import Launcher
+
+    launcher: Launcher = FluxLauncher()
+    assert launcher.name == "flux"

@@ -536,3 +536,11 @@ def test_experiment_start_status_stop(fake_kubectl: Path, tmp_path: Path) -> Non
     assert exp.get_status(slow) == [Status.RUNNING]
     exp.stop(slow)
     assert exp.get_status(slow) == [Status.CANCELLED]
+
+
+def test_kubernetes_launcher_implements_the_protocol() -> None:
+    """KubernetesLauncher is a Launcher (checked by mypy here) constructible with no arguments."""
+    from smartsim.effects.launcher import Launcher
+
+    launcher: Launcher = KubernetesLauncher()
+    assert launcher.name == "kubernetes"

@@ -52,6 +52,10 @@ def alive_in_session(session: int) -> list[ProcInfo]:
     return [p for p in process_table() if p.session == session and p.state not in ("Z", "X")]
 
 
+def alive_in_group(group: int) -> list[ProcInfo]:
+    return [p for p in process_table() if p.pgrp == group and p.state not in ("Z", "X")]
+
+
 def our_zombies() -> list[ProcInfo]:
     return [p for p in process_table() if p.ppid == os.getpid() and p.state == "Z"]
 
@@ -123,21 +127,37 @@ def test_missing_executable_fails_only_its_own_launch(
     assert not (tmp_path / "missing" / "missing.out").exists()
 
 
-def test_stop_leaves_no_process_and_no_zombie(tmp_path: Path, launcher: LocalLauncher) -> None:
+@pytest.mark.parametrize("new_session", [True, False], ids=["session", "group"])
+def test_stop_leaves_no_process_and_no_zombie(tmp_path: Path, new_session: bool) -> None:
     """stop ends the whole process group (children too) and reaps the leader: CANCELLED."""
+    launcher = LocalLauncher(grace=0.5, new_session=new_session)
     handle = ok(
         launcher.start(
             launch(tmp_path, "tree", "sh", "-c", "sleep 60 & sleep 60 & echo started; wait")
         )
     )
     pid = int(handle.job_id)
-    assert wait_until(lambda: len(alive_in_session(pid)) == 3)
+    info = proc_info(pid)
+    assert info is not None and info.pgrp == pid
+    assert (info.session == pid) is new_session
+    assert wait_until(lambda: len(alive_in_group(pid)) == 3)
     assert isinstance(launcher.stop([handle]), IOSuccess)
     state = unsafe_perform_io(launcher.poll([handle]).unwrap())[handle]
     assert state.status is Status.CANCELLED
-    assert alive_in_session(pid) == []
+    assert alive_in_group(pid) == []
     assert proc_info(pid) is None  # the leader is reaped, not a zombie
     assert our_zombies() == []
+
+
+def test_a_failing_listener_does_not_stop_tracking(tmp_path: Path, launcher: LocalLauncher) -> None:
+    """An exception in a status listener is reported, and every exit is still tracked."""
+
+    def broken(handle: Handle, state: JobState) -> None:
+        raise RuntimeError("listener bug")
+
+    launcher.watch(broken)
+    handles = [ok(launcher.start(launch(tmp_path, f"l{i}", "true"))) for i in range(3)]
+    assert [final(launcher, h).status for h in handles] == [Status.COMPLETED] * 3
 
 
 def test_stop_escalates_to_sigkill_after_the_grace(tmp_path: Path, launcher: LocalLauncher) -> None:

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import functools
 import itertools
+import shlex
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from returns.io import IOSuccess
+from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Command
 from smartsim.commands.aprun import APRUN
@@ -31,10 +35,13 @@ from smartsim.commands.launch import (
     launch_command,
 )
 from smartsim.commands.mpi import MPICH, MPIEXEC, OPENMPI
+from smartsim.effects.mpi_detect import clear_cache, detect_flavour, resolve_flavour
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
     DuplicateOption,
+    ExecutableNotFound,
+    UnparsableOutput,
     Unsupported,
     ValidationError,
 )
@@ -64,7 +71,8 @@ class Case:
     read: Callable[[Command, Mapping[str, str]], list[AppView]]
     fields: frozenset[str]
     shared: frozenset[str] = frozenset()
-    shared_env: bool = False
+    #: The tool's env option applies to all programs (a part's own variables use env(1)).
+    global_env: bool = False
     flavour: str | None = None
     colon: bool = True
     #: jsrun: MPMD goes through an ERF (ranks counts only, plain words).
@@ -150,7 +158,7 @@ CASES = [
         read=_read_colon(read_pals),
         fields=frozenset({"ntasks", "nodes", "tasks_per_node", "cpus_per_task", "hostlist"}),
         shared=frozenset({"tasks_per_node", "cpus_per_task", "hostlist"}),
-        shared_env=True,
+        global_env=True,
         first_run_args=_opts(
             ["label", "line-buffer", "exclusive"],
             {"cpu-bind": ["depth", "none", "list:0,8"], "pmi": ["cray", "pmix"]},
@@ -165,7 +173,7 @@ CASES = [
         fields=frozenset(
             {"ntasks", "nodes", "tasks_per_node", "cpus_per_task", "hostlist", "excluded_hosts"}
         ),
-        shared_env=True,
+        global_env=True,
         hosts=st.builds(
             lambda a, n: str(a) if n == 0 else f"{a}-{a + n}",
             st.integers(0, 9999),
@@ -180,7 +188,7 @@ CASES = [
         run_command="jsrun",
         read=lambda cmd, env: read_jsrun(cmd.argv, env, cmd.files),
         fields=frozenset({"ntasks", "nodes", "tasks_per_node", "cpus_per_task", "gpus_per_task"}),
-        shared_env=True,
+        global_env=True,
         colon=False,
         erf_mpmd=True,
         first_run_args=_opts(
@@ -236,9 +244,12 @@ def _exe(plain: bool) -> st.SearchStrategy[str]:
         return st.text(_PLAIN, min_size=1, max_size=8).filter(lambda w: not w.startswith("-"))
     chars = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\n\r")
     return st.one_of(
-        st.sampled_from(["./a.out", "python3", "/usr/bin/env", "my prog", "ü"]),
-        # a lone ":" is the MPMD separator of the colon launchers (refused by their checks)
-        st.text(chars, min_size=1, max_size=10).filter(lambda w: w[0] != "-" and w != ":"),
+        st.sampled_from(["./a.out", "python3", "/bin/true", "my prog", "ü"]),
+        # a lone ":" is the MPMD separator of the colon launchers, '=' would be read as an
+        # assignment by env(1) where it starts a part with its own variables (both refused)
+        st.text(chars, min_size=1, max_size=10).filter(
+            lambda w: w[0] != "-" and w != ":" and "=" not in w and w != "env"
+        ),
     )
 
 
@@ -252,6 +263,8 @@ _ENV_VALUES = st.one_of(
 
 
 _ENV = st.dictionaries(_ENV_NAMES, _ENV_VALUES, max_size=3)
+#: Values that fit in one word of a jsrun ERF app line.
+_ENV_PLAIN = st.dictionaries(_ENV_NAMES, st.text(_PLAIN, max_size=6), max_size=3)
 
 
 @functools.cache
@@ -263,10 +276,11 @@ def _opt_int(lo: int, hi: int) -> st.SearchStrategy[int | None]:
 def _part(draw: st.DrawFn, case: Case, first: RunSettings | None, mpmd: bool) -> RunSettings:
     erf = case.erf_mpmd and mpmd
     kw: dict[str, object] = {"exe": draw(_exe(erf)), "args": draw(_args(case.colon, erf))}
-    if first is not None and case.shared_env:
-        kw["env"] = dict(first.env)
+    env = _ENV_PLAIN if erf else _ENV
+    if first is not None and draw(st.booleans()):
+        kw["env"] = {**first.env, **draw(env)} if draw(st.booleans()) else dict(first.env)
     else:
-        kw["env"] = draw(_ENV)
+        kw["env"] = draw(env)
 
     def shared_or(name: str, own: st.SearchStrategy[object]) -> object:
         if first is not None and name in case.shared:
@@ -421,7 +435,9 @@ def test_program_argv_ends_each_part_unchanged(case: Case, data: st.DataObject) 
         (text,) = cmd.files.values()
         lines = [line for line in text.splitlines() if line.startswith("app ")]
         for i, part in enumerate(rs.parts):
-            assert lines[i] == f"app {i}: " + " ".join((part.exe, *part.args))
+            head, _, line = lines[i].partition(": ")
+            tail = [part.exe, *part.args]
+            assert head == f"app {i}" and line.split()[-len(tail) :] == tail
         return
     segments: list[list[str]] = [[]]
     for word in cmd.argv[1:]:
@@ -658,16 +674,16 @@ _REFUSED: list[tuple[str, RunSettings, type[ValidationError], str]] = [
     ),
     (
         "pals",
-        RunSettings(exe="a", env={"A": "1"}).with_mpmd(RunSettings(exe="b")),
-        ConflictingOptions,
-        "run_settings.mpmd[0].env",
+        RunSettings(exe="x=y", env={"A": "1"}).with_mpmd(RunSettings(exe="b")),
+        BadValue,
+        "run_settings.exe",
     ),
     ("aprun", RunSettings(exe="a", hostlist=("nid00012",)), BadValue, "run_settings.hostlist"),
     (
-        "aprun",
-        RunSettings(exe="a", env={"A": "1"}).with_mpmd(RunSettings(exe="b", env={"A": "2"})),
-        ConflictingOptions,
-        "run_settings.mpmd[0].env",
+        "jsrun",
+        RunSettings(exe="a", ntasks=1, env={"A": "x y"}).with_mpmd(RunSettings(exe="b", ntasks=1)),
+        Unsupported,
+        "run_settings.env['A']",
     ),
     (
         "jsrun",
@@ -772,3 +788,69 @@ def test_parts_may_not_switch_flavour() -> None:
         RunSettings(exe="b", flavour="openmpi")
     )
     assert any(e.field == "run_settings.mpmd[0].flavour" for e in check_run_command(rs))
+
+
+# --------------------------------------------------------------------------- flavour detection
+
+
+def _fake_launcher(directory: Path, text: str) -> str:
+    directory.mkdir(parents=True)
+    path = directory / "mpiexec"
+    path.write_text(f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(text)}\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "flavour"),
+    [
+        ("mpiexec (OpenRTE) 4.1.4", "openmpi"),
+        ("mpirun (Open MPI) 5.0.3", "openmpi"),
+        ("HYDRA build details:\n    Version: 4.0.2", "mpich"),
+        ("Intel(R) MPI Library for Linux* OS, Version 2021.10", "mpich"),
+    ],
+)
+def test_detect_flavour_reads_the_version_text(text: str, flavour: str, tmp_path: Path) -> None:
+    """The effects layer names the flavour from `<launcher> --version` and caches it."""
+    clear_cache()
+    path = _fake_launcher(tmp_path / "bin", text)
+    assert detect_flavour(path) == IOSuccess(flavour)
+    Path(path).write_text("#!/bin/sh\nexit 3\n", encoding="utf-8")
+    assert detect_flavour(path) == IOSuccess(flavour)  # cached: not run again
+
+
+def test_detect_flavour_knows_pals_by_its_install_directory(tmp_path: Path) -> None:
+    """A launcher under a ``pals`` directory whose version text names nothing is PALS."""
+    clear_cache()
+    path = _fake_launcher(tmp_path / "opt" / "cray" / "pals" / "1.2" / "bin", "mpiexec 1.2.12")
+    assert detect_flavour(path) == IOSuccess("pals")
+
+
+def test_detect_flavour_unknown_text_is_a_typed_failure(tmp_path: Path) -> None:
+    """Version text naming no known MPI is an UnparsableOutput failure, and is not cached."""
+    clear_cache()
+    path = _fake_launcher(tmp_path / "bin", "mpiexec.slurm: no version")
+    failure = unsafe_perform_io(detect_flavour(path).failure())
+    assert isinstance(failure, UnparsableOutput)
+    assert isinstance(
+        unsafe_perform_io(detect_flavour("no-such-mpiexec").failure()), ExecutableNotFound
+    )
+
+
+def test_resolve_flavour_leaves_explicit_settings_unprobed() -> None:
+    """Settings without flavour="auto" come back unchanged without running anything."""
+    rs = RunSettings(exe="a", run_command="/nonexistent/mpiexec", flavour="mpich")
+    assert resolve_flavour(rs) == IOSuccess(rs)
+
+
+def test_resolve_flavour_fills_every_auto_part(tmp_path: Path) -> None:
+    """Every "auto" of an MPMD launch becomes the detected flavour, which then checks clean."""
+    clear_cache()
+    path = _fake_launcher(tmp_path / "bin", "HYDRA build details:")
+    rs = RunSettings(exe="a", ntasks=1, run_command=path, flavour="auto").with_mpmd(
+        RunSettings(exe="b", ntasks=1, flavour="auto")
+    )
+    resolved = unsafe_perform_io(resolve_flavour(rs).unwrap())
+    assert [p.flavour for p in resolved.parts] == ["mpich", "mpich"]
+    assert MPIEXEC.check(resolved) == []
+    assert MPIEXEC.build(resolved, CTX).argv[0] == path

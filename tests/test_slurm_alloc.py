@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from returns.io import IOFailure, IOSuccess
+from returns.io import IOSuccess
 from returns.unsafe import unsafe_perform_io
 
 from smartsim import AllocationRequest, JobId, slurm
@@ -204,3 +204,162 @@ def test_release_carries_the_cluster(fake_slurm: Path) -> None:
     slurm.release_slurm_allocation("12;other")
     assert isinstance(release(JobId(13)), IOSuccess)
     assert _lines(Path(f"{fake_slurm}.scancel")) == ["-M other 12", "13"]
+
+
+# =========================================================================== the real cluster
+
+
+def _squeue(*args: str) -> list[list[str]]:
+    done = subprocess.run(
+        ["squeue", "-h", "-t", "all", *args], capture_output=True, text=True, check=False
+    )
+    return [line.split("|") for line in done.stdout.splitlines() if line.strip()]
+
+
+def _state(job: str) -> str:
+    rows = _squeue("-o", "%i|%T", f"--jobs={job}")
+    return rows[0][1] if rows else "GONE"
+
+
+def _wait_state(job: str, states: set[str], timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := _state(job)) not in states:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+    return state
+
+
+def _by_name(name: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in _squeue("-o", "%i|%T", "--name", name)]
+
+
+@pytest.mark.slurm
+def test_seed_example_runs_a_model_and_releases(tmp_path: Path) -> None:
+    """The seed example gets 2 exclusive haswell nodes; a model runs there with srun --jobid;
+    releasing ends the allocation."""
+    from smartsim import Model, RunSettings, Status
+    from smartsim.commands.plan import World
+    from smartsim.effects.slurm import SlurmLauncher
+
+    alloc = slurm.get_slurm_allocation(
+        nodes=2, add_opts={"C": "haswell", "partition": "debug", "time": "00:10:00",
+                           "exclusive": None},
+    )  # fmt: skip
+    try:
+        rows = _squeue("-o", "%i|%T|%D|%C|%j", f"--jobs={alloc}")
+        assert rows == [[alloc, "RUNNING", "2", "16", "smartsim"]]
+        launcher = SlurmLauncher(environ={})
+        model = Model(
+            name="on_alloc", path=str(tmp_path / "m"),
+            run_settings=RunSettings(exe="printenv", args=("SLURM_JOB_ID",), alloc=alloc),
+        )  # fmt: skip
+        (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
+        assert launch.command is not None
+        assert launch.command.argv[1:3] == ("--jobid", alloc)
+        handle = unsafe_perform_io(launcher.start(launch).unwrap())
+        states = unsafe_perform_io(launcher.wait([handle], 60).unwrap())
+        assert states[handle].status is Status.COMPLETED
+        # no -N/-n: srun runs one task on each node of the allocation
+        assert (tmp_path / "m" / "on_alloc.out").read_text().split() == [alloc, alloc]
+    finally:
+        slurm.release_slurm_allocation(alloc)
+    assert _wait_state(alloc, {"CANCELLED", "COMPLETED", "GONE"}) != "RUNNING"
+
+
+@pytest.mark.slurm
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"partition": "nosuch"}, "invalid partition specified: nosuch"),
+        ({"add_opts": {"C": "skylake"}}, "Invalid feature specification"),
+    ],
+)
+def test_slurm_refusals_are_typed_and_carry_its_message(
+    fields: dict[str, object], message: str
+) -> None:
+    """A bad partition or constraint is a NonZeroExit carrying Slurm's own message."""
+    with pytest.raises(SmartSimError) as info:
+        slurm.get_slurm_allocation(nodes=1, time="00:01:00", **fields)  # type: ignore[arg-type]
+    assert isinstance(info.value.error, NonZeroExit)
+    assert message in info.value.error.stderr
+
+
+@pytest.mark.slurm
+def test_more_nodes_than_exist_times_out_and_leaves_nothing_queued() -> None:
+    """N=10 on a 4-node cluster pends forever in Slurm: a Timeout, and the job is cancelled."""
+    name = f"smartsim-toobig-{os.getpid()}"
+    t0 = time.monotonic()
+    with pytest.raises(SmartSimError) as info:
+        slurm.get_slurm_allocation(nodes=10, job_name=name, time="00:01:00", timeout=2)
+    assert isinstance(info.value.error, Timeout)
+    assert time.monotonic() - t0 < 15
+    assert [s for _, s in _by_name(name)] == ["CANCELLED"]
+
+
+@pytest.mark.slurm
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(1, "not available now"), (2, "Unable to allocate resources: Connection timed out")],
+)
+def test_immediate_gives_a_timeout(seconds: int, said: str) -> None:
+    """``--immediate`` on an impossible request: Slurm gives up (at once for 1 s, after
+    waiting for 2 s), smartsim says Timeout and nothing stays queued."""
+    name = f"smartsim-imm-{os.getpid()}-{seconds}"
+    with pytest.raises(SmartSimError) as info:
+        slurm.get_slurm_allocation(
+            nodes=10, add_opts={"immediate": seconds}, job_name=name, time="00:01:00",
+            timeout=None,
+        )  # fmt: skip
+    assert isinstance(info.value.error, Timeout)
+    assert said in info.value.error.what
+    assert info.value.error.seconds == seconds
+    assert all(s != "PENDING" for _, s in _by_name(name))
+
+
+@pytest.mark.slurm
+def test_ctrl_c_while_pending_cancels_the_job() -> None:
+    """Ctrl-C in a script waiting for an allocation cancels the pending job in Slurm."""
+    name = f"smartsim-ctrlc-{os.getpid()}"
+    code = textwrap.dedent(f"""
+        from smartsim import slurm
+        slurm.get_slurm_allocation(nodes=10, job_name={name!r}, time="00:01:00", timeout=60)
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not any(s == "PENDING" for _, s in _by_name(name)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert "KeyboardInterrupt" in err
+    (job, _), *rest = _by_name(name)
+    assert not rest
+    assert _wait_state(job, {"CANCELLED"}) == "CANCELLED"
+
+
+@pytest.mark.slurm
+def test_context_manager_releases_the_real_allocation() -> None:
+    """``slurm_allocation`` gives a running allocation and releases it on the way out."""
+    with slurm.slurm_allocation(nodes=1, time="00:02:00", job_name="smartsim-ctx") as alloc:
+        assert _state(alloc) == "RUNNING"
+    assert _wait_state(alloc, {"CANCELLED", "GONE"}) in {"CANCELLED", "GONE"}
+
+
+@pytest.mark.slurm_no_accounting
+def test_allocation_without_accounting() -> None:
+    """Allocation and release need no accounting (salloc and scancel talk to slurmctld)."""
+    alloc = slurm.get_slurm_allocation(nodes=2, add_opts={"C": "haswell"}, time="00:02:00")
+    try:
+        assert _state(alloc) == "RUNNING"
+    finally:
+        slurm.release_slurm_allocation(alloc)
+    assert _wait_state(alloc, {"CANCELLED", "GONE"}) in {"CANCELLED", "GONE"}

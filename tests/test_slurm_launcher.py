@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -18,9 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from returns.io import IOFailure, IOResult, IOSuccess
+from returns.io import IOResult, IOSuccess
 from returns.result import Failure, Success
 from returns.unsafe import unsafe_perform_io
 
@@ -44,7 +43,7 @@ from tests.strategies import job_ids
 
 
 def _model(name: str = "m", path: str = "/e/m", **fields: object) -> Model:
-    rs = RunSettings(exe="echo", args=("a b",), **fields)  # type: ignore[arg-type]
+    rs = RunSettings(exe="echo", args=("a b",), **fields)
     return Model(name=name, path=path, run_settings=rs)
 
 
@@ -54,8 +53,8 @@ def test_model_is_one_srun_step_in_the_worlds_allocation() -> None:
     assert launch.command is not None
     argv = launch.command.argv
     assert argv[:5] == ("srun", "--jobid", "42", "--job-name", "m.2")
-    assert ("--output", "/e/m/m.2.out") == argv[5:7]
-    assert ("--error", "/e/m/m.2.err") == argv[7:9]
+    assert argv[5:7] == ("--output", "/e/m/m.2.out")
+    assert argv[7:9] == ("--error", "/e/m/m.2.err")
     assert argv[-2:] == ("echo", "a b")
     assert launch.command.stderr == "/e/m/m.2.srun.log"
     assert launch.mkdirs == ("/e/m",)
@@ -234,3 +233,368 @@ def test_squeue_steps_argv_carries_the_cluster() -> None:
     """``-M`` goes on the step listing too."""
     assert squeue_steps_argv() == ("squeue", "-h", "-s", "--me", "-o", "%i|%j")
     assert squeue_steps_argv("c2")[1:3] == ("-M", "c2")
+
+
+# =========================================================================== the real cluster
+
+#: A program that reports what it got and where it ran, as one JSON line, after sleeping.
+REPORT = (
+    "import json, os, sys, time\n"
+    "t0 = time.time()\n"
+    "time.sleep(float(os.environ.get('SMARTSIM_TEST_SLEEP', '0')))\n"
+    "print(json.dumps({'argv': sys.argv[1:], 'job': os.environ.get('SLURM_JOB_ID'),\n"
+    "                  'step': os.environ.get('SLURM_STEP_ID'),\n"
+    "                  'node': os.environ.get('SLURMD_NODENAME'), 't0': t0, 't1': time.time(),\n"
+    "                  'env': {k: v for k, v in os.environ.items() if k.startswith('SSX_')}}))\n"
+)
+
+
+def report_settings(*args: str, sleep: float = 0.0, **fields: object) -> RunSettings:
+    """RunSettings that run :data:`REPORT` with ``args`` as one task on one node."""
+    env = dict(fields.pop("env", {}) or {})  # type: ignore[call-overload]
+    env["SMARTSIM_TEST_SLEEP"] = str(sleep)
+    fields.setdefault("nodes", 1)
+    fields.setdefault("ntasks", 1)
+    return RunSettings(
+        exe=sys.executable, args=("-c", REPORT, *args), env=env, run_command="srun",
+        **fields,
+    )  # fmt: skip
+
+
+def read_report(path: str) -> dict[str, object]:
+    with open(path, encoding="utf-8") as handle:
+        lines = [line for line in handle.read().splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    report = json.loads(lines[0])
+    assert isinstance(report, dict)
+    return report
+
+
+def _ok(result: IOResult[object, EffectError]) -> object:
+    assert isinstance(result, IOSuccess), result
+    return unsafe_perform_io(result.unwrap())
+
+
+def start(launcher: SlurmLauncher, entity: Model | Ensemble, world: World) -> list[Handle]:
+    launches = launcher.plan(entity, world).unwrap()
+    return [unsafe_perform_io(launcher.start(launch).unwrap()) for launch in launches]
+
+
+def wait(
+    launcher: SlurmLauncher, handles: Sequence[Handle], timeout: float = 120
+) -> Mapping[Handle, JobState]:
+    result = launcher.wait(handles, timeout)
+    assert isinstance(result, IOSuccess), result
+    states: Mapping[Handle, JobState] = unsafe_perform_io(result.unwrap())
+    assert all(s.status.is_final for s in states.values()), states
+    return states
+
+
+def poll_until(
+    launcher: SlurmLauncher,
+    handles: Sequence[Handle],
+    want: Status,
+    timeout: float = 60,
+) -> Mapping[Handle, JobState]:
+    """Poll until every handle has status ``want`` (no fixed sleep: a tight loop)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = unsafe_perform_io(launcher.poll(handles).unwrap())
+        if all(s.status is want for s in states.values()):
+            return states
+        assert time.monotonic() < deadline, states
+        time.sleep(0.02)
+
+
+def squeue_state(job: str) -> str:
+    done = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", "%T", f"--jobs={job}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def alloc() -> Iterator[str]:
+    """Two nodes, four CPUs each, for the whole module (released at its end)."""
+    from tests.slurm_cluster import cluster_problem
+
+    if cluster_problem() is not None:
+        pytest.skip(cluster_problem() or "")
+    from smartsim import slurm
+
+    with slurm.slurm_allocation(
+        nodes=2, add_opts={"ntasks-per-node": 4}, time="00:20:00",
+        job_name="smartsim-test-launcher", timeout=120,
+    ) as alloc_id:  # fmt: skip
+        yield alloc_id
+
+
+def _overlap(reports: Sequence[Mapping[str, object]]) -> bool:
+    """Whether every run was going at one same moment."""
+    starts = [float(r["t0"]) for r in reports]  # type: ignore[arg-type]
+    ends = [float(r["t1"]) for r in reports]  # type: ignore[arg-type]
+    return max(starts) < min(ends)
+
+
+@pytest.mark.slurm
+def test_ensemble_of_8_via_srun_in_one_allocation(alloc: str, tmp_path: object) -> None:
+    """8 members in one allocation: each output holds exactly its parameters, every member saw
+    the allocation's SLURM_JOB_ID, both nodes were used, and all ran at the same time."""
+    from smartsim import Experiment
+
+    exp = Experiment("srun8", exp_path=str(tmp_path), launcher="slurm")
+    rs = report_settings("x={x}", "y={y}", sleep=2.0, alloc=alloc)
+    ens = exp.create_ensemble("ens", rs, params={"x": [0, 1, 2, 3], "y": ["a b", "c#d"]})
+    assert len(ens.members) == 8
+    exp.start(ens, block=True)
+    assert exp.get_status(ens) == [Status.COMPLETED] * 8
+    reports = []
+    for member in ens.members:
+        report = read_report(os.path.join(member.path, f"{member.name}.out"))
+        assert report["argv"] == [f"x={member.params['x']}", f"y={member.params['y']}"]
+        assert report["job"] == alloc
+        reports.append(report)
+    assert {r["node"] for r in reports} == {"n1", "n2"}
+    assert _overlap(reports)
+
+
+@pytest.mark.slurm
+def test_ensemble_of_8_via_one_sbatch_script(tmp_path: object) -> None:
+    """The same ensemble as ONE batch job: one job id for all, both nodes, overlapping runs."""
+    from smartsim import Experiment
+
+    exp = Experiment("sbatch8", exp_path=str(tmp_path), launcher="slurm")
+    bs = exp.create_batch_settings(nodes=2, time="00:05:00", batch_args={"ntasks-per-node": 4})
+    rs = report_settings("x={x}", "y={y}", sleep=2.0)
+    ens = exp.create_ensemble(
+        "ens", rs, params={"x": [0, 1, 2, 3], "y": ["a b", "c#d"]}, batch_settings=bs
+    )
+    (launch,) = exp.preview(ens).launches
+    assert launch.submission is not None
+    assert launch.submission.script.count("srun ") == 8
+    exp.start(ens, block=True)
+    assert exp.get_status(ens) == [Status.COMPLETED] * 8
+    (state,) = exp.states().values()
+    assert state.status is Status.COMPLETED
+    reports = []
+    for member in ens.members:
+        report = read_report(os.path.join(member.path, f"{member.name}.out"))
+        assert report["argv"] == [f"x={member.params['x']}", f"y={member.params['y']}"]
+        reports.append(report)
+    assert len({r["job"] for r in reports}) == 1
+    assert {r["node"] for r in reports} == {"n1", "n2"}
+    assert _overlap(reports)
+
+
+@pytest.mark.slurm
+def test_failed_step_keeps_its_exit_code(alloc: str, tmp_path: object) -> None:
+    """A step whose program exits 3 is FAILED with returncode 3, never COMPLETED."""
+    launcher = SlurmLauncher(environ={})
+    model = Model(
+        name="bad", path=f"{tmp_path}/bad",
+        run_settings=RunSettings(exe="bash", args=("-c", "exit 3"), alloc=alloc, nodes=1,
+                                 ntasks=1),
+    )  # fmt: skip
+    (handle,) = start(launcher, model, World(exp_path=str(tmp_path)))
+    state = wait(launcher, [handle])[handle]
+    assert (state.status, state.returncode) == (Status.FAILED, 3)
+
+
+@pytest.mark.slurm
+def test_step_without_allocation_gets_its_own_job(tmp_path: object) -> None:
+    """No allocation anywhere: srun makes a job of its own, followed to COMPLETED."""
+    launcher = SlurmLauncher(environ={})
+    model = Model(name="own", path=f"{tmp_path}/own", run_settings=report_settings(sleep=1.0))
+    (handle,) = start(launcher, model, World(exp_path=str(tmp_path)))
+    assert _kind_of(handle) == "job"
+    poll_until(launcher, [handle], Status.RUNNING)
+    state = wait(launcher, [handle])[handle]
+    assert state.status is Status.COMPLETED
+    report = read_report(f"{tmp_path}/own/own.out")
+    step = launcher.step_id(handle)
+    assert step is not None and step.step == "0"
+    assert report["job"] == str(step.job)
+
+
+def _kind_of(handle: Handle) -> str | None:
+    return handle.get("kind")
+
+
+@pytest.mark.slurm
+def test_running_is_seen_at_once_and_stop_cancels(alloc: str, tmp_path: object) -> None:
+    """A step is RUNNING at the first poll after Slurm lists it (no fixed sleep), and
+    ``stop`` cancels it with scancel: CANCELLED."""
+    launcher = SlurmLauncher(environ={})
+    model = Model(name="long", path=f"{tmp_path}/long", run_settings=report_settings(
+        sleep=60, alloc=alloc))  # fmt: skip
+    t0 = time.monotonic()
+    (handle,) = start(launcher, model, World(exp_path=str(tmp_path)))
+    poll_until(launcher, [handle], Status.RUNNING, timeout=10)
+    assert time.monotonic() - t0 < 3.0
+    step = launcher.step_id(handle)
+    assert step is not None and str(step.job) == alloc
+    _ok(launcher.stop([handle]))
+    state = wait(launcher, [handle], timeout=30)[handle]
+    assert state.status is Status.CANCELLED
+
+
+@pytest.mark.slurm
+def test_slurm_calls_per_poll_do_not_grow_with_jobs(alloc: str, tmp_path: object) -> None:
+    """One poll of 1 running step and one of 6 cost the same number of Slurm calls."""
+    launcher = SlurmLauncher(environ={})
+    counts = []
+    for n in (1, 6):
+        ens = Ensemble(
+            name=f"e{n}", path=f"{tmp_path}/e{n}",
+            members=tuple(
+                Model(name=f"e{n}_{i}", path=f"{tmp_path}/e{n}/{i}",
+                      run_settings=report_settings(sleep=30, alloc=alloc))
+                for i in range(n)
+            ),
+        )  # fmt: skip
+        handles = start(launcher, ens, World(exp_path=str(tmp_path)))
+        poll_until(launcher, handles, Status.RUNNING, timeout=30)
+        before = launcher.calls
+        unsafe_perform_io(launcher.poll(handles).unwrap())
+        counts.append(launcher.calls - before)
+        _ok(launcher.stop(handles))
+        wait(launcher, handles, timeout=30)
+    assert counts[0] == counts[1] <= 3, counts
+
+
+@pytest.mark.slurm
+def test_dependency_waits_for_the_first_job(tmp_path: object) -> None:
+    """A batch entity planned after another waits (reason Dependency), then runs after it."""
+    launcher = SlurmLauncher(environ={})
+    bs = BatchSettings(nodes=1, time="00:05:00")
+    first = Model(name="first", path=f"{tmp_path}/first", batch_settings=bs,
+                  run_settings=report_settings(sleep=2.0))  # fmt: skip
+    second = Model(name="second", path=f"{tmp_path}/second", batch_settings=bs,
+                   run_settings=report_settings())  # fmt: skip
+    world = World(exp_path=str(tmp_path))
+    (a,) = start(launcher, first, world)
+    with launcher.after([a]):
+        (b,) = start(launcher, second, world)
+    states = unsafe_perform_io(launcher.poll([a, b]).unwrap())
+    assert states[b].status is Status.PENDING
+    assert "Dependency" in states[b].reason
+    final = wait(launcher, [a, b])
+    assert final[a].status is final[b].status is Status.COMPLETED
+    ra = read_report(f"{tmp_path}/first/first.out")
+    rb = read_report(f"{tmp_path}/second/second.out")
+    assert float(rb["t0"]) >= float(ra["t1"])  # type: ignore[arg-type]
+
+
+@pytest.mark.slurm(accounting=True)
+def test_cluster_of_a_job_id_reaches_every_later_call(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job submitted with ``-M`` keeps its cluster: squeue, sacct and scancel get ``-M``."""
+    import smartsim.effects.slurm as effects
+
+    seen: list[tuple[str, ...]] = []
+    real = effects._client
+
+    def spy(argv: Sequence[str], **kw: object) -> IOResult[object, EffectError]:
+        seen.append(tuple(argv))
+        return real(argv, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(effects, "_client", spy)
+    cluster = os.environ.get("SMARTSIM_SLURM_CLUSTER", "smartsim")
+    launcher = SlurmLauncher(environ={})
+    bs = BatchSettings(nodes=1, time="00:05:00", batch_args={"M": cluster})
+    model = Model(name="mc", path=f"{tmp_path}/mc", batch_settings=bs,
+                  run_settings=report_settings(sleep=30))  # fmt: skip
+    (handle,) = start(launcher, model, World(exp_path=str(tmp_path)))
+    assert handle.job_id.endswith(f";{cluster}")
+    poll_until(launcher, [handle], Status.RUNNING)
+    _ok(launcher.stop([handle]))
+    state = wait(launcher, [handle])[handle]
+    assert state.status is Status.CANCELLED
+    tools = {argv[0] for argv in seen}
+    assert {"squeue", "scancel", "sacct"} <= tools, seen
+    for argv in seen:
+        assert argv[1:3] == ("-M", cluster), argv
+
+
+@pytest.mark.slurm
+def test_requeued_job_is_pending_again(tmp_path: object) -> None:
+    """A running batch job that is requeued (as after preemption) reads PENDING, not done."""
+    launcher = SlurmLauncher(environ={})
+    bs = BatchSettings(nodes=1, time="00:05:00", batch_args={"requeue": None})
+    model = Model(name="rq", path=f"{tmp_path}/rq", batch_settings=bs,
+                  run_settings=report_settings(sleep=60))  # fmt: skip
+    (handle,) = start(launcher, model, World(exp_path=str(tmp_path)))
+    poll_until(launcher, [handle], Status.RUNNING)
+    done = subprocess.run(["scontrol", "requeue", handle.job_id], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = []
+    deadline = time.monotonic() + 30
+    while not seen or seen[-1].status is not Status.PENDING:
+        assert time.monotonic() < deadline, seen
+        seen.append(unsafe_perform_io(launcher.poll([handle]).unwrap())[handle])
+        assert not seen[-1].status.is_final, seen  # COMPLETING, then PENDING again
+        time.sleep(0.05)
+    _ok(launcher.stop([handle]))
+    assert wait(launcher, [handle])[handle].status is Status.CANCELLED
+
+
+@pytest.mark.slurm
+def test_handles_from_another_process_are_followed(alloc: str, tmp_path: object) -> None:
+    """A launcher that did not start a step (a journal's handle) still sees it RUNNING, and
+    finished (from accounting when there is some)."""
+    first = SlurmLauncher(environ={})
+    model = Model(name="adopt", path=f"{tmp_path}/adopt",
+                  run_settings=report_settings(sleep=3, alloc=alloc))  # fmt: skip
+    (handle,) = start(first, model, World(exp_path=str(tmp_path)))
+    poll_until(first, [handle], Status.RUNNING)
+    second = SlurmLauncher(environ={})
+    assert unsafe_perform_io(second.poll([handle]).unwrap())[handle].status is Status.RUNNING
+    wait(first, [handle])
+    deadline = time.monotonic() + 20
+    while True:
+        state = unsafe_perform_io(second.poll([handle]).unwrap())[handle]
+        if state.status is not Status.RUNNING or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if second.accounting:
+        assert state.status is Status.COMPLETED, state
+    else:
+        assert state.status is Status.UNKNOWN, state
+
+
+# =========================================================================== no accounting
+
+
+@pytest.mark.slurm_no_accounting
+def test_no_accounting_steps_resolve_from_srun(alloc: str, tmp_path: object) -> None:
+    """Without accounting, ended steps come from srun's exit and messages: 0 is COMPLETED,
+    3 is FAILED with 3, and sacct is asked once at most."""
+    launcher = SlurmLauncher(environ={})
+    good = Model(name="good", path=f"{tmp_path}/good", run_settings=report_settings(alloc=alloc))
+    bad = Model(name="bad", path=f"{tmp_path}/bad", run_settings=RunSettings(
+        exe="bash", args=("-c", "exit 3"), alloc=alloc, nodes=1, ntasks=1))  # fmt: skip
+    world = World(exp_path=str(tmp_path))
+    handles = start(launcher, good, world) + start(launcher, bad, world)
+    states = wait(launcher, handles)
+    assert states[handles[0]].status is Status.COMPLETED
+    assert (states[handles[1]].status, states[handles[1]].returncode) == (Status.FAILED, 3)
+    assert launcher.accounting is False
+
+
+@pytest.mark.slurm_no_accounting
+def test_no_accounting_batch_job_from_squeue(tmp_path: object) -> None:
+    """Without accounting a batch job's end comes from squeue's record: COMPLETED or FAILED."""
+    launcher = SlurmLauncher(environ={})
+    bs = BatchSettings(nodes=1, time="00:05:00")
+    ok = Model(name="ok", path=f"{tmp_path}/ok", batch_settings=bs,
+               run_settings=report_settings())  # fmt: skip
+    ko = Model(name="ko", path=f"{tmp_path}/ko", batch_settings=bs, run_settings=RunSettings(
+        exe="bash", args=("-c", "exit 4"), run_command="srun"))  # fmt: skip
+    world = World(exp_path=str(tmp_path))
+    handles = start(launcher, ok, world) + start(launcher, ko, world)
+    states = wait(launcher, handles)
+    assert states[handles[0]].status is Status.COMPLETED
+    assert states[handles[1]].status is Status.FAILED

@@ -5,8 +5,8 @@ https://www.hpe.com/psnow/resources/ebooks/a00114008en_us_v2/Run_Applications_Us
 and the Cray CLE ``aprun(1)`` synopsis (docs.cray.com S-2496). The usage is
 ``aprun [global_options] [command_options] cmd1 [: [command_options] cmd2 [: ...]]``:
 
-* ``-e NAME=value`` ("Must use format VARNAME=value") and ``-m`` are *global* options, so every
-  MPMD program gets the same environment (different environments are a typed error);
+* ``-e NAME=value`` ("Must use format VARNAME=value") and ``-m`` are *global* options: variables
+  every MPMD program shares go in ``-e``, a program's own ones before it as ``env NAME=value``;
   ``-n``, ``-N``, ``-d``, ``-L``, ``-E`` are command options and are rendered per program;
 * aprun has **no walltime**: ``-t sec`` limits each PE's *CPU* time, so ``RunSettings.time`` is
   :class:`~smartsim.errors.Unsupported` here (the batch job's walltime bounds the run); a CPU-time
@@ -27,7 +27,15 @@ from typing import Final
 from smartsim.commands._options import render_value
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
-from smartsim.commands.mpi import CWD, LauncherRules, check_launcher, host_items, total_tasks
+from smartsim.commands.mpi import (
+    CWD,
+    LauncherRules,
+    check_launcher,
+    common_env,
+    env_prefix,
+    host_items,
+    total_tasks,
+)
 from smartsim.errors import BadValue, Unsupported, ValidationError
 from smartsim.values import OptionValue, RunSettings
 
@@ -40,18 +48,20 @@ _RULES: Final = LauncherRules(
     unsupported=("gpus_per_task", "mem", "alloc", "mpi", "het_group", "flavour"),
     reserved={
         "n": ("ntasks", "nodes"),
-        "pes": ("ntasks", "nodes"),
         "N": ("tasks_per_node",),
-        "pes-per-node": ("tasks_per_node",),
         "d": ("cpus_per_task",),
-        "cpus-per-pe": ("cpus_per_task",),
         "L": ("hostlist",),
-        "node-list": ("hostlist",),
         "E": ("excluded_hosts",),
-        "exclude-node-list": ("excluded_hosts",),
         "wdir": CWD,
     },
-    shared_env=True,
+    aliases={
+        "pes": "n",
+        "pes-per-node": "N",
+        "cpus-per-pe": "d",
+        "node-list": "L",
+        "exclude-node-list": "E",
+    },
+    global_env=True,
 )
 
 
@@ -113,10 +123,12 @@ def aprun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
     ...               LaunchContext(cwd="/w", name="m")).argv  # doctest: +NORMALIZE_WHITESPACE
     ('aprun', '-e', 'A=1', '-n', '4', '-N', '2', './a', ':', '-n', '8', '-d', '2', './b')
     """
+    parts = rs.parts
+    glob = common_env(parts)
     argv: list[str] = [rs.run_command or "aprun"]
-    for key, value in rs.env.items():
+    for key, value in glob.items():
         argv += ["-e", f"{key}={value}"]
-    for i, part in enumerate(rs.parts):
+    for i, part in enumerate(parts):
         if i:
             argv.append(":")
         tasks = total_tasks(part)
@@ -132,8 +144,8 @@ def aprun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         if part.excluded_hosts:
             argv += ["-E", ",".join(host_items(part.excluded_hosts))]
         argv += aprun_option_tokens(part.run_args)
-        argv += [part.exe, *part.args]
-    return Command(argv=argv, env=rs.env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+        argv += [*env_prefix(part, parts), part.exe, *part.args]
+    return Command(argv=argv, env=glob, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
 
 
 #: ``aprun``: ALPS application launch.

@@ -317,12 +317,13 @@ def _resource_errors(f: str, rs: RunSettings) -> list[ValidationError]:
                 + " (flux-run(1): the per-task and per-resource sets are exclusive)",
             )
         )
-    if rs.nodes is not None and rs.ntasks is not None and rs.nodes > rs.ntasks > 0:
+    ntasks = sum(_count_tasks(p) for p in rs.parts) if rs.mpmd else rs.ntasks
+    if rs.nodes is not None and ntasks is not None and rs.nodes > ntasks > 0:
         errors.append(
             ConflictingOptions(
                 f + "nodes",
                 rs.nodes,
-                f"ntasks={rs.ntasks} (flux-run(1): more nodes than tasks is an error)",
+                f"ntasks={ntasks} (flux-run(1): more nodes than tasks is an error)",
             )
         )
     for key in sorted(raw):
@@ -559,7 +560,9 @@ def flux_cancel_argv(ids: Iterable[FluxJobId], *, tool: str = TOOL) -> tuple[str
 
 
 def flux_jobs_argv(ids: Iterable[FluxJobId], *, tool: str = TOOL) -> tuple[str, ...]:
-    """flux-jobs(1) ``--json`` for explicit ids (listed ids are reported in every state).
+    """flux-jobs(1) ``--json`` for explicit ids: the state filters do not apply to listed ids
+    (flux/job/list.py ``JobList``: "Other filters are ignored if ids is not empty"), so
+    finished jobs are reported too.
 
     >>> flux_jobs_argv([FluxJobId(1), FluxJobId(2)])
     ('flux', 'jobs', '--json', '1', '2')

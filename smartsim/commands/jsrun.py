@@ -9,7 +9,8 @@ Rules:
 * jsrun places ranks in *resource sets*. One task per resource set expresses the run settings
   exactly: ``--nrs <tasks> --tasks_per_rs 1 --cpu_per_rs <cpus_per_task>
   --gpu_per_rs <gpus_per_task> --rs_per_host <tasks_per_node>``;
-* ``-E NAME=value`` sets a variable for the whole step (also kept in ``Command.env``);
+* ``-E NAME=value`` sets a variable for the whole step (also kept in ``Command.env``); in an
+  MPMD step a program's own variables start its app line as ``env NAME=value``;
   ``--chdir`` is the launch directory; ``--stdio_stdout``/``--stdio_stderr`` name the output
   files, which jsrun writes itself — so ``Command.stdout``/``stderr`` stay ``None`` and the effects
   layer must not open those files too;
@@ -33,7 +34,14 @@ from typing import Final
 from smartsim.commands._options import options_tokens
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
-from smartsim.commands.mpi import CWD, LauncherRules, check_launcher, total_tasks
+from smartsim.commands.mpi import (
+    CWD,
+    LauncherRules,
+    check_launcher,
+    common_env,
+    env_prefix,
+    total_tasks,
+)
 from smartsim.errors import BadValue, Unsupported, ValidationError
 from smartsim.values import RunSettings
 
@@ -56,29 +64,31 @@ _RULES: Final = LauncherRules(
     # jsrun(1): -n/--nrs, -a/--tasks_per_rs, -c/--cpu_per_rs, -g/--gpu_per_rs,
     # -r/--rs_per_host, -p/--np, -h/--chdir, -o/--stdio_stdout, -k/--stdio_stderr, -U/--erf_input.
     reserved={
-        "n": ("ntasks", "nodes"),
         "nrs": ("ntasks", "nodes"),
-        "p": ("ntasks", "nodes"),
         "np": ("ntasks", "nodes"),
-        "a": _PER_TASK,
         "tasks_per_rs": _PER_TASK,
-        "c": ("cpus_per_task",),
         "cpu_per_rs": ("cpus_per_task",),
-        "g": ("gpus_per_task",),
         "gpu_per_rs": ("gpus_per_task",),
-        "r": ("tasks_per_node",),
         "rs_per_host": ("tasks_per_node",),
-        "h": CWD,
         "chdir": CWD,
-        "o": CWD,
         "stdio_stdout": CWD,
-        "k": CWD,
         "stdio_stderr": CWD,
-        "U": CWD,
         "erf_input": CWD,
     },
+    aliases={
+        "n": "nrs",
+        "p": "np",
+        "a": "tasks_per_rs",
+        "c": "cpu_per_rs",
+        "g": "gpu_per_rs",
+        "r": "rs_per_host",
+        "h": "chdir",
+        "o": "stdio_stdout",
+        "k": "stdio_stderr",
+        "U": "erf_input",
+    },
     # -E applies to the whole job step.
-    shared_env=True,
+    global_env=True,
     # jsrun has no ':' syntax; MPMD is the ERF.
     colon_mpmd=False,
 )
@@ -123,9 +133,12 @@ def check_jsrun(rs: RunSettings) -> list[ValidationError]:
                         f"{_ERF_TOOL} (jsrun options apply to the whole step)",
                     )
                 )
-            for j, word in enumerate((part.exe, *part.args)):
-                if word == "" or any(c.isspace() for c in word):
-                    field = f"{where}.exe" if j == 0 else f"{where}.args[{j - 1}]"
+            words = [(f"{where}.exe", part.exe)]
+            words += [(f"{where}.args[{j}]", arg) for j, arg in enumerate(part.args)]
+            shared = common_env(rs.parts)
+            words += [(f"{where}.env[{k!r}]", v) for k, v in part.env.items() if k not in shared]
+            for field, word in words:
+                if (word == "" and ".env[" not in field) or any(c.isspace() for c in word):
                     errors.append(
                         Unsupported(
                             field,
@@ -163,7 +176,9 @@ def jsrun_erf(rs: RunSettings) -> str:
     # "RANK_SPECIFICATION : RESOURCE_SET_SPECIFICATION [: APPLICATION SPECIFICATION]" where a
     # rank specification may be a number of ranks placed by the launch distribution.
     lines = ["launch_distribution: packed"]
-    lines += [f"app {i}: {' '.join((p.exe, *p.args))}" for i, p in enumerate(parts)]
+    lines += [
+        f"app {i}: {' '.join((*env_prefix(p, parts), p.exe, *p.args))}" for i, p in enumerate(parts)
+    ]
     lines.append("")
     lines += [f"{p.ntasks}: {{ host: *; cpu: * }} : app {i}" for i, p in enumerate(parts)]
     return "\n".join(lines) + "\n"
@@ -185,14 +200,15 @@ def jsrun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         argv += ["--stdio_stdout", ctx.stdout]
     if ctx.stderr is not None:
         argv += ["--stdio_stderr", ctx.stderr]
-    for key, value in rs.env.items():
+    glob = common_env(rs.parts)
+    for key, value in glob.items():
         # jsrun(1): "-E, --env var=value  Exports the environment variable var with value".
         argv += ["-E", f"{key}={value}"]
     if rs.mpmd:
         argv += options_tokens(rs.run_args)
         path = erf_path(ctx)
         argv += ["--erf_input", path]
-        return Command(argv=argv, env=rs.env, cwd=ctx.cwd, files={path: jsrun_erf(rs)})
+        return Command(argv=argv, env=glob, cwd=ctx.cwd, files={path: jsrun_erf(rs)})
     tasks = total_tasks(rs)
     if tasks is not None:
         argv += ["--nrs", str(tasks)]

@@ -488,6 +488,18 @@ def bkill_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
     return bool(lines) and all(_GONE.search(line) for line in lines)
 
 
+_TERMINATED: Final = re.compile(r"Job <([0-9]+)(?:\[[0-9]+\])?> is being (?:terminated|signaled)")
+
+
+def bkill_acted(text: str) -> set[str]:
+    """Job ids bkill is terminating (not those that had already finished).
+
+    >>> sorted(bkill_acted("Job <12> is being terminated\\nJob <13>: Job has already finished"))
+    ['12']
+    """
+    return {m[1] for m in _TERMINATED.finditer(text)}
+
+
 _UNAVAILABLE: Final = re.compile(
     r"LSF is down|batch system daemon not responding|Failed in an LSF library call|"
     r"Cannot connect to LSF|mbatchd.*(?:not responding|down)",

@@ -18,15 +18,20 @@ Rules of this module (each rendering rule cites the tool's documentation beside 
   override a caller's value of the same name. In an MPMD launch a variable set by only some parts
   travels only in those parts' flags (Open MPI ``-x`` and MPICH ``-env`` are per program), so it
   never leaks into the other programs; only variables every part sets alike go into
-  ``Command.env``. PALS ``--env`` is a global option, so PALS needs every part's environment equal.
+  ``Command.env``. Where the tool's env option is global (PALS ``--env``, aprun ``-e``, jsrun
+  ``-E``), a part's own variables go before its program as ``env NAME=value`` (env(1): "Set each
+  NAME to VALUE in the environment and run COMMAND"), as the srun builder does.
 * **Global options agree.** A setting rendered by a launch-wide option (the time limit, Hydra's
   ``-ppn``/``-hosts``/``-bind-to``, Open MPI's ``--map-by``) is taken from the first program; an
   MPMD part may leave it unset or repeat it, never change it.
 * **The program's argv ends each part unchanged.** A lone ``:`` argument is refused (every tool
   here reads it as the MPMD separator — verified for Open MPI 4.1.4 and MPICH 4.0.2), and an
   executable may not start with ``-``.
-* ``run_args`` use the seed's option rule (``-K v``, ``--key v``, bare flag) for Open MPI and PALS
-  and Hydra's single-dash form (``-key v``) for MPICH.
+* ``run_args``: Open MPI and PALS use the seed's option rule (``-K v``, ``--key v``, bare flag):
+  Open MPI 4.1's mpirun(1) spells every long option with two dashes (``--np``, ``--map-by``; most
+  also with one) and Open MPI 5 deprecates the one-dash forms, and PALS documents ``--hosts``,
+  ``--cpu-bind``, ``-n``, ``-d``. MPICH uses Hydra's own single-dash form (``-key v``, also for
+  ``-ppn`` and ``-genv``), as ``mpiexec.hydra -help`` lists every option.
 """
 
 from __future__ import annotations
@@ -52,20 +57,29 @@ from smartsim.errors import (
 from smartsim.values import Duration, OptionValue, RunSettings
 
 __all__ = [
+    "CWD",
     "FLAVOURS",
     "MPICH",
     "MPIEXEC",
     "OPENMPI",
     "PALS",
+    "LauncherRules",
+    "check_launcher",
     "check_mpich",
     "check_mpiexec",
     "check_openmpi",
     "check_pals",
+    "common_env",
+    "duration_seconds",
+    "env_prefix",
+    "host_items",
     "mpich_command",
     "mpiexec_command",
     "openmpi_command",
     "pals_command",
     "parse_mpi_version",
+    "single_dash_tokens",
+    "total_tasks",
     "version_command",
 ]
 
@@ -84,19 +98,20 @@ CWD: Final = "the launch directory (LaunchContext.cwd)"
 class LauncherRules:
     """What one launcher can express, as data read by :func:`check_launcher`.
 
-    ``reserved`` maps a ``run_args`` key to the typed fields that render the same option (or to
-    :data:`CWD`); ``shared`` lists fields rendered by launch-wide options, which MPMD parts may
-    only repeat; ``colon_mpmd`` says the tool splits programs on a lone ``:``.
+    ``reserved`` maps an option (its canonical ``run_args`` key) to the typed fields that render
+    the same option, or to :data:`CWD`; ``aliases`` maps its other spellings to it. ``shared``
+    lists fields rendered by launch-wide options, which MPMD parts may only repeat;
+    ``colon_mpmd`` says the tool splits programs on a lone ``:``; ``global_env`` that its env
+    option applies to every program, so a part's own variables need :func:`env_prefix`.
     """
 
     tool: str
     unsupported: tuple[str, ...]
     reserved: Mapping[str, tuple[str, ...] | str]
+    aliases: Mapping[str, str] = attrs.field(factory=dict)
     shared: tuple[str, ...] = ()
-    shared_env: bool = False
+    global_env: bool = False
     colon_mpmd: bool = True
-    mpmd: bool = True
-    slurm_host_ranges: bool = False
 
 
 def total_tasks(rs: RunSettings) -> int | None:
@@ -124,6 +139,19 @@ def common_env(parts: Sequence[RunSettings]) -> dict[str, str]:
     return {k: v for k, v in first.env.items() if all(p.env.get(k) == v for p in rest)}
 
 
+def env_prefix(part: RunSettings, parts: Sequence[RunSettings]) -> list[str]:
+    """``env NAME=value ...`` for ``part``'s own variables (those not all ``parts`` share), or
+    nothing: the words that start a program with them where the tool's env option is global.
+
+    >>> a, b = RunSettings(exe="a", env={"G": "1", "R": "a"}), RunSettings(exe="b", env={"G": "1"})
+    >>> env_prefix(a, (a, b)), env_prefix(b, (a, b))
+    (['env', 'R=a'], [])
+    """
+    shared = common_env(parts)
+    own = [f"{k}={v}" for k, v in part.env.items() if k not in shared]
+    return ["env", *own] if own else []
+
+
 def _is_set(value: object) -> bool:
     if value is None:
         return False
@@ -142,8 +170,6 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
     errors: list[ValidationError] = []
     parts = rs.parts
     first = parts[0]
-    if rs.mpmd and not rules.mpmd:
-        errors.append(Unsupported("run_settings.mpmd", len(rs.mpmd), rules.tool))
     for i, part in enumerate(parts):
         where = "run_settings" if i == 0 else f"run_settings.mpmd[{i - 1}]"
         if i > 0 and part.run_command not in (None, rs.run_command):
@@ -164,7 +190,7 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
         if (
             part.nodes is not None
             and part.tasks_per_node is None
-            and "nodes" not in (rules.unsupported)
+            and "nodes" not in rules.unsupported
         ):
             # None of these tools has a node-count option: nodes is expressed as tasks per node.
             errors.append(
@@ -195,17 +221,16 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                             "MPMD separator)",
                         )
                     )
-        if not rules.slurm_host_ranges:
-            for field in ("hostlist", "excluded_hosts"):
-                for host in getattr(part, field):
-                    if "[" in host:
-                        errors.append(
-                            Unsupported(
-                                f"{where}.{field}",
-                                host,
-                                f"{rules.tool} (no Slurm host ranges; list the hosts)",
-                            )
+        for field in ("hostlist", "excluded_hosts"):
+            for host in getattr(part, field):
+                if "[" in host:
+                    errors.append(
+                        Unsupported(
+                            f"{where}.{field}",
+                            host,
+                            f"{rules.tool} (no Slurm host ranges; list the hosts)",
                         )
+                    )
         errors.extend(_reserved_problems(f"{where}.run_args", part, rules))
         if i > 0:
             for name in rules.shared:
@@ -218,14 +243,15 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                             f"run_settings.{name} (a launch-wide option of {rules.tool})",
                         )
                     )
-            if rules.shared_env and part.env != first.env:
-                errors.append(
-                    ConflictingOptions(
-                        f"{where}.env",
-                        dict(part.env),
-                        f"run_settings.env ({rules.tool} sets the environment for all programs)",
-                    )
+        if rules.global_env and env_prefix(part, parts) and "=" in part.exe:
+            errors.append(
+                BadValue(
+                    f"{where}.exe",
+                    part.exe,
+                    "a program name without '=' (env(1), which sets this program's own "
+                    "variables, would read it as one more NAME=VALUE)",
                 )
+            )
     return errors
 
 
@@ -233,22 +259,23 @@ def _reserved_problems(
     field: str, part: RunSettings, rules: LauncherRules
 ) -> list[ValidationError]:
     errors: list[ValidationError] = []
-    seen: dict[tuple[str, ...] | str, str] = {}
+    seen: dict[str, str] = {}  # canonical option -> the run_args key that gave it
     for key in _active(part.run_args):
-        owner = rules.reserved.get(key)
+        option = rules.aliases.get(key, key)
+        owner = rules.reserved.get(option)
         if owner is None:
             continue
         if owner == CWD:
             errors.append(DuplicateOption(f"{field}[{key!r}]", part.run_args[key], CWD))
             continue
-        if owner in seen:
+        if option in seen:
             errors.append(
                 DuplicateOption(
-                    f"{field}[{key!r}]", part.run_args[key], f"{field}[{seen[owner]!r}]"
+                    f"{field}[{key!r}]", part.run_args[key], f"{field}[{seen[option]!r}]"
                 )
             )
             continue
-        seen[owner] = key
+        seen[option] = key
         assert not isinstance(owner, str)
         for name in owner:
             if _is_set(getattr(part, name)):
@@ -326,19 +353,21 @@ _OPENMPI_RULES: Final = LauncherRules(
     # Open MPI 4.1 mpirun(1): -c/-n/--n/-np, -N/--npernode, --map-by, --cpus-per-proc
     # (--cpus-per-rank), -H/--host, --timeout, -wdir/--wdir/-wd.
     reserved={
-        "n": ("ntasks", "nodes"),
         "np": ("ntasks", "nodes"),
-        "c": ("ntasks", "nodes"),
-        "N": ("tasks_per_node",),
         "npernode": ("tasks_per_node",),
         "map-by": ("tasks_per_node", "cpus_per_task"),
         "cpus-per-proc": ("cpus_per_task",),
-        "cpus-per-rank": ("cpus_per_task",),
-        "H": ("hostlist",),
         "host": ("hostlist",),
         "timeout": ("time",),
         "wdir": CWD,
-        "wd": CWD,
+    },
+    aliases={
+        "n": "np",
+        "c": "np",
+        "N": "npernode",
+        "cpus-per-rank": "cpus-per-proc",
+        "H": "host",
+        "wd": "wdir",
     },
     # --map-by and --timeout apply to the whole job.
     shared=("time", "tasks_per_node", "cpus_per_task"),
@@ -417,14 +446,13 @@ _MPICH_RULES: Final = LauncherRules(
     # mpiexec.hydra -help: -n/-np, -ppn, -hosts, -bind-to, -gpus-per-proc, -wdir.
     reserved={
         "n": ("ntasks", "nodes"),
-        "np": ("ntasks", "nodes"),
         "ppn": ("tasks_per_node",),
         "hosts": ("hostlist",),
-        "host": ("hostlist",),
         "bind-to": ("cpus_per_task",),
         "gpus-per-proc": ("gpus_per_task",),
         "wdir": CWD,
     },
+    aliases={"np": "n", "host": "hosts"},
     # mpiexec.hydra -help lists -hosts as a global option and -ppn, -bind-to, -gpus-per-proc
     # among the "Hydra specific options (treated as global)"; MPIEXEC_TIMEOUT is per launch.
     shared=("time", "tasks_per_node", "hostlist", "cpus_per_task", "gpus_per_task"),
@@ -518,21 +546,18 @@ _PALS_RULES: Final = LauncherRules(
     unsupported=("gpus_per_task", "mem", "time", "excluded_hosts", "alloc", "mpi", "het_group"),
     # PALS mpiexec --help: -n/--np, --ppn, --hosts (also --host/--hostlist), -d/--depth, --wdir.
     reserved={
-        "n": ("ntasks", "nodes"),
         "np": ("ntasks", "nodes"),
         "ppn": ("tasks_per_node",),
         "hosts": ("hostlist",),
-        "host": ("hostlist",),
-        "hostlist": ("hostlist",),
-        "d": ("cpus_per_task",),
         "depth": ("cpus_per_task",),
         "wdir": CWD,
     },
+    aliases={"n": "np", "host": "hosts", "hostlist": "hosts", "d": "depth"},
     # PALS `mpiexec --help` (quoted in CrayLabs/SmartSim#354) lists --hosts, --env, --envlist,
     # --cpu-bind and --depth among the GLOBAL OPTIONS; --ppn is a top-level option of HPE's
     # PALS CLI that MPMD commands do not take.
     shared=("tasks_per_node", "hostlist", "cpus_per_task"),
-    shared_env=True,
+    global_env=True,
 )
 
 
@@ -556,6 +581,7 @@ def pals_command(rs: RunSettings, ctx: LaunchContext) -> Command:
      '--cpu-bind', 'depth', './hello_affinity')
     """
     parts = rs.parts
+    glob = common_env(parts)
     argv: list[str] = [_program(rs, "mpiexec")]
     # Global options first: "Usage: mpiexec [global_options] [command_options] cmd1 [: ...]".
     if rs.tasks_per_node is not None:
@@ -564,7 +590,7 @@ def pals_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         argv += ["--hosts", ",".join(host_items(rs.hostlist))]
     if rs.cpus_per_task is not None:
         argv += ["--depth", str(rs.cpus_per_task)]
-    for key, value in rs.env.items():
+    for key, value in glob.items():
         # PALS --help: "--env  Set an env var (VAR=VAL format)"; ALCF: --env OMP_NUM_THREADS=2.
         argv += ["--env", f"{key}={value}"]
     for i, part in enumerate(parts):
@@ -574,10 +600,10 @@ def pals_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         if tasks is not None:
             argv += ["--np", str(tasks)]
         argv += options_tokens(part.run_args)
-        argv += [part.exe, *part.args]
+        argv += [*env_prefix(part, parts), part.exe, *part.args]
     # PALS starts ranks in mpiexec's working directory (its --wdir defaults to it), and
     # exports the whole launcher environment (--envall is the default).
-    return Command(argv=argv, env=rs.env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+    return Command(argv=argv, env=glob, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
 
 
 # --------------------------------------------------------------------------- dispatch

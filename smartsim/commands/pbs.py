@@ -309,6 +309,7 @@ def plan_batch(
     model_check: Callable[[Model, str], list[ValidationError]],
     settings_check: Callable[[BatchSettings, str], list[ValidationError]],
     render: Callable[[BatchJob], Launch],
+    job_check: Callable[[BatchJob, str], list[ValidationError]] | None = None,
     directives_anywhere: bool = False,
 ) -> Result[tuple[Launch, ...], Invalid]:
     """The batch jobs that run ``entity``, or every reason they cannot be written.
@@ -316,7 +317,8 @@ def plan_batch(
     A model is one job (its ``batch_settings``, or an empty one: under a batch launcher every
     entity is a batch job). An ensemble with ``batch_settings`` is one job running every member;
     without, each member is its own job. ``model_check`` and ``settings_check`` add what the
-    scheduler cannot express; ``render`` writes the script and the submit command.
+    scheduler cannot express, ``job_check`` what it cannot express about a whole job (its
+    totals); ``render`` writes the script and the submit command.
     """
     errors: list[ValidationError] = []
     anywhere = prefix if directives_anywhere else None
@@ -331,12 +333,13 @@ def plan_batch(
     def model_problems(model: Model, field: str) -> list[ValidationError]:
         return member_problems(model, field, tool=tool, prefix=anywhere) + model_check(model, field)
 
-    jobs: list[tuple[str, str, str, BatchSettings, tuple[Model, ...]]] = []
+    #: (name, kind, path, settings, models, field of the settings)
+    jobs: list[tuple[str, str, str, BatchSettings, tuple[Model, ...], str]] = []
     if isinstance(entity, Model):
         errors += model_problems(entity, "model")
         bs = entity.batch_settings or BatchSettings()
         errors += settings_problems(bs, "model.batch_settings")
-        jobs.append((entity.name, "Model", entity.path, bs, (entity,)))
+        jobs.append((entity.name, "Model", entity.path, bs, (entity,), "model.batch_settings"))
     else:
         errors += check_name("ensemble.name", entity.name)
         if not entity.members:
@@ -364,17 +367,32 @@ def plan_batch(
             else:
                 bs = member.batch_settings or BatchSettings()
                 errors += settings_problems(bs, f"{field}.batch_settings")
-                jobs.append((member.name, "Model", member.path, bs, (member,)))
+                jobs.append(
+                    (member.name, "Model", member.path, bs, (member,), f"{field}.batch_settings")
+                )
         if entity.batch_settings is not None:
-            jobs = [(entity.name, "Ensemble", entity.path, entity.batch_settings, entity.members)]
+            jobs = [
+                (
+                    entity.name,
+                    "Ensemble",
+                    entity.path,
+                    entity.batch_settings,
+                    entity.members,
+                    "ensemble.batch_settings",
+                )
+            ]
     if errors:
         return Failure(Invalid.of(errors))
-    return Success(
-        tuple(
-            render(batch_job(name, kind=kind, path=path, settings=bs, members=models, world=world))
-            for name, kind, path, bs, models in jobs
-        )
-    )
+    built = [
+        (batch_job(name, kind=kind, path=path, settings=bs, members=models, world=world), field)
+        for name, kind, path, bs, models, field in jobs
+    ]
+    if job_check is not None:
+        for job, field in built:
+            errors += job_check(job, field)
+        if errors:
+            return Failure(Invalid.of(errors))
+    return Success(tuple(render(job) for job, _ in built))
 
 
 def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
@@ -892,6 +910,22 @@ def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
         return True
     lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
     return bool(lines) and all(_GONE.search(line) for line in lines)
+
+
+def qdel_acted(stderr: str, job_ids: Sequence[str]) -> set[str]:
+    """The ids qdel deleted: all but those its error lines name (qdel is silent on success).
+
+    >>> sorted(qdel_acted("qdel: Job has finished 12.srv\\n", ["12.srv", "13.srv"]))
+    ['13.srv']
+    """
+    named = set(re.findall(r"([0-9]+(?:\[[0-9]*\])?)(?:\.\S+)?\s*$", stderr, re.MULTILINE))
+    out = set()
+    for job_id in job_ids:
+        parsed = PbsJobId.parse(job_id)
+        key = job_id.split(".", 1)[0]
+        if isinstance(parsed, Success) and key not in named:
+            out.add(job_id)
+    return out
 
 
 _UNAVAILABLE: Final = re.compile(

@@ -8,8 +8,9 @@ the very plan ``preview`` shows, so the two cannot drift.
 Output history (one scheme for every launcher, see :func:`output_paths`): the first run of an
 entity writes ``<dir>/<name>.out`` and ``<dir>/<name>.err``; a later run writes
 ``<dir>/<name>.<k>.out`` / ``.err`` where ``k`` is :attr:`World.run_index`, one more than the
-largest index already present (:func:`next_run_index`). Nothing is renamed and no earlier file
-is ever opened for writing again, so every run's output stays complete.
+largest index already present (:func:`next_run_index`; the largest over every entity started
+together, so the files of one ``start`` share one index). Nothing is renamed and no earlier
+file is ever opened for writing again, so every run's output stays complete.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
+import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -175,6 +176,11 @@ class BatchLauncher:
         """Whether the tool failed because the scheduler could not be reached (transient)."""
         return False
 
+    def cancelled(self, done: Completed, job_ids: Sequence[str]) -> set[str]:
+        """The ids the cancel command acted on (not those that had already finished): their
+        later failure is reported as ``CANCELLED``."""
+        return set(job_ids)
+
     # ------------------------------------------------------------------ helpers
 
     def _tool_paths(self, submit_path: str) -> dict[str, str]:
@@ -290,11 +296,15 @@ class BatchLauncher:
         out: dict[Handle, JobState] = {}
         for handle in handles:
             state = states.get(handle.job_id)
+            stopped = handle.job_id in self._stopped
             if state is None:
-                if handle.job_id in self._stopped:
+                if stopped:
                     state = JobState(Status.CANCELLED, reason="cancelled by smartsim")
                 else:
                     state = JobState(Status.UNKNOWN, reason=f"{self.name} does not report it")
+            elif stopped and state.status is Status.FAILED:
+                # killed because this launcher asked (schedulers report the kill as a failure)
+                state = attrs.evolve(state, status=Status.CANCELLED)
             out[handle] = state
         return out
 
@@ -319,7 +329,7 @@ class BatchLauncher:
 
         def read(done: Completed) -> IOResult[None, EffectError]:
             if self.cancel_succeeded(done):
-                self._stopped.update(job_ids)
+                self._stopped.update(self.cancelled(done, job_ids))
                 return IOSuccess(None)
             return IOFailure(self.failure(done))
 

@@ -9,9 +9,8 @@ temporary file in the same directory, then ``os.replace``), so a reader never se
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 
 from returns.io import IOFailure, IOResult, IOSuccess
@@ -29,16 +28,20 @@ from smartsim.commands.generate import (
 from smartsim.commands.plan import next_run_index
 from smartsim.errors import EffectError, OSFailure
 
+_TMP_SEQ = itertools.count()
+
 
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace`` (raises OSError)."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".smartsim-", suffix=".tmp")
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{next(_TMP_SEQ)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o644 if mode is None else mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         if mode is not None:
-            os.chmod(tmp, mode)
+            os.chmod(tmp, mode)  # exactly, whatever the umask
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -74,6 +77,8 @@ def _symlink(op: Symlink) -> None:
 
 
 def _remove(path: str) -> None:
+    import shutil  # only generate(overwrite=True) pays for it
+
     if os.path.normpath(os.path.abspath(path)) == os.path.sep:
         raise OSError(f"refusing to remove {path!r}")
     if os.path.islink(path) or os.path.isfile(path):
@@ -89,6 +94,8 @@ def _one(op: FileOp) -> None:
         case RemoveTree(path):
             _remove(path)
         case Copy(src, dst):
+            import shutil  # only generate() with files to copy pays for it
+
             if os.path.isdir(src):
                 shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
             else:
@@ -114,7 +121,7 @@ def apply(ops: Iterable[FileOp]) -> IOResult[None, EffectError]:
     for op in ops:
         try:
             _one(op)
-        except (OSError, shutil.Error) as exc:
+        except OSError as exc:  # shutil.Error is an OSError
             return IOFailure(OSFailure(_describe(op), str(exc)))
     return IOSuccess(None)
 

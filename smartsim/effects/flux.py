@@ -56,8 +56,11 @@ _UNREACHABLE: Final = re.compile(
     r"unable to connect|connection refused|broker socket|No such file or directory.*local",
     re.IGNORECASE,
 )
-#: What flux-cancel(1) reports for a job that has already ended (or been purged).
-_ALREADY_ENDED: Final = re.compile(r"job is inactive|unknown job id", re.IGNORECASE)
+#: What flux-cancel(1) reports for a job that has already ended (or been purged), and what
+#: flux-jobs(1) prints for an id it does not know (flux/job/list.py: "JobID <id> unknown").
+_ALREADY_ENDED: Final = re.compile(
+    r"job is inactive|unknown job id|JobID \S+ unknown", re.IGNORECASE
+)
 
 
 def _error(done: Completed) -> EffectError:
@@ -198,7 +201,7 @@ class FluxLauncher:
             if done.returncode != 0 and not done.stdout.strip():
                 if _UNREACHABLE.search(done.stderr):
                     return IOFailure(SchedulerUnavailable(done.argv, done.stderr))
-                if _ALREADY_ENDED.search(done.stderr):
+                if _only_ended(done.stderr):
                     return IOSuccess({})  # every listed id is unknown to Flux
                 return IOFailure(_error(done))
             return IOFailure(UnparsableOutput("flux jobs", done.stdout, "flux jobs --json"))

@@ -19,8 +19,9 @@ Rules this module keeps:
   no fixed polling interval anywhere.
 * **Never signal a stranger.** A group is signalled only while its leader is unreaped (our own
   child) or, for a handle from the journal of an earlier process, after the pid's start time in
-  ``/proc/PID/stat`` (and the boot id and host) matched what the journal recorded, with a pidfd
-  held so that the pid cannot be reused in between.
+  ``/proc/PID/stat`` (and the boot id and host) matched what the journal recorded, checked again
+  once a pidfd on it is held; from then on the pidfd tells its exit, and it is signalled only
+  while it lives, when its pid cannot have been reused.
 * Failures are values (:class:`~smartsim.errors.EffectError` in ``IOResult``); a program that
   cannot be started fails its own launch only.
 """
@@ -29,12 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import heapq
 import itertools
 import os
 import select
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -122,7 +123,7 @@ def _read_boot_id() -> str:
 
 
 _BOOT_ID: Final = _read_boot_id()
-_HOST: Final = socket.gethostname()
+_HOST: Final = os.uname().nodename
 
 
 def identity(pid: int) -> tuple[tuple[str, str], ...]:
@@ -294,9 +295,19 @@ class _Reaper:
                 self._epoll.unregister(fd)
                 os.close(fd)
                 if proc is not None:
-                    proc.launcher._exited(proc)
+                    _safely(functools.partial(proc.launcher._exited, proc))
             for action in self._due():
-                action()
+                _safely(action)
+
+
+def _safely(action: Callable[[], None]) -> None:
+    """Run ``action``; a bug in a listener must not stop the tracking of every other process."""
+    try:
+        action()
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
 
 
 def _wait_thread(proc: _Proc) -> None:
@@ -307,7 +318,7 @@ def _wait_thread(proc: _Proc) -> None:
     else:  # not our child: nothing to wait on but the process table
         while same_process(proc.handle).map(lambda _: True).value_or(False):
             time.sleep(0.05)
-    proc.launcher._exited(proc)
+    _safely(lambda: proc.launcher._exited(proc))
 
 
 _REAPER: _Reaper | None = None
@@ -483,13 +494,19 @@ class LocalLauncher:
             left = [p.handle.name for p in targets if not p.done]
         if left:
             return IOFailure(Timeout(f"stop {', '.join(left)}", self.grace + _KILL_WAIT))
+        # The leaders are gone and their groups were SIGKILLed; wait for the last members to
+        # die too, so that nothing of a stopped entity is alive when stop returns.
+        if not _wait_groups_gone({p.pid for p in targets}, _KILL_WAIT):
+            return IOFailure(
+                Timeout(f"stop {', '.join(p.handle.name for p in targets)}", _KILL_WAIT)
+            )
         return IOSuccess(None)
 
     # -- internals ------------------------------------------------------------------------
 
     def _tell(self, handle: Handle, state: JobState) -> None:
         for listener in self._listeners:
-            listener(handle, state)
+            _safely(functools.partial(listener, handle, state))
 
     def _proc(self, handle: Handle) -> _Proc:
         """Our record of ``handle``; a handle we did not start (from a journal) is adopted:
@@ -544,6 +561,10 @@ class LocalLauncher:
                 proc.state = _classify(proc.popen.wait(), proc.ended_by, proc.limit)
                 proc.popen = None
             elif proc.ended_by == "stop":
+                # An adopted leader we stopped has exited: what it left in its group goes too
+                # (members keep the group id alive, so it cannot name anyone else's group).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.state = JobState(Status.CANCELLED, "stopped", reason="stopped by smartsim")
             else:
                 proc.state = JobState(
@@ -555,6 +576,30 @@ class LocalLauncher:
             state = proc.state
             self._cond.notify_all()
         self._tell(proc.handle, state)
+
+
+def _wait_groups_gone(groups: set[int], timeout: float) -> bool:
+    """Wait until no live process is in any of ``groups`` (already SIGKILLed), watching the
+    stragglers' pidfds; ``True`` once they are gone. Without /proc there is nothing to see."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [p.pid for p in process_table() if p.pgrp in groups and p.state not in ("Z", "X")]
+        remaining = deadline - time.monotonic()
+        if not left:
+            return True
+        if remaining <= 0:
+            return False
+        fds = []
+        for pid in left:
+            with contextlib.suppress(OSError, AttributeError):
+                fds.append(os.pidfd_open(pid))
+        try:
+            if fds:
+                select.select(fds, [], [], min(remaining, 0.5))
+            else:
+                time.sleep(min(remaining, 0.01))
+        finally:
+            _close_all(fds)
 
 
 def _pid_of(handle: Handle) -> int:

@@ -68,3 +68,7 @@ class LsfLauncher(BatchLauncher):
 
     def unavailable(self, done: Completed) -> bool:
         return lsf.unavailable(done.stderr + done.stdout)
+
+    def cancelled(self, done: Completed, job_ids: Sequence[str]) -> set[str]:
+        acted = lsf.bkill_acted(done.stdout + "\n" + done.stderr)
+        return {j for j in job_ids if j.split("[", 1)[0] in acted}

@@ -61,6 +61,9 @@ class PbsLauncher(BatchLauncher):
     def unavailable(self, done: Completed) -> bool:
         return pbs.unavailable(done.stderr + done.stdout)
 
+    def cancelled(self, done: Completed, job_ids: Sequence[str]) -> set[str]:
+        return pbs.qdel_acted(done.stderr, job_ids)
+
 
 def _only_unknown(stderr: str) -> bool:
     """qstat exits non-zero when an id is unknown (purged, or history disabled); that is an

@@ -253,13 +253,23 @@ class _SallocWatch:
         return cancelled
 
 
+#: What salloc says when ``--immediate`` ran out (see :func:`allocate`).
+_NOT_NOW: Final = (
+    "Unable to allocate resources: Connection timed out",
+    "configuration not available now",
+    "Resources temporarily unavailable",
+)
+
+
 def _immediate_seconds(req: AllocationRequest) -> float | None:
     for key in ("immediate", "I"):
         if key in req.add_opts and req.add_opts[key] is not False:
             value = req.add_opts[key]
+            if value is None or isinstance(value, bool):
+                return 0.0  # a bare --immediate: only what is free right now
             try:
-                return float(value) if value not in (None, True) else 0.0
-            except (TypeError, ValueError):
+                return float(value)
+            except ValueError:
                 return 0.0
     return None
 
@@ -332,12 +342,11 @@ def allocate(
         release(attrs.evolve(granted, cluster=cluster))
     done = Completed(tuple(argv), returncode, "", text)
     immediate = _immediate_seconds(req)
-    if immediate is not None and "Unable to allocate resources" in text and not _unreachable(
-        text.replace("Connection timed out", "")
-    ):
+    if immediate is not None and any(m in text for m in _NOT_NOW):
         # salloc(1) --immediate: "If the resources are not available within the time period
-        # specified, salloc will exit" (verified: "Unable to allocate resources: Connection
-        # timed out", exit 1).
+        # specified, salloc will exit". Verified on 22.05: after waiting, "Unable to allocate
+        # resources: Connection timed out"; with --immediate=1 or less, at once, "Job
+        # submit/allocate failed: Requested partition configuration not available now".
         pending = watch.pending()
         if pending is not None:
             release(pending)
@@ -412,9 +421,7 @@ def _context(model: Model, world: World, alloc: str | None) -> LaunchContext:
 def _plan_step(model: Model, world: World, alloc: str | None) -> Launch:
     ctx = _context(model, world, alloc)
     log = srun_log_path(model, world.run_index)
-    command = attrs.evolve(
-        srun_command(_as_srun(model.run_settings), ctx), stdout=log, stderr=log
-    )
+    command = attrs.evolve(srun_command(_as_srun(model.run_settings), ctx), stdout=log, stderr=log)
     assert ctx.stdout is not None and ctx.stderr is not None
     return Launch(
         name=model.name,
@@ -555,7 +562,9 @@ def srun_outcome(
     if returncode == 0:
         return JobState(Status.COMPLETED, "COMPLETED", 0)
     banners = [
-        m for m in _BANNER.finditer(messages) if step is None or m["id"] in (step, step.split(".")[0])
+        m
+        for m in _BANNER.finditer(messages)
+        if step is None or m["id"] in (step, step.split(".")[0])
     ]
     if banners:
         why = (banners[-1]["why"] or "").strip()
@@ -846,7 +855,9 @@ class SlurmLauncher:
         if log:
             extra.append((_LOG, log))
         extra.append((_ERR, launch.stderr))
-        handle = Handle(launcher=self.name, name=launch.name, job_id=jobid or "", extra=tuple(extra))
+        handle = Handle(
+            launcher=self.name, name=launch.name, job_id=jobid or "", extra=tuple(extra)
+        )
         with self._lock:
             self._tracked[handle] = _Tracked(proc=proc)
         return IOSuccess(handle)
@@ -938,9 +949,10 @@ class SlurmLauncher:
                 need_sacct.append(h)
         for h in steps:
             tracked = self._track(h)
-            if tracked.returncode is not None or (tracked.proc is None and not (
-                tracked.resolved is not None and tracked.resolved in running_ids
-            )):
+            if tracked.returncode is not None or (
+                tracked.proc is None
+                and not (tracked.resolved is not None and tracked.resolved in running_ids)
+            ):
                 need_sacct.append(h)
         accounted: dict[str, list[tuple[str, JobState, str]]] | None = None
         if need_sacct and self.accounting is not False:
@@ -1093,9 +1105,7 @@ class SlurmLauncher:
             return row
         if tracked.returncode is not None:
             step = str(tracked.resolved) if tracked.resolved is not None else None
-            return srun_outcome(
-                tracked.returncode, messages, stopped=tracked.stopped, step=step
-            )
+            return srun_outcome(tracked.returncode, messages, stopped=tracked.stopped, step=step)
         if row is not None:
             return row
         if tracked.stopped:

@@ -36,6 +36,7 @@ the tool's env options override it).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ __all__ = [
     "read_mpich",
     "read_openmpi",
     "read_pals",
+    "unwrap_env",
 ]
 
 
@@ -175,6 +177,25 @@ def parse_colon_argv(
             raise CliError("nothing after ':'")
 
 
+def unwrap_env(program: str, args: Sequence[str]) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """The program ``env NAME=value ... prog args`` really runs, its arguments and the variables
+    set for it. GNU coreutils env(1): "env [OPTION]... [-] [NAME=VALUE]... [COMMAND [ARG]...]:
+    Set each NAME to VALUE in the environment and run COMMAND"."""
+    if posixpath.basename(program) != "env":
+        return program, tuple(args), {}
+    assigned: dict[str, str] = {}
+    i = 0
+    while i < len(args) and "=" in args[i]:
+        if args[i].startswith("-"):
+            raise CliError(f"env option {args[i]!r} is not modelled")
+        key, value = args[i].split("=", 1)
+        assigned[key] = value
+        i += 1
+    if i >= len(args) or args[i].startswith("-"):
+        raise CliError("env without a command to run")
+    return args[i], tuple(args[i + 1 :]), assigned
+
+
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
@@ -276,10 +297,12 @@ def read_openmpi(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[A
                 env[key] = value
         hosts = app.one("host")
         npernode = _int(app.one("npernode"))
+        program, args, assigned = unwrap_env(app.program, app.args)
+        env.update(assigned)
         views.append(
             AppView(
-                program=app.program,
-                args=tuple(app.args),
+                program=program,
+                args=args,
                 ntasks=_int(app.one("np")),
                 tasks_per_node=tpn if npernode is None else npernode,
                 cpus_per_task=cpus if cpus is not None else _int(app.one("cpus-per-proc")),
@@ -381,10 +404,12 @@ def read_mpich(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[App
         for key, value in app.values("env"):
             env[key] = value
         hosts = glob.get("hosts")
+        program, args, assigned = unwrap_env(app.program, app.args)
+        env.update(assigned)
         views.append(
             AppView(
-                program=app.program,
-                args=tuple(app.args),
+                program=program,
+                args=args,
                 ntasks=_int(app.one("n")),
                 tasks_per_node=_int(glob.get("ppn")),
                 cpus_per_task=cpus,
@@ -454,16 +479,17 @@ def read_pals(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[AppV
     views = []
     for app in apps:
         own_depth = _int(app.one("depth")) if app is not first else None
+        program, args, assigned = unwrap_env(app.program, app.args)
         views.append(
             AppView(
-                program=app.program,
-                args=tuple(app.args),
+                program=program,
+                args=args,
                 ntasks=_int(app.one("np")),
                 tasks_per_node=_int(first.one("ppn")),
                 cpus_per_task=own_depth if own_depth is not None else depth,
                 hosts=tuple(hosts.split(",")) if hosts else (),
                 wdir=app.one("wdir"),
-                env=env,
+                env={**env, **assigned},
                 extra=_extra(app, {"np", "ppn", "hosts", "depth", "env", "wdir"}),
             )
         )

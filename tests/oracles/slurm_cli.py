@@ -10,8 +10,9 @@ tables. Sources, in order of authority:
   getopt tables and the optstring, which starts with ``+``), ``src/sbatch/opt.c``
   (``process_options_first_pass``), ``src/sbatch/sbatch.c``, ``src/salloc/salloc.c`` and
   ``src/srun/libsrun/opt.c`` (the ``:`` hetjob loops), ``src/squeue/opts.c``,
-  ``src/common/parse_time.c`` (``time_str2secs``), ``src/common/proc_args.c``
-  (``find_quote_token``);
+  ``src/common/parse_time.c`` (``time_str2secs``, ``_is_valid_timespec``), and
+  ``find_quote_token`` (the ``--export`` tokenizer used by srun's ``_build_user_env`` and by
+  sbatch);
 - glibc 2.36 ``getopt_long`` (posix/getopt.c: ``process_long_option``, ``_getopt_internal_r``).
 
 The option tables below were written from those sources and then checked entry by entry against
@@ -48,6 +49,7 @@ __all__ = [
     "ArgKind",
     "ArraySpec",
     "Component",
+    "ErrorKind",
     "ExportSpec",
     "Opt",
     "OptionForm",
@@ -77,6 +79,9 @@ ErrorKind = Literal[
     "bad-time",
     "bad-export",
     "bad-array",
+    "bad-script",
+    "lexer",
+    "invalid-directive",
 ]
 
 
@@ -84,7 +89,7 @@ ErrorKind = Literal[
 class OracleError(ValueError):
     """Slurm would reject this input; ``kind`` names the rule, ``word`` the offending word."""
 
-    def __init__(self, kind: str, message: str, word: str | None = None) -> None:
+    def __init__(self, kind: ErrorKind, message: str, word: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.word = word
@@ -583,9 +588,9 @@ class ParsedCommand:
 
         getopt accepts ``--partition ''`` and ``--partition=`` alike; whether Slurm then rejects
         the empty value depends on the option (``--nodes=`` fails in the option's set function,
-        ``--partition ''`` is passed on and fails only at the controller, ``--exclusive=`` means
-        plain ``--exclusive``). The oracle parses them and lists them here so a property can
-        demand that a builder never emits one.
+        ``--partition ''`` passes the client and is left to the controller, ``--exclusive=``
+        means plain ``--exclusive``; all observed with 22.05.8). The oracle parses them and
+        lists them here so a property can demand that a builder never emits one.
         """
         return tuple(
             (i, o.name)
@@ -911,7 +916,19 @@ def _valid_timespec(text: str) -> bool:
 _UNLIMITED_WORDS = frozenset({"-1", "infinite", "unlimited"})
 
 
+_INT_MAX = 2**31 - 1
+
+
 def _time_seconds(text: str) -> int | None:
+    seconds = _time_seconds_unchecked(text)
+    # time_str2secs sums C ints and time_str2mins adds 59: beyond INT_MAX the limit Slurm
+    # stores is garbage (observed: "189799831" became 2965290-19:24:00). Refused here.
+    if seconds is not None and seconds + 59 > _INT_MAX:
+        raise OracleError("bad-time", f"--time {text!r} overflows Slurm's int seconds", text)
+    return seconds
+
+
+def _time_seconds_unchecked(text: str) -> int | None:
     if text.lower() in _UNLIMITED_WORDS:
         return None
     if not text or not _valid_timespec(text):

@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tests.oracles.mpi_cli import AppView, CliError, Opt, OptionTable, parse_colon_argv
+from tests.oracles.mpi_cli import AppView, CliError, Opt, OptionTable, parse_colon_argv, unwrap_env
 
 __all__ = ["Erf", "parse_erf", "read_aprun", "read_jsrun"]
 
@@ -104,20 +104,23 @@ def read_aprun(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[App
         key, value = text.split("=", 1)
         env[key] = value
     used = {"e", "n", "N", "d", "L", "E"}
-    return [
-        AppView(
-            program=app.program,
-            args=tuple(app.args),
-            ntasks=_int(app.one("n")),
-            tasks_per_node=_int(app.one("N")),
-            cpus_per_task=_int(app.one("d")),
-            hosts=_nids(app.one("L")),
-            excluded_hosts=_nids(app.one("E")),
-            env=env,
-            extra=tuple((n, v) for n, v in app.options if n not in used),
+    views = []
+    for app in apps:
+        program, args, assigned = unwrap_env(app.program, app.args)
+        views.append(
+            AppView(
+                program=program,
+                args=args,
+                ntasks=_int(app.one("n")),
+                tasks_per_node=_int(app.one("N")),
+                cpus_per_task=_int(app.one("d")),
+                hosts=_nids(app.one("L")),
+                excluded_hosts=_nids(app.one("E")),
+                env={**env, **assigned},
+                extra=tuple((n, v) for n, v in app.options if n not in used),
+            )
         )
-        for app in apps
-    ]
+    return views
 
 
 # --------------------------------------------------------------------------- jsrun
@@ -277,13 +280,14 @@ def read_jsrun(
             counts = [who for who, _rs, app in erf.ranks if app == index]
             if len(counts) != 1 or not isinstance(counts[0], int):
                 raise CliError(f"app {index} needs exactly one rank-count line")
+            program, args, assigned = unwrap_env(words[0], words[1:])
             views.append(
                 AppView(
-                    program=words[0],
-                    args=words[1:],
+                    program=program,
+                    args=args,
                     ntasks=counts[0],
                     wdir=value.get("chdir"),
-                    env=env,
+                    env={**env, **assigned},
                     extra=extra if index == 0 else (),
                 )
             )

@@ -1,0 +1,689 @@
+"""Grid Engine (SGE, Son of Grid Engine, UGE): ``qsub`` scripts with ``#$`` directives, ``-terse``
+ids, ``qstat -xml`` then ``qacct -j`` for finished jobs, ``qdel``.
+
+Sources (Grid Engine manual pages, and Debian's Son of Grid Engine 8.1.9 where it was run to
+check them; quoted beside the rule each one enforces):
+
+* qsub(1): ``-pe <pe_name> <slots>``, ``-l h_rt=...``, ``-t n[-m[:s]]`` arrays with ``-tc`` the
+  number of tasks running at once, ``-terse`` (the id alone: ``123`` or ``123.1-10:1``),
+  ``-N``, ``-o``/``-e``, ``-q``, ``-A``, ``-wd``, ``-S``; directive prefix ``#$``.
+* ``parse_script_file`` (``source/common/parse_job_cull.c``): every line that starts with ``#$``
+  in its first column is a directive, *wherever it is* in the script; only the first 2048 bytes
+  of a line are read. Checked on 8.1.9: a ``#`` ends a directive even inside quotes; quotes
+  (``"`` or ``'``) group blanks but run to the end of the line and are removed — so one option
+  per line, its quoted value last, and values never hold ``#`` or quotes.
+* sge_types(1) ``time_specifier``: seconds, or exactly ``hours:minutes:seconds`` (``10:00`` is
+  "not a time value"; ``010`` is octal, 8 s) — smartsim writes ``H:MM:SS``.
+* object names (checked on 8.1.9): "cannot start with a digit"; no ``: @ * ?`` or ``/``.
+* ``-o``/``-e``/``-wd`` paths are ``[[host]:]path[,...]`` and expand ``$HOME``, ``$JOB_ID``, ...
+  so smartsim's paths may not hold ``: , $``.
+* qstat(1) ``-xml``: ``job_list`` elements (``JB_job_number``, ``state``, ``tasks``) of pending
+  and running jobs only; finished jobs are in the accounting file, read with qacct(1) ``-j``:
+  ``failed`` (0, or a code and its reason such as ``100 : assumedly after job`` or ``37 :
+  qmaster enforced h_rt...``) and ``exit_status`` per job or array task; a job deleted while
+  pending has no record at all.
+* qdel(1) (8.1.9 messages): ``... has registered the job 3 for deletion``, ``... has deleted
+  job 5``; ``denied: job "2" does not exist`` for a finished or unknown job.
+
+Everything here is pure: validate with :func:`check_qsub` (and the planner), then render.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Final, final
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._types import Command, Submission
+from smartsim.commands.pbs import BatchJob, Option, option_words, plan_batch, raw_options
+from smartsim.commands.plan import Launch, World
+from smartsim.commands.script import batch_script, directive_line
+from smartsim.errors import (
+    BadName,
+    BadValue,
+    DuplicateOption,
+    ForbiddenCharacter,
+    Invalid,
+    Unsupported,
+    ValidationError,
+)
+from smartsim.status import JobState, Status
+from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model
+
+TOOL: Final = "qsub"
+TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
+PREFIX: Final = "#$"
+SHEBANG: Final = "#!/bin/bash"
+#: The parallel environment smartsim asks for by default (sites name their own).
+DEFAULT_PE: Final = "smp"
+_MAX_LINE: Final = 2000  # parse_script_file reads 2048 bytes of a line
+
+
+# =========================================================================== values
+
+
+def h_rt(duration: Duration) -> str:
+    """``-l h_rt``'s value: ``H:MM:SS`` with unbounded hours (three fields, as sge_types(1)
+    requires).
+
+    >>> h_rt(Duration(90000)), h_rt(Duration(5400))
+    ('25:00:00', '1:30:00')
+    """
+    return duration.hms()
+
+
+def task_range(array: ArraySpec) -> str:
+    """``-t``'s ``n-m[:s]`` (the limit goes to ``-tc``).
+
+    >>> task_range(ArraySpec(1, 10, 2, limit=3))
+    '1-10:2'
+    """
+    out = f"{array.start}-{array.stop}"
+    return out if array.step == 1 else f"{out}:{array.step}"
+
+
+_NAME: Final = re.compile(r"[^\d\s/:@\\*?#'\"][^\s/:@\\*?#'\"]*")
+
+
+def check_job_name(field: str, name: str) -> list[ValidationError]:
+    """A name ``qsub -N`` accepts.
+
+    >>> check_job_name("n", "sim_1"), [type(e).__name__ for e in check_job_name("n", "1sim")]
+    ([], ['BadName'])
+    """
+    if _NAME.fullmatch(name):
+        return []
+    return [
+        BadName(
+            field,
+            name,
+            "Grid Engine names: not starting with a digit, no blanks, "
+            "none of / : @ \\ * ? # or quotes",
+        )
+    ]
+
+
+def check_word(field: str, word: str) -> list[ValidationError]:
+    """A value a ``#$`` line carries exactly: one line, no ``#`` (it ends the directive even
+    quoted), no quote characters (removed), short enough to be read whole."""
+    errors = check_text(field, word)
+    for ch in ("#", '"', "'"):
+        if ch in word:
+            errors.append(ForbiddenCharacter(field, word, ch))
+            break
+    if len(word.encode()) > _MAX_LINE:
+        errors.append(BadValue(field, word, f"at most {_MAX_LINE} bytes on a #$ line"))
+    return errors
+
+
+def check_sge_path(field: str, path: str) -> list[ValidationError]:
+    """A path ``-o``/``-e``/``-wd`` read as written."""
+    errors = check_word(field, path)
+    for ch in (":", ",", "$"):
+        if ch in path:
+            errors.append(
+                Unsupported(
+                    field, path, f"qsub -o/-e/-wd (a {ch!r} is part of Grid Engine's path syntax)"
+                )
+            )
+            break
+    return errors
+
+
+def check_variable_list(field: str, env: Mapping[str, str]) -> list[ValidationError]:
+    """Environment ``qsub -v`` can carry: POSIX names, values without commas (the list
+    separator) that a ``#$`` line carries."""
+    errors: list[ValidationError] = []
+    for key, value in env.items():
+        if not ENV_NAME.fullmatch(key):
+            errors.append(BadName(f"{field}[{key!r}]", key, "a POSIX variable name"))
+        errors += check_word(f"{field}[{key!r}]", value)
+        if "," in value:
+            errors.append(Unsupported(f"{field}[{key!r}]", value, "qsub -v (commas separate)"))
+    return errors
+
+
+def variable_list(env: Mapping[str, str]) -> str:
+    """``-v``'s value.
+
+    >>> variable_list({"A": "1", "B": "x y"})
+    'A=1,B=x y'
+    """
+    return ",".join(f"{k}={v}" for k, v in env.items())
+
+
+def directive_word(word: str) -> str:
+    """Quote one word of a ``#$`` line: plain words as they are, else in double quotes (the
+    word must then be the line's last, which one option per line guarantees).
+
+    >>> directive_word("h_rt=1:00:00"), directive_word("/a b/c.out")
+    ('h_rt=1:00:00', '"/a b/c.out"')
+    """
+    if re.fullmatch(r"[A-Za-z0-9_@%+=:,./\[\]^~-]+", word):
+        return word
+    return f'"{word}"'
+
+
+def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
+    """One ``#$`` line per option; ``-pe`` carries two words.
+
+    >>> directive_lines([("-pe", "smp 4"), ("-l", "h_rt=25:00:00"), ("-N", "a b")])
+    ('#$ -pe smp 4', '#$ -l h_rt=25:00:00', '#$ -N "a b"')
+    """
+    lines = []
+    for flag, value in options:
+        if flag == "-pe" and value is not None:
+            lines.append(directive_line(PREFIX, [flag, *value.split(" ", 1)]))
+        else:
+            lines.append(
+                directive_line(PREFIX, option_words((flag, value)), quote_word=directive_word)
+            )
+    return tuple(lines)
+
+
+#: Raw keys smartsim sets itself, or that a batch job cannot carry.
+_NOT_IN_SCRIPT: Final = {
+    "o": "qsub in smartsim (the job's output paths are set by smartsim)",
+    "e": "qsub in smartsim (the job's output paths are set by smartsim)",
+    "j": "qsub in smartsim (joining streams moves the error file smartsim reports)",
+    "wd": "qsub in smartsim (the job runs in the entity's directory)",
+    "cwd": "qsub in smartsim (the job runs in the entity's directory)",
+    "S": "qsub in smartsim (the script is a bash script)",
+    "b": "a job script (-b y submits a binary)",
+    "sync": "qsub in smartsim (-sync y blocks the submission until the job ends)",
+    "now": "qsub in smartsim (-now y makes the submission fail instead of queueing)",
+    "terse": "qsub in smartsim (set on the command line by smartsim)",
+    "C": "a job script (-C cannot be a directive)",
+    "pe": "a raw option (-pe takes two words): set SgeLauncher(pe=...) and nodes",
+}
+_TYPED: Final = {
+    "N": ("job_name",),
+    "q": ("partition",),
+    "A": ("account",),
+    "t": ("array",),
+    "tc": ("array",),
+}
+_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
+    """What Grid Engine's ``qsub`` cannot express for ``bs``.
+
+    >>> bad = BatchSettings(gpus=1, array=range(0, 4), batch_args={"sync": "y"})
+    >>> [(type(e).__name__, e.field) for e in check_qsub(bad)]
+    [('Unsupported', 'batch_settings.gpus'), ('BadValue', 'batch_settings.array.start'), \
+('Unsupported', "batch_settings.batch_args['sync']")]
+    """
+    f = f"{field}."
+    errors: list[ValidationError] = []
+    if bs.gpus is not None:
+        errors.append(
+            Unsupported(
+                f + "gpus",
+                bs.gpus,
+                "Grid Engine (GPUs are a site-defined complex: use batch_args {'l': 'gpu=N'})",
+            )
+        )
+    if bs.mem is not None:
+        errors.append(
+            Unsupported(
+                f + "mem",
+                bs.mem,
+                "Grid Engine (memory is a per-slot, "
+                "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
+            )
+        )
+    if bs.array is not None and bs.array.start < 1:
+        errors.append(BadValue(f + "array.start", bs.array.start, "a Grid Engine task id >= 1"))
+    if bs.job_name is not None:
+        errors += check_job_name(f + "job_name", bs.job_name)
+    for name in ("account", "partition"):
+        value = getattr(bs, name)
+        if isinstance(value, str):
+            errors += check_word(f + name, value)
+    for key, value in bs.batch_args.items():
+        where = f"{f}batch_args[{key!r}]"
+        if not _KEY.fullmatch(key):
+            errors.append(BadValue(f + "batch_args", key, "a qsub option name such as 'l'"))
+        elif key in _NOT_IN_SCRIPT:
+            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
+        elif key in _TYPED and any(getattr(bs, t) is not None for t in _TYPED[key]):
+            errors.append(DuplicateOption(f + "batch_args", key, f + _TYPED[key][0]))
+        elif (
+            key == "l"
+            and isinstance(value, str)
+            and bs.time is not None
+            and "h_rt" in {item.partition("=")[0] for item in value.split(",")}
+        ):
+            errors.append(DuplicateOption(f + "batch_args", "l h_rt", f + "time"))
+        if isinstance(value, str):
+            errors += check_word(where, value)
+    return errors
+
+
+def slots(job: BatchJob) -> int:
+    """Slots to ask the parallel environment for: with ``nodes``, nodes times the cores each
+    node must give; without, the members' total cores."""
+    if job.settings.nodes is not None:
+        return job.nodes * job.cpus_per_node
+    return max(1, job.cpus)
+
+
+def qsub_options(
+    bs: BatchSettings,
+    *,
+    name: str | None = None,
+    slots: int = 1,
+    pe: str | None = DEFAULT_PE,
+    cwd: str | None = None,
+    stdout: str | None = None,
+    stderr: str | None = None,
+) -> tuple[Option, ...]:
+    """The options of a Grid Engine job for valid settings (see :func:`check_qsub`).
+
+    Grid Engine has no node count: more than one slot is asked of the parallel environment
+    ``pe`` (``-pe pe slots``), whose ``allocation_rule`` decides how they spread over hosts.
+
+    >>> qsub_options(BatchSettings(nodes=2, time=90000), slots=8, name="sim")
+    (('-N', 'sim'), ('-S', '/bin/bash'), ('-pe', 'smp 8'), ('-l', 'h_rt=25:00:00'))
+    """
+    out: list[Option] = []
+    job_name = bs.job_name or name
+    if job_name is not None and _NAME.fullmatch(job_name):
+        out.append(("-N", job_name))
+    out.append(("-S", "/bin/bash"))
+    if cwd is not None:
+        out.append(("-wd", cwd))
+    if bs.partition is not None:
+        out.append(("-q", bs.partition))
+    if bs.account is not None:
+        out.append(("-A", bs.account))
+    if slots > 1 and pe is not None:
+        out.append(("-pe", f"{pe} {slots}"))
+    if isinstance(bs.time, Duration):
+        out.append(("-l", f"h_rt={h_rt(bs.time)}"))
+    if bs.array is not None:
+        out.append(("-t", task_range(bs.array)))
+        if bs.array.limit is not None:
+            out.append(("-tc", str(bs.array.limit)))
+    if stdout is not None:
+        out.append(("-o", stdout))
+    if stderr is not None:
+        out.append(("-e", stderr))
+    out += raw_options(bs.batch_args)
+    return tuple(out)
+
+
+def qsub_script(
+    options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
+) -> str:
+    """A Grid Engine job script: the shebang, one ``#$`` line per option, preamble, body.
+
+    >>> print(qsub_script([("-S", "/bin/bash"), ("-l", "h_rt=1:00:00")], ["hostname"]), end="")
+    #!/bin/bash
+    #$ -S /bin/bash
+    #$ -l h_rt=1:00:00
+    hostname
+    """
+    return batch_script(SHEBANG, directive_lines(options), preamble, body)
+
+
+def qsub_argv(script: str, *, tool: str = TOOL) -> tuple[str, ...]:
+    """Submit ``script`` printing the job id alone (``-terse``).
+
+    >>> qsub_argv("/w/sim.sge.sh")
+    ('qsub', '-terse', '/w/sim.sge.sh')
+    """
+    return (tool, "-terse", script)
+
+
+# =========================================================================== job ids
+
+_TERSE: Final = re.compile(
+    r"(?P<job>[0-9]+)(?:\.(?P<first>[0-9]+)-(?P<last>[0-9]+):(?P<step>[0-9]+))?"
+)
+_VERBOSE: Final = re.compile(
+    r"Your job(?:-array)? (?P<id>[0-9]+(?:\.[0-9]+-[0-9]+:[0-9]+)?) \(.*\) has been submitted"
+)
+
+
+@final
+@attrs.frozen(order=True)
+class SgeJobId:
+    """A Grid Engine job id as ``qsub -terse`` prints it: ``123``, or ``123.1-10:1`` for an
+    array (its tasks ``first..last`` by ``step``).
+
+    >>> job = SgeJobId.parse("4.2-6:2").unwrap()
+    >>> job.job, list(job.tasks), str(job)
+    (4, [2, 4, 6], '4.2-6:2')
+    """
+
+    job: int
+    first: int | None = None
+    last: int | None = None
+    step: int = 1
+
+    @staticmethod
+    def parse(text: str) -> Result[SgeJobId, str]:
+        match = _TERSE.fullmatch(text.strip())
+        if match is None:
+            return Failure(text)
+        if match["first"] is None:
+            return Success(SgeJobId(int(match["job"])))
+        step = int(match["step"])
+        if step < 1:
+            return Failure(text)
+        return Success(SgeJobId(int(match["job"]), int(match["first"]), int(match["last"]), step))
+
+    @property
+    def tasks(self) -> range:
+        if self.first is None or self.last is None:
+            return range(0)
+        return range(self.first, self.last + 1, self.step)
+
+    def __str__(self) -> str:
+        if self.first is None:
+            return str(self.job)
+        return f"{self.job}.{self.first}-{self.last}:{self.step}"
+
+
+def parse_qsub_output(stdout: str) -> Result[SgeJobId, str]:
+    """The id ``qsub -terse`` printed (its last non-blank line), or the id inside ``Your job
+    123 ("name") has been submitted`` when ``-terse`` was not honoured.
+
+    >>> str(parse_qsub_output("4.1-3:1\\n").unwrap()), str(parse_qsub_output(
+    ...     'Your job-array 33.2-6:2 ("arr") has been submitted\\n').unwrap())
+    ('4.1-3:1', '33.2-6:2')
+    """
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if lines:
+        parsed = SgeJobId.parse(lines[-1])
+        if isinstance(parsed, Success):
+            return parsed
+    match = _VERBOSE.search(stdout)
+    if match is not None:
+        return SgeJobId.parse(match["id"])
+    return Failure("a job id such as 123 or 123.1-10:1 (qsub -terse)")
+
+
+# =========================================================================== status
+
+
+def qstat_argv(*, tool: str = "qstat") -> tuple[str, ...]:
+    """Pending and running jobs as XML (one call, whatever the number of jobs).
+
+    >>> qstat_argv()
+    ('qstat', '-xml')
+    """
+    return (tool, "-xml")
+
+
+def qacct_argv(*, begin: str | None = None, tool: str = "qacct") -> tuple[str, ...]:
+    """Every accounting record (``-j`` without an id), from ``begin`` on (qacct(1) ``-b
+    [[CC]YY]MMDDhhmm[.SS]``, the earliest start time to report).
+
+    >>> qacct_argv(begin="202611241500")
+    ('qacct', '-b', '202611241500', '-j')
+    """
+    return (tool, *(("-b", begin) if begin is not None else ()), "-j")
+
+
+def qstat_state(state: str) -> JobState:
+    """Our status from qstat's state letters (qstat(1): ``qw``, ``hqw``, ``r``, ``t``,
+    ``Rr``, ``s``, ``Eqw``, ``dr``, ...).
+
+    >>> qstat_state("Eqw").status, qstat_state("hqw").status, qstat_state("dr").status
+    (<Status.FAILED: 'FAILED'>, <Status.PENDING: 'PENDING'>, <Status.CANCELLED: 'CANCELLED'>)
+    """
+    if "E" in state:
+        return JobState(Status.FAILED, raw=state, reason="error state (see qstat -j)")
+    if "d" in state:
+        return JobState(Status.CANCELLED, raw=state, reason="being deleted")
+    if any(c in state for c in "rtRsST"):
+        return JobState(Status.RUNNING, raw=state)
+    if any(c in state for c in "qwh"):
+        return JobState(Status.PENDING, raw=state)
+    return JobState(Status.UNKNOWN, raw=state)
+
+
+_ORDER: Final = [Status.RUNNING, Status.PENDING, Status.FAILED, Status.CANCELLED, Status.UNKNOWN]
+
+
+def combine(states: Sequence[JobState]) -> JobState:
+    """One state for a job's tasks: running while one runs, pending while one waits, then
+    the worst end (failed, then cancelled), else completed."""
+    for status in _ORDER:
+        for state in states:
+            if state.status is status:
+                return state
+    return states[0]
+
+
+def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
+    """States of every job ``qstat -xml`` lists, by job number (an array's tasks combined).
+    Never raises.
+
+    >>> out = ("<job_info><queue_info><job_list state='running'><JB_job_number>3"
+    ...        "</JB_job_number><state>r</state></job_list></queue_info></job_info>")
+    >>> parse_qstat_xml(out).unwrap()[3].status
+    <Status.RUNNING: 'RUNNING'>
+    """
+    if not text.strip():
+        return Success({})
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, RecursionError):
+        return Failure("qstat -xml output")
+    if root.tag != "job_info":
+        return Failure("a <job_info> document")
+    found: dict[int, list[JobState]] = {}
+    for item in root.iter("job_list"):
+        number = (item.findtext("JB_job_number") or "").strip()
+        state = (item.findtext("state") or "").strip()
+        if not number.isdigit():
+            return Failure("job_list entries with a JB_job_number")
+        found.setdefault(int(number), []).append(qstat_state(state))
+    return Success({job: combine(states) for job, states in found.items()})
+
+
+_RECORD_SPLIT: Final = re.compile(r"^={10,}\s*$", re.MULTILINE)
+_SUMMARY: Final = re.compile(r"^Total System Usage\s*$", re.MULTILINE)
+
+
+def _record_state(fields: Mapping[str, str]) -> JobState:
+    failed_text = fields.get("failed", "").strip()
+    failed_match = re.match(r"(-?[0-9]+)\s*(?::\s*(.*))?", failed_text)
+    failed = int(failed_match[1]) if failed_match else 0
+    why = (failed_match[2] or "").strip() if failed_match else failed_text
+    exit_match = re.match(r"(-?[0-9]+)", fields.get("exit_status", "").strip())
+    code = int(exit_match[1]) if exit_match else None
+    signal = code - 128 if code is not None and 128 < code < 160 else None
+    if failed == 0 and code == 0:
+        return JobState(Status.COMPLETED, raw="0", returncode=0)
+    reason = why if failed else ""
+    return JobState(Status.FAILED, raw=str(failed), returncode=code, signal=signal, reason=reason)
+
+
+def parse_qacct(text: str) -> Result[dict[int, dict[int | None, JobState]], str]:
+    """Accounting records of ``qacct -j`` by job number, then task id (``None`` for a job
+    that is not an array). Never raises.
+
+    >>> out = "=" * 62 + "\\njobnumber    3\\ntaskid       undefined\\nfailed       100 : " \\
+    ...       "assumedly after job\\nexit_status  137                  (Killed)\\n"
+    >>> parse_qacct(out).unwrap()[3][None]
+    JobState(status=<Status.FAILED: 'FAILED'>, raw='100', returncode=137, signal=9, \
+reason='assumedly after job')
+    """
+    out: dict[int, dict[int | None, JobState]] = {}
+    # qacct ends with a usage summary (alone when no record matched): not records
+    text = _SUMMARY.split(text, maxsplit=1)[0]
+    for chunk in _RECORD_SPLIT.split(text):
+        if not chunk.strip():
+            continue
+        fields: dict[str, str] = {}
+        for line in chunk.splitlines():
+            key, _, value = line.strip().partition(" ")
+            if key:
+                fields[key] = value.strip()
+        number = fields.get("jobnumber", "")
+        if not number.isdigit():
+            return Failure("qacct records with a jobnumber")
+        task_text = fields.get("taskid", "undefined")
+        task = int(task_text) if task_text.isdigit() else None
+        out.setdefault(int(number), {})[task] = _record_state(fields)
+    return Success(out)
+
+
+def accounting_state(records: Mapping[int | None, JobState], job: SgeJobId) -> JobState | None:
+    """The final state of ``job`` from its accounting records, or ``None`` while a task of an
+    array has no record yet (the accounting file is written as tasks end). A job that was
+    retried has one record per attempt: the last one counts (``records`` keeps the last)."""
+    tasks = list(job.tasks)
+    if not tasks:
+        return records.get(None) or (combine(list(records.values())) if records else None)
+    states = [records.get(t) for t in tasks]
+    if any(s is None for s in states):
+        return None
+    return combine([s for s in states if s is not None])
+
+
+# =========================================================================== cancel
+
+
+def qdel_argv(job_numbers: Sequence[int | str], *, tool: str = "qdel") -> tuple[str, ...]:
+    """Delete every job (all tasks of an array) in one call.
+
+    >>> qdel_argv([3, 4])
+    ('qdel', '3', '4')
+    """
+    return (tool, *(str(j) for j in job_numbers))
+
+
+_GONE: Final = re.compile(
+    r"has registered the job|has deleted job|does not exist|already (?:in|marked for) deletion"
+    r"|for deletion"
+)
+
+
+def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
+    """Whether every job was deleted or was already gone.
+
+    >>> qdel_succeeded(1, 'root has deleted job 5\\ndenied: job "2" does not exist\\n', "")
+    True
+    >>> qdel_succeeded(1, "", 'root - not allowed to delete job "7"\\n')
+    False
+    """
+    if returncode == 0:
+        return True
+    lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
+    return bool(lines) and all(_GONE.search(line) for line in lines)
+
+
+_ACTED: Final = re.compile(
+    r"has registered the job(?:-array task)? ([0-9]+)|has deleted job(?:-array task)? ([0-9]+)"
+)
+
+
+def qdel_acted(text: str) -> set[int]:
+    """Job numbers qdel deleted or registered for deletion (not those already gone).
+
+    >>> sorted(qdel_acted('root has registered the job-array task 4.1 for deletion\\n'
+    ...                   'root has deleted job 5\\ndenied: job "2" does not exist\\n'))
+    [4, 5]
+    """
+    return {int(m[1] or m[2]) for m in _ACTED.finditer(text)}
+
+
+_UNAVAILABLE: Final = re.compile(
+    r"unable to contact qmaster|commlib error|can't connect|unable to send message to qmaster"
+    r"|cannot connect|qmaster.*(?:not|isn't) (?:running|available)",
+    re.IGNORECASE,
+)
+
+
+def unavailable(text: str) -> bool:
+    """Whether a Grid Engine command failed because the qmaster could not be reached."""
+    return bool(_UNAVAILABLE.search(text))
+
+
+# =========================================================================== planner
+
+
+def _model_check(model: Model, field: str) -> list[ValidationError]:
+    return check_sge_path(f"{field}.path", model.path)
+
+
+def render(job: BatchJob, *, tool: str = TOOL, pe: str | None = DEFAULT_PE) -> Launch:
+    """The launch that submits ``job`` with ``qsub -terse <script>``."""
+    options = qsub_options(
+        job.settings,
+        name=job.name,
+        slots=slots(job),
+        pe=pe,
+        cwd=job.path,
+        stdout=job.stdout,
+        stderr=job.stderr,
+    )
+    script_path = job.stem + ".sge.sh"
+    script = qsub_script(options, job.body, job.settings.preamble)
+    submit = Command(argv=qsub_argv(script_path, tool=tool), cwd=job.path)
+    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+
+
+def plan_sge(
+    entity: Model | Ensemble, world: World, *, pe: str | None = DEFAULT_PE
+) -> Result[tuple[Launch, ...], Invalid]:
+    """The Grid Engine jobs that run ``entity``, or every reason they cannot be written.
+
+    >>> from smartsim.values import RunSettings
+    >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
+    ...           batch_settings=BatchSettings(nodes=2, time=90000))
+    >>> launch = plan_sge(m, World(exp_path="/w")).unwrap()[0]
+    >>> print(launch.submission.script, end="")
+    #!/bin/bash
+    #$ -N sim
+    #$ -S /bin/bash
+    #$ -wd /w/sim
+    #$ -pe smp 2
+    #$ -l h_rt=25:00:00
+    #$ -o /w/sim/sim.out
+    #$ -e /w/sim/sim.err
+    cd /w/sim && a.out
+    >>> launch.submission.submit.argv
+    ('qsub', '-terse', '/w/sim/sim.sge.sh')
+    """
+    tool = world.tools.get(TOOL, TOOL)
+
+    def job_check(job: BatchJob, field: str) -> list[ValidationError]:
+        count = slots(job)
+        if count > 1 and pe is None:
+            return [
+                Unsupported(
+                    f"{field}.nodes" if job.settings.nodes is not None else field,
+                    count,
+                    "Grid Engine without a parallel environment (SgeLauncher(pe=...))",
+                )
+            ]
+        return []
+
+    pe_errors = [] if pe is None else check_word("pe", pe)
+    if pe is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", pe):
+        pe_errors.append(BadName("pe", pe, "a parallel environment name"))
+    if pe_errors:
+        return Failure(Invalid.of(pe_errors))
+    return plan_batch(
+        entity,
+        world,
+        tool="qsub",
+        prefix=PREFIX,
+        model_check=_model_check,
+        settings_check=check_qsub,
+        render=lambda job: render(job, tool=tool, pe=pe),
+        job_check=job_check,
+        directives_anywhere=True,
+    )

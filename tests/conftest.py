@@ -1,0 +1,42 @@
+"""Shared test configuration: Hypothesis profiles and the machine-dependent markers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# `from tests.x import ...` works under plain `pytest` too, not only `python -m pytest`
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from tests import slurm_cluster as _machine  # noqa: E402
+from tests.slurm_cluster import slurm_cluster  # noqa: E402, F401  (the fixture)
+
+# ------------------------------------------------------------------ Hypothesis profiles
+# HYPOTHESIS_PROFILE=ci (scripts/test) or dev (the default; scripts/test --quick).
+settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=False,
+    print_blob=True,
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# ------------------------------------------------------------------ markers
+def pytest_configure(config: pytest.Config) -> None:
+    # the cluster's env file, when SLURM_CONF is not set (see tests/slurm_cluster.py)
+    _machine.load_env_file()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # slurm / slurm_no_accounting / mpi: skip when missing, FAIL when CI is set
+    _machine.check_item(item)
