@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -66,11 +68,11 @@ def smartsim_start(base: Path, members: int, *, new_session: bool = True) -> flo
     return elapsed
 
 
-VARIANTS = {
-    "raw": lambda base, n: raw_popen(base, n),
-    "raw_session": lambda base, n: raw_popen(base, n, new_session=True),
-    "ours": lambda base, n: smartsim_start(base, n),
-    "ours_group": lambda base, n: smartsim_start(base, n, new_session=False),
+VARIANTS: dict[str, Callable[[Path, int], float]] = {
+    "raw": functools.partial(raw_popen, new_session=False),
+    "raw_session": functools.partial(raw_popen, new_session=True),
+    "ours": functools.partial(smartsim_start, new_session=True),
+    "ours_group": functools.partial(smartsim_start, new_session=False),
 }
 
 

@@ -359,10 +359,16 @@ class Experiment:
                 outputs.append((entity.path, entity.name))
             outputs.extend((m.path, m.name) for m in _members(entity))
         variable = ALLOCATION_VARIABLES.get(self.launcher)
+        index = _io_ok(files.run_index(outputs))
+        with self._lock:  # a batch job still pending has written no output yet
+            names = {name for _, name in outputs}
+            for run in self._runs.values():
+                if run.launch.name in names or names.intersection(run.launch.members):
+                    index = max(index, run.run_index + 1)
         return World(
             exp_path=self.exp_path,
             alloc=os.environ.get(variable) if variable else None,
-            run_index=_io_ok(files.run_index(outputs)),
+            run_index=index,
         )
 
     def _plan(self, entities: Sequence[Entity]) -> tuple[World, Plan]:

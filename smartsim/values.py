@@ -167,7 +167,7 @@ _SLURM_ID = re.compile(
     r"(?P<job>\d+)"
     r"(?:\+(?P<het>\d+))?"
     r"(?:_(?:(?P<task>\d+)|\[(?P<range>[0-9,:%\-]+)\]))?"
-    r"(?:\.(?P<step>\d+|batch|extern|interactive|TBD))?"
+    r"(?:\.(?P<step>\d+(?:\+\d+)?|batch|extern|interactive|TBD))?"  # 87.6+0: het step part
     r"(?:;(?P<cluster>[A-Za-z0-9_.\-]+))?"
 )
 

@@ -224,6 +224,7 @@ def job_ids() -> st.SearchStrategy[JobId]:
                 st.none(),
                 st.sampled_from(["batch", "extern", "interactive"]),
                 st.integers(0, 99).map(str),
+                st.builds("{}+{}".format, st.integers(0, 99), st.integers(0, 3)),
             ),
             cluster=st.one_of(
                 st.none(), _word(string.ascii_lowercase, string.ascii_lowercase + "0123456789_-", 6)

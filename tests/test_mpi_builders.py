@@ -241,7 +241,9 @@ def _args(colon: bool, plain: bool) -> st.SearchStrategy[tuple[str, ...]]:
 @functools.cache
 def _exe(plain: bool) -> st.SearchStrategy[str]:
     if plain:
-        return st.text(_PLAIN, min_size=1, max_size=8).filter(lambda w: not w.startswith("-"))
+        return st.text(_PLAIN, min_size=1, max_size=8).filter(
+            lambda w: w[0] != "-" and "=" not in w
+        )
     chars = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\n\r")
     return st.one_of(
         st.sampled_from(["./a.out", "python3", "/bin/true", "my prog", "ü"]),

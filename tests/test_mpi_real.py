@@ -4,7 +4,8 @@ Every rank of a small Python program reports its rank, its arguments (as JSON) a
 environment into a file; the tests check that each one arrived exactly — arguments with spaces,
 quotes, newlines and unicode included, and the entity's variables over the caller's. Launches
 go through the builders and :func:`smartsim.effects.process.run`, and through
-``Experiment(launcher="local")``.
+``Experiment(launcher="local")``; with the project's Slurm cluster, also ``srun --mpi=pmi2``
+(``RunSettings.mpi``) and mpirun/mpiexec.mpich inside a 2-node ``salloc``.
 
 As root on 2 cores Open MPI needs ``OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)=1`` and oversubscription,
 and stays on loopback with ``OMPI_MCA_btl_tcp_if_include=lo``/``OMPI_MCA_oob_tcp_if_include=lo``

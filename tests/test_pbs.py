@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -50,6 +51,7 @@ from smartsim.errors import (
     BadName,
     BadValue,
     DuplicateOption,
+    EffectError,
     ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
@@ -71,12 +73,13 @@ from tests.strategies import (
 )
 
 FAKES = Path(__file__).parent / "fakes" / "pbs"
+T = TypeVar("T")
 
 # =========================================================================== strategies
 
 _LETTER = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 pbs_names = st.builds(
-    lambda a, b: a + b, st.sampled_from(_LETTER), st.text(_LETTER + "0123456789_+.-", max_size=10)
+    lambda a, b: a + b, st.sampled_from(_LETTER), st.text(_LETTER + "0123456789_.-", max_size=10)
 )
 #: Directive values: any single-line text (both quotes, backslashes, '#', blanks, unicode).
 values = single_line_text(max_size=12)
@@ -300,9 +303,9 @@ def test_qsub_options_values_whole(bs: BatchSettings, name: str, tasks: int, cpt
     if bs.array is not None:
         indices, limit = pbs_lexer.parse_array_range(got["-J"] or "")
         assert (list(indices), limit) == (list(bs.array.indices), bs.array.limit)
-    for key, value in bs.batch_args.items():
-        if value is not None:
-            assert (f"-{key}", str(value)) in read
+    for raw_key, raw_value in bs.batch_args.items():
+        if raw_value is not None:
+            assert (f"-{raw_key}", str(raw_value)) in read
 
 
 # =========================================================================== values and rules
@@ -581,8 +584,13 @@ def _calls(state: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _io(result: IOResult[object, object]) -> object:
-    return unsafe_perform_io(result).unwrap()
+def ok(result: IOResult[T, EffectError]) -> T:
+    """The value of a successful effect (the test fails on an error)."""
+    return unsafe_perform_io(result.unwrap())
+
+
+def error_of(result: IOResult[object, EffectError]) -> EffectError:
+    return unsafe_perform_io(result.failure())
 
 
 def test_experiment_start_status_stop(fake_pbs: Path, tmp_path: Path) -> None:
@@ -613,7 +621,7 @@ def test_experiment_start_status_stop(fake_pbs: Path, tmp_path: Path) -> None:
 def test_poll_is_one_call_for_many_jobs(fake_pbs: Path, tmp_path: Path) -> None:
     """Polling three jobs runs qstat once; stopping them runs qdel once."""
     launcher = PbsLauncher()
-    handles = []
+    handles: list[Handle] = []
     for i in range(3):
         model = Model(
             name=f"m{i}",
@@ -621,14 +629,14 @@ def test_poll_is_one_call_for_many_jobs(fake_pbs: Path, tmp_path: Path) -> None:
             run_settings=RunSettings(exe="sleep", args=("30",)),
         )
         (launch,) = plan_pbs(model, world()).unwrap()
-        handles.append(_io(launcher.start(launch)))
+        handles.append(ok(launcher.start(launch)))
     before = len(_calls(fake_pbs))
-    states = _io(launcher.poll(handles))
+    states = ok(launcher.poll(handles))
     assert isinstance(states, dict) and len(states) == 3
     assert [c["tool"] for c in _calls(fake_pbs)[before:]] == ["qstat"]
-    _io(launcher.stop(handles))
+    ok(launcher.stop(handles))
     assert [c["tool"] for c in _calls(fake_pbs)[before:]] == ["qstat", "qdel"]
-    final = _io(launcher.poll(handles))
+    final = ok(launcher.poll(handles))
     assert isinstance(final, dict)
     assert {s.status for s in final.values()} == {Status.CANCELLED}
 
@@ -638,16 +646,16 @@ def test_stop_of_a_finished_job_is_not_an_error(fake_pbs: Path, tmp_path: Path) 
     its own end state."""
     launcher = PbsLauncher()
     model = Model(name="f", path=str(tmp_path / "f"), run_settings=RunSettings(exe="false"))
-    handle = _io(launcher.start(plan_pbs(model, world()).unwrap()[0]))
+    handle = ok(launcher.start(plan_pbs(model, world()).unwrap()[0]))
     assert isinstance(handle, Handle)
     for _ in range(100):
-        state = _io(launcher.poll([handle]))
+        state = ok(launcher.poll([handle]))
         assert isinstance(state, dict)
         if state[handle].status.is_final:
             break
         time.sleep(0.1)
-    _io(launcher.stop([handle]))
-    state = _io(launcher.poll([handle]))
+    ok(launcher.stop([handle]))
+    state = ok(launcher.poll([handle]))
     assert isinstance(state, dict) and state[handle].status is Status.FAILED
 
 
@@ -657,7 +665,7 @@ def test_missing_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     absent = PbsLauncher(tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
     (launch,) = absent.plan(model, world()).unwrap()
-    error = unsafe_perform_io(absent.start(launch)).failure()
+    error = error_of(absent.start(launch))
     assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/qsub")
     # qsub present, qstat missing: nothing is submitted
     only = tmp_path / "only-qsub"
@@ -670,7 +678,7 @@ def test_missing_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SMARTSIM_FAKE_STATE", str(tmp_path / "state"))
     launcher = PbsLauncher()
     (launch,) = launcher.plan(model, world()).unwrap()
-    error = unsafe_perform_io(launcher.start(launch)).failure()
+    error = error_of(launcher.start(launch))
     assert isinstance(error, ExecutableNotFound) and error.command == "qstat"
     assert not (tmp_path / "state" / "calls.log").exists()
     exp = Experiment("e", exp_path=tmp_path / "exp", launcher=launcher)

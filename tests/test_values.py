@@ -220,6 +220,7 @@ def test_memory_fields_take_ints_as_megabytes() -> None:
         ("123.extern", JobId(123, step="extern")),
         ("123+1.0;cl", JobId(123, het_offset=1, step="0", cluster="cl")),
         ("123_4.2", JobId(123, array_task=4, step="2")),
+        ("87.6+0", JobId(87, step="6+0")),  # real: sacct's row for component 0 of an MPMD step
     ],
 )
 def test_job_id_parses_every_form_slurm_prints(text: str, expected: JobId) -> None:

@@ -529,3 +529,33 @@ def test_commands_are_values() -> None:
     one, two = JSRUN.build(rs, CTX), JSRUN.build(rs, CTX)
     assert one == two and hash(one) == hash(two)
     assert isinstance(one, Command)
+
+
+# --------------------------------------------------------------------------- per-program env
+
+
+def test_a_programs_own_variables_start_it_with_env_where_env_flags_are_global() -> None:
+    """PALS --env, aprun -e and jsrun -E set every program's environment, so a program's own
+    variables go before it as `env NAME=value` and shared ones stay global."""
+    a = {"exe": "./a", "ntasks": 1, "env": {"G": "1", "R": "a"}}
+    b = RunSettings(exe="./b", ntasks=1, env={"G": "1"})
+    pals = MPIEXEC.build(_pals(**a).with_mpmd(b), CTX)
+    assert pals.argv == (
+        "mpiexec", "--env", "G=1", "--np", "1", "env", "R=a", "./a", ":", "--np", "1", "./b"
+    )  # fmt: skip
+    aprun = APRUN.build(RunSettings(run_command="aprun", **a).with_mpmd(b), CTX)  # type: ignore[arg-type]
+    assert aprun.argv == (
+        "aprun", "-e", "G=1", "-n", "1", "env", "R=a", "./a", ":", "-n", "1", "./b"
+    )  # fmt: skip
+    jsrun = JSRUN.build(RunSettings(run_command="jsrun", **a).with_mpmd(b), CTX)  # type: ignore[arg-type]
+    assert "app 0: env R=a ./a\napp 1: ./b\n" in jsrun.files[erf_path(CTX)]
+    for cmd, views in [
+        (pals, read_pals(pals.argv, {"R": "caller", **pals.env})),
+        (aprun, read_aprun(aprun.argv, {"R": "caller", **aprun.env})),
+        (jsrun, read_jsrun(jsrun.argv, {"R": "caller", **jsrun.env}, jsrun.files)),
+    ]:
+        assert dict(cmd.env) == {"G": "1"}
+        assert [(v.program, v.env["G"], v.env["R"]) for v in views] == [
+            ("./a", "1", "a"),
+            ("./b", "1", "caller"),
+        ]

@@ -24,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exp-path", help="experiment directory (default: a new temporary one)")
     parser.add_argument("--preview", action="store_true", help="print what would run; run nothing")
     options = parser.parse_args(argv)
-    exp_path = options.exp_path or tempfile.mkdtemp(prefix="smartsim-sweep-")
+    if options.exp_path:
+        exp_path = options.exp_path
+    elif options.preview:  # show where it would go, create nothing
+        exp_path = str(Path(tempfile.gettempdir(), "smartsim-sweep"))
+    else:
+        exp_path = tempfile.mkdtemp(prefix="smartsim-sweep-")
 
     exp = Experiment("sweep", exp_path=exp_path, launcher="local")
     rs = exp.create_run_settings(

@@ -24,6 +24,10 @@ Rules of this module (each rendering rule cites the tool's documentation beside 
 * **Global options agree.** A setting rendered by a launch-wide option (the time limit, Hydra's
   ``-ppn``/``-hosts``/``-bind-to``, Open MPI's ``--map-by``) is taken from the first program; an
   MPMD part may leave it unset or repeat it, never change it.
+* **Allocations.** A launcher started inside an allocation (an ``salloc``/``sbatch``/``qsub``
+  shell) finds it in its environment (verified: Open MPI 4.1.4 and MPICH 4.0.2 run inside
+  ``salloc -N 2`` put ranks on both nodes); none can be pointed at another allocation from
+  outside, so ``RunSettings.alloc`` is Unsupported and ``LaunchContext.alloc`` is not rendered.
 * **The program's argv ends each part unchanged.** A lone ``:`` argument is refused (every tool
   here reads it as the MPMD separator — verified for Open MPI 4.1.4 and MPICH 4.0.2), and an
   executable may not start with ``-``.
@@ -325,7 +329,8 @@ def _flavour(rs: RunSettings, default: str | None) -> str | ValidationError:
             "a detected flavour: resolve 'auto' with "
             "smartsim.effects.mpi_detect.resolve_flavour before checking",
         )
-    flavour = rs.flavour if rs.flavour is not None else implied
+    # A spec chosen directly (PALS for "mpiexec") settles what the name leaves open.
+    flavour = rs.flavour or implied or default
     if flavour is None:
         return BadValue(
             "run_settings.flavour",

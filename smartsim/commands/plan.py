@@ -9,8 +9,9 @@ Output history (one scheme for every launcher, see :func:`output_paths`): the fi
 entity writes ``<dir>/<name>.out`` and ``<dir>/<name>.err``; a later run writes
 ``<dir>/<name>.<k>.out`` / ``.err`` where ``k`` is :attr:`World.run_index`, one more than the
 largest index already present (:func:`next_run_index`; the largest over every entity started
-together, so the files of one ``start`` share one index). Nothing is renamed and no earlier
-file is ever opened for writing again, so every run's output stays complete.
+together, so the files of one ``start`` share one index, and past any run the experiment has
+launched, whose batch job may not have written its files yet). Nothing is renamed and no
+earlier file is ever opened for writing again, so every run's output stays complete.
 """
 
 from __future__ import annotations

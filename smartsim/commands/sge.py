@@ -87,7 +87,7 @@ def task_range(array: ArraySpec) -> str:
     return out if array.step == 1 else f"{out}:{array.step}"
 
 
-_NAME: Final = re.compile(r"[^\d\s/:@\\*?#'\"][^\s/:@\\*?#'\"]*")
+_NAME: Final = re.compile(r"[^0-9\s/:@\\*?#'\"][^\s/:@\\*?#'\"]*")
 
 
 def check_job_name(field: str, name: str) -> list[ValidationError]:
@@ -444,9 +444,11 @@ def qstat_state(state: str) -> JobState:
         return JobState(Status.FAILED, raw=state, reason="error state (see qstat -j)")
     if "d" in state:
         return JobState(Status.CANCELLED, raw=state, reason="being deleted")
+    if "q" in state or "w" in state:  # queued or waiting (``hRwq``: held, rescheduled)
+        return JobState(Status.PENDING, raw=state)
     if any(c in state for c in "rtRsST"):
         return JobState(Status.RUNNING, raw=state)
-    if any(c in state for c in "qwh"):
+    if "h" in state:
         return JobState(Status.PENDING, raw=state)
     return JobState(Status.UNKNOWN, raw=state)
 

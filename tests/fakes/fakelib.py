@@ -207,10 +207,10 @@ def delete(job_id: int) -> str:
     info = status(job_id)
     if info is None:
         return "unknown"
-    if info["state"] in ("done", "deleted"):
-        return info["state"]
+    was = str(info["state"])
+    if was in ("done", "deleted"):
+        return was
     directory = job_dir(job_id)
-    was = info["state"]
     write_json(os.path.join(directory, "deleted.json"), {"was": was, "time": time.time()})
     try:
         with open(os.path.join(directory, "pid"), encoding="utf-8") as handle:

@@ -128,7 +128,7 @@ def parse_resources(text: str) -> dict[str, str]:
 
 
 def check_name(name: str) -> None:
-    if not name or name[0].isdigit() or re.search(r"[\s/:@\\*?]", name):
+    if not name or name[0] in "0123456789" or re.search(r"[\s/:@\\*?]", name):
         raise SgeLexError(f'"{name}" is not a valid object name')
 
 
