@@ -574,10 +574,19 @@ _INT_FIELDS: Final = ("nodes", "ntasks", "tasks_per_node", "cpus_per_task", "gpu
 
 
 def _relabel(error: ValidationError, old: str, new: str) -> ValidationError:
-    """``error`` with the leading ``old`` of its field replaced by ``new``."""
-    if error.field == old or error.field.startswith((old + ".", old + "[")):
-        return attrs.evolve(error, field=new + error.field[len(old) :])
-    return error
+    """``error`` with the leading ``old`` of its field (and of the field it names as ``other``,
+    if any) replaced by ``new``."""
+
+    def swap(text: str) -> str:
+        if text == old or text.startswith((old + ".", old + "[")):
+            return new + text[len(old) :]
+        return text
+
+    changed = attrs.evolve(error, field=swap(error.field))
+    other = getattr(error, "other", None)
+    if isinstance(other, str):
+        changed = attrs.evolve(changed, other=swap(other))  # type: ignore[call-arg]
+    return changed
 
 
 def _read_experiment(r: _Reader, data: Mapping[str, Any]) -> ExperimentSpec | None:
@@ -641,7 +650,7 @@ def _read_allocation(r: _Reader, name: str, raw: object) -> AllocationSpec | Non
         return None
     req = AllocationRequest(**fields)
     for error in allocation_problems(req, "allocation") + check_allocation(req):
-        opts = _relabel(error, "allocation.add_opts", f"{f}.opts")
+        opts = _relabel(error, "allocation.add_opts", "allocation.opts")
         r.typed(_relabel(opts, "allocation", f))
     return AllocationSpec(name=name, request=req, timeout=timeout)
 
@@ -927,8 +936,10 @@ def _check_run_commands(
             match = re.match(r"run_settings\.mpmd\[(\d+)\](.*)", field)
             if match and int(match[1]) < len(parts):
                 new = f"run_settings.{parts[int(match[1])]}{match[2]}"
-            else:
+            elif field.startswith(("run_settings.", "run_settings[")):
                 new = f"run_settings.{name}" + field[len("run_settings") :]
+            else:  # a field named on its own (UnknownLauncher says "run_command")
+                new = f"run_settings.{name}.{field}"
             relabelled = attrs.evolve(error, field=new)
             key = (relabelled.field, relabelled.message)
             if key not in seen:
@@ -1149,6 +1160,8 @@ def _entity_field(
     if prefix:
         field = field[prefix.end() :]
     field = re.sub(r"^members\[\d+\]", "run_settings", field)
+    if field in ("run_settings", "batch_settings"):
+        return attrs.evolve(error, field=f"{f}.{field}")  # the entity's choice of table
     if field.startswith("run_settings"):
         rest = field[len("run_settings") :]
         part = re.match(r"\.mpmd\[(\d+)\](.*)", rest)

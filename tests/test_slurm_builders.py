@@ -378,10 +378,12 @@ def test_sbatch_directives_read_back_through_sbatchs_lexer(
 
 _FAKE_SRUN = r"""#!/bin/bash
 # Records its argv (NUL-separated), environment and directory, one file set per call.
-f="$SSX_RECORD_DIR/call.$$.$RANDOM"
-printf '%s\0' "$@" > "$f.argv"
-env -0 > "$f.env"
-printf '%s' "$PWD" > "$f.cwd"
+# Its own variables are SSX_*, a prefix the entities' variables never use here.
+SSX_F="$SSX_RECORD_DIR/call.$$.$RANDOM"
+: > "$SSX_F.argv"
+for SSX_A in "$@"; do printf '%s\0' "$SSX_A" >> "$SSX_F.argv"; done
+env -0 > "$SSX_F.env"
+printf '%s' "$PWD" > "$SSX_F.cwd"
 exit "${SSX_RC:-0}"
 """
 _HARNESS_NAMES = {

@@ -81,10 +81,10 @@ def test_controller_down_mid_poll_is_transient_and_nothing_is_lost(
     launcher = SlurmLauncher(environ={})
     world = World(exp_path=str(tmp_path))
     step = Model(name="step", path=str(tmp_path / "step"),
-                 run_settings=report_settings(sleep=8, alloc=alloc))  # fmt: skip
+                 run_settings=report_settings(sleep=30, alloc=alloc))  # fmt: skip
     batch = Model(name="batch", path=str(tmp_path / "batch"),
                   batch_settings=BatchSettings(nodes=1, time="00:05:00"),
-                  run_settings=report_settings(sleep=8))  # fmt: skip
+                  run_settings=report_settings(sleep=30))  # fmt: skip
     handles = start(launcher, step, world) + start(launcher, batch, world)
     poll_until(launcher, handles, Status.RUNNING, timeout=30)
     # the batch script's srun needs the controller to create its step: wait for the step,

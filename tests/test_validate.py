@@ -171,6 +171,14 @@ def test_salloc_rules(req: AllocationRequest, kind: type[ValidationError]) -> No
     assert kind in {type(e) for e in validate_salloc(req).failure().errors}
 
 
+def test_aliases_are_duplicates_too() -> None:
+    """Slurm's alias spellings (--tasks-per-node, --pack-group) repeat the typed option."""
+    rs = RunSettings(exe="a", run_command="srun", tasks_per_node=2, run_args={"tasks-per-node": 2})
+    assert DuplicateOption in {type(e) for e in validate_srun(rs).failure().errors}
+    rs = RunSettings(exe="a", run_command="srun", het_group=(1,), run_args={"pack-group": 0})
+    assert DuplicateOption in {type(e) for e in validate_srun(rs).failure().errors}
+
+
 def test_false_is_not_a_duplicate_and_zero_is_a_value() -> None:
     """A False raw option renders nothing, so it repeats nothing; 0 is an ordinary value."""
     assert validate_salloc(AllocationRequest(nodes=2, add_opts={"N": False})) == Success(

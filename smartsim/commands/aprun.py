@@ -34,6 +34,7 @@ from smartsim.commands.mpi import (
     common_env,
     env_prefix,
     host_items,
+    option_words,
     total_tasks,
 )
 from smartsim.errors import BadValue, Unsupported, ValidationError
@@ -62,6 +63,15 @@ _RULES: Final = LauncherRules(
         "exclude-node-list": "E",
     },
     global_env=True,
+    # aprun(1) options with an argument (besides the reserved ones)
+    valued=option_words(
+        "D debug e environment-override m memory-per-pe a cc cpu-binding cp F j l "
+        "node-list-file r S sl sn t cpu-time-limit p R"
+    ),
+    flags=option_words(
+        "b bypass-app-transfer B batch-args C reconnect q quiet T sync-output ss "
+        "strict-memory-containment"
+    ),
 )
 
 

@@ -40,6 +40,7 @@ from smartsim.commands.mpi import (
     check_launcher,
     common_env,
     env_prefix,
+    option_words,
     total_tasks,
 )
 from smartsim.errors import BadValue, Unsupported, ValidationError
@@ -91,6 +92,12 @@ _RULES: Final = LauncherRules(
     global_env=True,
     # jsrun has no ':' syntax; MPMD is the ERF.
     colon_mpmd=False,
+    # jsrun(1) options with an argument (besides the reserved ones)
+    valued=option_words(
+        "K rs_per_socket m memory_per_rs b bind d launch_distribution l latency_priority "
+        "E env F env_eval D env_no_propagate e stdio_mode i stdio_input erf_output M "
+        "smpiargs X exit_on_error"
+    ),
 )
 
 _ERF_TOOL: Final = "jsrun ERF"

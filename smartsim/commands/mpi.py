@@ -80,6 +80,7 @@ __all__ = [
     "mpich_command",
     "mpiexec_command",
     "openmpi_command",
+    "option_words",
     "pals_command",
     "parse_mpi_version",
     "single_dash_tokens",
@@ -106,16 +107,31 @@ class LauncherRules:
     the same option, or to :data:`CWD`; ``aliases`` maps its other spellings to it. ``shared``
     lists fields rendered by launch-wide options, which MPMD parts may only repeat;
     ``colon_mpmd`` says the tool splits programs on a lone ``:``; ``global_env`` that its env
-    option applies to every program, so a part's own variables need :func:`env_prefix`.
+    option applies to every program, so a part's own variables need :func:`env_prefix`;
+    ``valued`` names the options that need a value and ``flags`` those that take none.
     """
 
     tool: str
     unsupported: tuple[str, ...]
     reserved: Mapping[str, tuple[str, ...] | str]
     aliases: Mapping[str, str] = attrs.field(factory=dict)
+    #: run_args keys of options that take a value (reserved ones always do): as a bare flag the
+    #: tool would take the next word — the program — as the value.
+    valued: frozenset[str] = frozenset()
+    #: run_args keys of options that take no value: a value would be read as the program.
+    flags: frozenset[str] = frozenset()
     shared: tuple[str, ...] = ()
     global_env: bool = False
     colon_mpmd: bool = True
+
+
+def option_words(text: str) -> frozenset[str]:
+    """The option names in ``text``, separated by whitespace (tables read like the man page).
+
+    >>> sorted(option_words("bind-to  rank-by"))
+    ['bind-to', 'rank-by']
+    """
+    return frozenset(text.split())
 
 
 def total_tasks(rs: RunSettings) -> int | None:
@@ -215,6 +231,16 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                 )
             )
         if rules.colon_mpmd:
+            for key, value in part.run_args.items():
+                if value == ":":
+                    errors.append(
+                        BadValue(
+                            f"{where}.run_args[{key!r}]",
+                            value,
+                            f"a value other than a lone ':' ({rules.tool} may read it as the "
+                            "MPMD separator)",
+                        )
+                    )
             for j, arg in enumerate(part.args):
                 if arg == ":":
                     errors.append(
@@ -267,6 +293,25 @@ def _reserved_problems(
     for key in _active(part.run_args):
         option = rules.aliases.get(key, key)
         owner = rules.reserved.get(option)
+        if part.run_args[key] in (None, True) and (owner is not None or key in rules.valued):
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]",
+                    part.run_args[key],
+                    f"a value ({rules.tool} would take the next word as the value of this "
+                    "option, not as an option or the program)",
+                )
+            )
+            continue
+        if key in rules.flags and part.run_args[key] not in (None, True):
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]",
+                    part.run_args[key],
+                    f"a bare flag, None or True ({rules.tool} would read the value as the program)",
+                )
+            )
+            continue
         if owner is None:
             continue
         if owner == CWD:
@@ -376,6 +421,17 @@ _OPENMPI_RULES: Final = LauncherRules(
     },
     # --map-by and --timeout apply to the whole job.
     shared=("time", "tasks_per_node", "cpus_per_task"),
+    # mpirun(1) 4.1 options that take an argument (besides the reserved ones)
+    valued=option_words(
+        "bind-to rank-by hostfile machinefile x prefix output-filename npersocket "
+        "rankfile app mca am tune report-uri xterm"
+    ),
+    flags=option_words(
+        "oversubscribe nooversubscribe allow-run-as-root report-bindings tag-output "
+        "timestamp-output display-map display-devel-map display-allocation "
+        "use-hwthread-cpus v verbose q quiet bynode byslot noprefix "
+        "merge-stderr-to-stdout"
+    ),
 )
 
 
@@ -385,7 +441,19 @@ def check_openmpi(rs: RunSettings) -> list[ValidationError]:
     >>> check_openmpi(RunSettings(exe="a.out", gpus_per_task=1))[0].message
     'Open MPI mpirun cannot express run_settings.gpus_per_task=1'
     """
-    return check_launcher(rs, _OPENMPI_RULES)
+    errors = check_launcher(rs, _OPENMPI_RULES)
+    for i, part in enumerate(rs.parts):
+        if part.run_args.get("mca") not in (None, False):
+            # mpirun(1): "--mca <key> <value>" takes two words; one run_args value is one word.
+            where = "run_settings" if i == 0 else f"run_settings.mpmd[{i - 1}]"
+            errors.append(
+                BadValue(
+                    f"{where}.run_args['mca']",
+                    part.run_args["mca"],
+                    "MCA parameters in env as OMPI_MCA_<key>=<value> (--mca takes two words)",
+                )
+            )
+    return errors
 
 
 def _openmpi_map_by(rs: RunSettings) -> str | None:
@@ -461,6 +529,17 @@ _MPICH_RULES: Final = LauncherRules(
     # mpiexec.hydra -help lists -hosts as a global option and -ppn, -bind-to, -gpus-per-proc
     # among the "Hydra specific options (treated as global)"; MPIEXEC_TIMEOUT is per launch.
     shared=("time", "tasks_per_node", "hostlist", "cpus_per_task", "gpus_per_task"),
+    # mpiexec.hydra -help: options shown with an argument (besides the reserved ones)
+    valued=option_words(
+        "genv genvlist f configfile env envlist launcher launcher-exec rmk topolib map-by "
+        "membind demux iface prepend-pattern outfile-pattern errfile-pattern nameserver "
+        "order-nodes localhost usize"
+    ),
+    flags=option_words(
+        "genvnone genvall envnone envall enable-x disable-x verbose info "
+        "print-all-exitcodes profile prepend-rank l disable-auto-cleanup "
+        "disable-hostname-propagation pmi-port skip-launch-node"
+    ),
 )
 
 
@@ -563,6 +642,16 @@ _PALS_RULES: Final = LauncherRules(
     # PALS CLI that MPMD commands do not take.
     shared=("tasks_per_node", "hostlist", "cpus_per_task"),
     global_env=True,
+    # PALS --help / HPE's PALS CLI: options with an argument (besides the reserved ones)
+    valued=option_words(
+        "f hostfile configfile umask soft env envlist cpu-bind mem-bind include-tasks "
+        "exclude-tasks pmi rlimits procinfo-file path arch file"
+    ),
+    flags=option_words(
+        "envall envnone transfer no-transfer l label no-label exclusive shared "
+        "line-buffer no-line-buffer abort-on-failure no-abort-on-failure sstartup "
+        "no-sstartup"
+    ),
 )
 
 

@@ -49,7 +49,7 @@ def shell_line(command: Command, *, background: bool = False) -> str:
     ``background``, the directory change stays inside the background job. ``stdout == stderr``
     is written ``>f 2>&1`` (two ``>f`` would truncate each other).
     """
-    words = [quote(w) for w in command.argv]
+    words = [_command_word(command.argv[0]), *(quote(w) for w in command.argv[1:])]
     if command.env:
         assignments = [quote(f"{k}={v}") for k, v in command.env.items()]
         if "=" in command.argv[0]:
@@ -76,6 +76,22 @@ def shell_line(command: Command, *, background: bool = False) -> str:
     if background:
         line += " &"
     return line + body
+
+
+#: bash(1) RESERVED WORDS: unquoted in command position they are syntax, not a program name.
+_RESERVED: Final = frozenset(
+    ["!", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
+     "in", "select", "then", "until", "while", "{", "}", "time", "[[", "]]"]
+)  # fmt: skip
+
+
+def _command_word(word: str) -> str:
+    """Quote the program name: like any word, and also when bash would read it as a reserved
+    word or, holding ``=``, as a variable assignment (``shlex.quote`` leaves both bare)."""
+    quoted = quote(word)
+    if quoted == word and (word in _RESERVED or "=" in word):
+        return f"'{word}'"
+    return quoted
 
 
 def _heredoc(text: str) -> tuple[str, str]:

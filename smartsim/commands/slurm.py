@@ -42,7 +42,8 @@ from typing import Final, TypeAlias, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import OPTION_NAME, option_tokens
+from smartsim._frozen import FrozenMap
+from smartsim.commands._options import OPTION_NAME, check_nonempty_text, option_tokens
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.script import background_and_wait, batch_script, directive_line
@@ -189,21 +190,47 @@ _MEMORY: Final = frozenset({"mem", "mem-per-cpu", "mem-per-gpu"})
 _EXITS: Final = frozenset({"help", "usage", "version"})
 
 
+#: Long names Slurm 22.05 also accepts for an option (its option table, not the man pages).
+_ALIASES: Final = {
+    "tasks-per-node": "ntasks-per-node",
+    "cpu_bind": "cpu-bind",
+    "pack-group": "het-group",
+    "cluster": "clusters",
+}
+
+
 def _canonical(tool: str, key: str) -> str:
     """The long option name ``key`` stands for (``N`` -> ``nodes``); unknown keys as they are."""
     if len(key) == 1:
         return _SHORT[tool].get(key, key)
-    return key
+    return _ALIASES.get(key, key)
+
+
+def _pairs(options: Mapping[str, OptionValue]) -> tuple[tuple[str, OptionValue], ...]:
+    if isinstance(options, FrozenMap):
+        return options.items_tuple()
+    return tuple(options.items())
 
 
 def _spelled(tool: str, options: Mapping[str, OptionValue]) -> dict[str, str]:
     """canonical name -> the key the user spelled it with, for keys that render something
     (``False`` leaves an option out, so it neither sets nor duplicates anything)."""
     out: dict[str, str] = {}
-    for key, value in options.items():
+    for key, value in _pairs(options):
         if value is not False and OPTION_NAME.fullmatch(key):
             out.setdefault(_canonical(tool, key), key)
     return out
+
+
+_K_NONE, _K_REQUIRED, _K_EXIT = 1, 2, 4
+#: Per tool: canonical option name -> kind bits (takes no argument, requires one, exits).
+_KINDS: Final[Mapping[str, Mapping[str, int]]] = {
+    tool: {
+        **{name: _K_REQUIRED for name in _REQUIRED_ARG[tool] | _REQUIRED_EXTRA[tool]},
+        **{name: _K_NONE | (_K_EXIT if name in _EXITS else 0) for name in _NO_ARG[tool]},
+    }
+    for tool in ("salloc", "srun", "sbatch")
+}
 
 
 def _raw_option_problems(
@@ -211,42 +238,61 @@ def _raw_option_problems(
     field: str,
     options: Mapping[str, OptionValue],
     typed: Mapping[str, str],
+    prefix: str,
+    *,
+    seen: dict[str, str] | None = None,
 ) -> list[ValidationError]:
     """The Slurm rules for one raw option mapping: duplicates against the typed fields that are
-    set (``typed``: canonical name -> field path) and between spellings, argument kinds, and
-    values srun/salloc would split at."""
+    set (``typed``: canonical name -> attribute, under ``prefix``) and between spellings,
+    argument kinds, and values srun/salloc would split at. ``seen`` receives canonical name ->
+    the key that spelled it, for options that render something."""
     errors: list[ValidationError] = []
-    seen: dict[str, str] = {}
-    required = _REQUIRED_ARG[tool] | _REQUIRED_EXTRA[tool]
-    for key, value in options.items():
+    if seen is None:
+        seen = {}
+    short, kinds, splits = _SHORT[tool], _KINDS[tool], tool != "sbatch"
+    for key, value in _pairs(options):
         if not OPTION_NAME.fullmatch(key):
             continue  # reported by the generic shape check
-        where = f"{field}[{key!r}]"
-        name = _canonical(tool, key)
+        name = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
+        kind = kinds.get(name, 0)
+        bare = value is None or value is True  # identity: 1 == True
         if value is not False:
             if name in typed:
-                errors.append(DuplicateOption(where, value, typed[name]))
+                errors.append(
+                    DuplicateOption(f"{field}[{key!r}]", value, f"{prefix}.{typed[name]}")
+                )
             elif name in seen:
-                errors.append(DuplicateOption(where, value, f"{field}[{seen[name]!r}]"))
+                errors.append(
+                    DuplicateOption(f"{field}[{key!r}]", value, f"{field}[{seen[name]!r}]")
+                )
             else:
                 seen[name] = key
-        bare = value is None or value is True  # identity: 1 == True
-        if name in _NO_ARG[tool] and not (bare or value is False):
-            errors.append(BadValue(where, value, f"no value: --{name} takes no argument"))
-        if name in required and bare:
-            errors.append(BadValue(where, value, f"a value: --{name} requires an argument"))
-        if name in _EXITS and value is not False:
-            errors.append(ConflictingOptions(where, value, f"{tool} (--{name} prints and exits)"))
-        if tool != "sbatch" and isinstance(value, str) and value == ":":
-            errors.append(BadValue(where, value, f"not ':' ({tool} splits its argv at ':' words)"))
-    memory = [name for name in seen if name in _MEMORY] + [
-        name for name in typed if name in _MEMORY
-    ]
-    if len(set(memory)) > 1:
+            if kind & _K_EXIT:
+                errors.append(
+                    ConflictingOptions(
+                        f"{field}[{key!r}]", value, f"{tool} (--{name} prints and exits)"
+                    )
+                )
+        if kind & _K_NONE and not (bare or value is False):
+            errors.append(
+                BadValue(f"{field}[{key!r}]", value, f"no value: --{name} takes no argument")
+            )
+        if kind & _K_REQUIRED and bare:
+            errors.append(
+                BadValue(f"{field}[{key!r}]", value, f"a value: --{name} requires an argument")
+            )
+        if splits and value == ":" and isinstance(value, str):
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]", value, f"not ':' ({tool} splits its argv at ':' words)"
+                )
+            )
+    memory = {name for name in seen if name in _MEMORY} | {n for n in typed if n in _MEMORY}
+    if len(memory) > 1:
         errors.append(
             ConflictingOptions(
                 field,
-                sorted(set(memory)),
+                sorted(memory),
                 "one another (--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive)",
             )
         )
@@ -270,7 +316,7 @@ def _allocation_typed(req: AllocationRequest) -> dict[str, str]:
         ("gpus", req.gpus is not None, "gpus"),
     ):
         if is_set:
-            typed[name] = f"allocation.{path}"
+            typed[name] = path
     return typed
 
 
@@ -285,7 +331,7 @@ def check_allocation(req: AllocationRequest) -> list[ValidationError]:
     """
     field = "allocation.add_opts"
     opts = req.add_opts
-    errors = _raw_option_problems("salloc", field, opts, _allocation_typed(req))
+    errors = _raw_option_problems("salloc", field, opts, _allocation_typed(req), "allocation")
     for key, value in opts.items():
         name = _canonical("salloc", key) if OPTION_NAME.fullmatch(key) else ""
         where = f"{field}[{key!r}]"
@@ -369,7 +415,7 @@ def salloc_argv(
 # --------------------------------------------------------------------------- srun
 
 
-def _run_typed(rs: RunSettings, f: str) -> dict[str, str]:
+def _run_typed(rs: RunSettings) -> dict[str, str]:
     typed: dict[str, str] = {}
     for name, is_set, path in (
         ("nodes", rs.nodes is not None, "nodes"),
@@ -386,33 +432,56 @@ def _run_typed(rs: RunSettings, f: str) -> dict[str, str]:
         ("jobid", rs.alloc is not None, "alloc"),
     ):
         if is_set:
-            typed[name] = f"{f}.{path}"
+            typed[name] = path
     return typed
 
 
-def _shared_env(parts: Sequence[RunSettings]) -> dict[str, str]:
+def _parts(rs: RunSettings) -> tuple[RunSettings, ...]:
+    """This program and its MPMD parts. (Each part is read for its own fields only, so the
+    primary is used as it is: ``rs.parts`` would rebuild it through every converter.)"""
+    return (rs, *rs.mpmd) if rs.mpmd else (rs,)
+
+
+def _shared_env(parts: Sequence[RunSettings]) -> Mapping[str, str]:
     """The variables every part sets to the same value (in the first part's order)."""
     first = parts[0].env
-    return {k: v for k, v in first.items() if all(k in p.env and p.env[k] == v for p in parts[1:])}
+    if len(parts) == 1:
+        return first
+    return {k: v for k, v in first.items_tuple() if all(p.env.get(k, None) == v for p in parts[1:])}
 
 
 def _part_env(part: RunSettings, shared: Mapping[str, str]) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in part.env.items() if k not in shared]
+    return [(k, v) for k, v in part.env.items_tuple() if k not in shared]
+
+
+def _named(tool: str, options: FrozenMap[str, OptionValue]) -> tuple[set[str], set[str]]:
+    """For validated raw options: (canonical names given at all, those that render something)."""
+    short = _SHORT[tool]
+    mentioned: set[str] = set()
+    present: set[str] = set()
+    for key, value in options.items_tuple():
+        name = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
+        mentioned.add(name)
+        if value is not False:
+            present.add(name)
+    return mentioned, present
 
 
 def _check_part(rs: RunSettings, f: str, shared: Mapping[str, str]) -> list[ValidationError]:
-    errors = _raw_option_problems("srun", f"{f}.run_args", rs.run_args, _run_typed(rs, f))
-    spelled = _spelled("srun", rs.run_args)
-    for key in ("chdir",):
-        if key in spelled:
-            where = f"{f}.run_args[{spelled[key]!r}]"
-            errors.append(
-                ConflictingOptions(
-                    where,
-                    rs.run_args[spelled[key]],
-                    "the command's working directory (LaunchContext.cwd)",
-                )
+    errors: list[ValidationError] = []
+    spelled: dict[str, str] = {}
+    if rs.run_args:
+        errors += _raw_option_problems(
+            "srun", f"{f}.run_args", rs.run_args, _run_typed(rs), f, seen=spelled
+        )
+    if "chdir" in spelled:
+        errors.append(
+            ConflictingOptions(
+                f"{f}.run_args[{spelled['chdir']!r}]",
+                rs.run_args[spelled["chdir"]],
+                "the command's working directory (LaunchContext.cwd)",
             )
+        )
     if "export" in spelled and rs.env:
         value = rs.run_args[spelled["export"]]
         if not (isinstance(value, str) and value == "ALL"):
@@ -431,11 +500,12 @@ def _check_part(rs: RunSettings, f: str, shared: Mapping[str, str]) -> list[Vali
                 "a program name not starting with '-' (srun would read it as an option)",
             )
         )
-    for i, word in enumerate((rs.exe, *rs.args)):
-        if word == ":":
-            path = f"{f}.exe" if i == 0 else f"{f}.args[{i - 1}]"
-            errors.append(BadValue(path, word, "not ':' (srun splits its argv at ':' words)"))
-    if _part_env(rs, shared) and "=" in rs.exe:
+    if rs.exe == ":" or ":" in rs.args:
+        for i, word in enumerate((rs.exe, *rs.args)):
+            if word == ":":
+                path = f"{f}.exe" if i == 0 else f"{f}.args[{i - 1}]"
+                errors.append(BadValue(path, word, "not ':' (srun splits its argv at ':' words)"))
+    if "=" in rs.exe and _part_env(rs, shared):
         errors.append(
             BadValue(
                 f"{f}.exe",
@@ -444,7 +514,7 @@ def _check_part(rs: RunSettings, f: str, shared: Mapping[str, str]) -> list[Vali
                 "environment is set with env(1), which would read it as a variable)",
             )
         )
-    if rs.alloc is not None:
+    if rs.alloc is not None and not rs.alloc.isdigit():
         parsed = JobId.parse(rs.alloc)
         if isinstance(parsed, Success):
             jid = parsed.unwrap()
@@ -470,7 +540,7 @@ def check_srun(rs: RunSettings) -> list[ValidationError]:
     run_settings.run_args['n'] duplicates run_settings.ntasks
     run_settings.run_args['time'] duplicates run_settings.run_args['t']
     """
-    parts = rs.parts
+    parts = _parts(rs)
     shared = _shared_env(parts)
     errors = _check_part(rs, "run_settings", shared)
     for i, part in enumerate(rs.mpmd):
@@ -499,38 +569,43 @@ def validate_srun(rs: RunSettings) -> Result[RunSettings, Invalid]:
     return Failure(Invalid(tuple(errors))) if errors else Success(rs)
 
 
-def _jobid(rs: RunSettings, ctx: LaunchContext) -> JobId | None:
+def _jobid(rs: RunSettings, ctx: LaunchContext) -> tuple[str, str | None] | None:
+    """(job number, cluster) of the allocation the step joins, if any."""
     text = rs.alloc if rs.alloc is not None else ctx.alloc
     if text is None:
         return None
+    if text.isdigit():
+        return text, None
     parsed = JobId.parse(text)
-    return parsed.unwrap() if isinstance(parsed, Success) else JobId(int(text.split(".")[0]))
+    if isinstance(parsed, Success):
+        jid = parsed.unwrap()
+        return str(jid.job), jid.cluster
+    return text, None  # not validated: rendered as given, for srun to judge
 
 
 def _part_argv(
     rs: RunSettings,
     ctx: LaunchContext,
-    jobid: JobId | None,
+    jobid: tuple[str, str | None] | None,
     env_prefix: Sequence[tuple[str, str]],
     *,
     bound: bool,
 ) -> list[str]:
-    spelled = _spelled("srun", rs.run_args)
-    explicit = {_canonical("srun", k) for k in rs.run_args if OPTION_NAME.fullmatch(k)}
+    mentioned, present = _named("srun", rs.run_args)
     argv: list[str] = []
-    if jobid is not None and "jobid" not in spelled:
-        argv += ["--jobid", str(jobid.job)]
-        if jobid.cluster is not None and "clusters" not in spelled:
-            argv += ["-M", jobid.cluster]
-    if "job-name" not in spelled:
+    if jobid is not None and "jobid" not in present:
+        argv += ["--jobid", jobid[0]]
+        if jobid[1] is not None and "clusters" not in present:
+            argv += ["-M", jobid[1]]
+    if "job-name" not in present:
         argv += ["--job-name", ctx.name]
-    if ctx.stdout is not None and "output" not in spelled:
+    if ctx.stdout is not None and "output" not in present:
         argv += ["--output", ctx.stdout]
-    if ctx.stderr is not None and "error" not in spelled:
+    if ctx.stderr is not None and "error" not in present:
         argv += ["--error", ctx.stderr]
-    if "exact" not in explicit and "exclusive" not in spelled:
+    if "exact" not in mentioned and "exclusive" not in present:
         argv.append("--exact")
-    if bound and rs.mem is None and not explicit & _MEMORY:
+    if bound and rs.mem is None and not mentioned & _MEMORY:
         argv.append("--mem=0")
     if rs.nodes is not None:
         argv += ["-N", str(rs.nodes)]
@@ -554,8 +629,9 @@ def _part_argv(
         argv.append(f"--mpi={rs.mpi}")
     if rs.het_group:
         argv.append("--het-group=" + ",".join(str(g) for g in rs.het_group))
-    for key, value in rs.run_args.items():
-        argv.extend(option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["srun"]))
+    optional = _RENDER_OPTIONAL["srun"]
+    for key, value in rs.run_args.items_tuple():
+        argv.extend(option_tokens(key, value, optional_arg=optional))
     if env_prefix:
         argv += ["env", *(f"{k}={v}" for k, v in env_prefix)]
     argv += [rs.exe, *rs.args]
@@ -565,13 +641,13 @@ def _part_argv(
 def _srun(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool) -> Command:
     jobid = None if in_batch else _jobid(rs, ctx)
     bound = in_batch or jobid is not None
-    parts = rs.parts
+    parts = _parts(rs)
     shared = _shared_env(parts)
     argv: list[str] = ["srun"]
     for i, part in enumerate(parts):
         if i:
             argv.append(":")
-        prefix = _part_env(part, shared) if len(parts) > 1 else []
+        prefix = _part_env(part, shared) if len(parts) > 1 else ()
         argv += _part_argv(part, ctx, jobid, prefix, bound=bound)
     return Command(argv=argv, env=shared, cwd=ctx.cwd)
 
@@ -592,9 +668,10 @@ def srun_command(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool = False)
 
     ``--jobid`` comes from ``rs.alloc``, else ``ctx.alloc``; without either srun makes its own
     allocation. ``in_batch``: the step runs inside a batch script, in the job's own allocation
-    (no ``--jobid``; as bound as with one, so ``--mem=0`` applies). ``run_args`` keys ``J``/``job-name``, ``o``/``output``, ``e``/``error`` replace
-    the context's defaults. MPMD parts follow ``:`` with their own options; variables all parts
-    share travel in ``Command.env``, a part's own ones as ``env K=V`` before its program:
+    (no ``--jobid``; bound all the same, so ``--mem=0`` applies). ``run_args`` keys
+    ``J``/``job-name``, ``o``/``output``, ``e``/``error`` replace the context's defaults.
+    MPMD parts follow ``:`` with their own options; variables all parts share travel in
+    ``Command.env``, a part's own ones as ``env K=V`` before its program:
 
     >>> b = RunSettings(exe="b.out", ntasks=2, env={"OMP_NUM_THREADS": "4", "ROLE": "b"})
     >>> srun_command(rs.with_mpmd(b), LaunchContext(cwd="/w", name="m")).argv[-11:]
@@ -623,7 +700,7 @@ def _batch_typed(bs: BatchSettings) -> dict[str, str]:
         ("array", bs.array is not None, "array"),
     ):
         if is_set:
-            typed[name] = f"batch_settings.{path}"
+            typed[name] = path
     return typed
 
 
@@ -637,7 +714,9 @@ def check_batch(bs: BatchSettings) -> list[ValidationError]:
     BadValue batch_settings.batch_args['requeue']
     """
     field = "batch_settings.batch_args"
-    errors = _raw_option_problems("sbatch", field, bs.batch_args, _batch_typed(bs))
+    errors = _raw_option_problems(
+        "sbatch", field, bs.batch_args, _batch_typed(bs), "batch_settings"
+    )
     spelled = _spelled("sbatch", bs.batch_args)
     if "wrap" in spelled:
         key = spelled["wrap"]
@@ -666,11 +745,8 @@ def check_sbatch(
     if bs.job_name is None and "job-name" not in spelled:
         errors += check_name("job_name", job_name)
     for name, value in (("output", output), ("error", error)):
-        if value is not None and name not in spelled:
-            if value == "":
-                errors.append(BadValue(name, value, "a file name"))
-            elif "\n" in value or "\r" in value or "\x00" in value:
-                errors.append(BadValue(name, value, "a file name on one line"))
+        if name not in spelled:
+            errors += check_nonempty_text(name, value)
     export = spelled.get("export")
     for i, (rs, ctx) in enumerate(members):
         f = f"members[{i}]"
@@ -695,7 +771,7 @@ def check_sbatch(
                     f"{f}.alloc", rs.alloc, "the batch job (members run in its allocation)"
                 )
             )
-        if export is not None and any(p.env for p in rs.parts):
+        if export is not None and any(p.env for p in _parts(rs)):
             mode = bs.batch_args[export]
             if not (isinstance(mode, str) and mode.startswith("ALL")):
                 errors.append(
@@ -713,7 +789,7 @@ def _crlf_problems(rs: RunSettings, f: str) -> list[ValidationError]:
     """sbatch refuses a script holding ``\\r\\n`` ("Batch script contains DOS line breaks"),
     even inside a quoted word, so no text written into the script may hold it."""
     errors: list[ValidationError] = []
-    for j, part in enumerate(rs.parts):
+    for j, part in enumerate(_parts(rs)):
         p = f if j == 0 else f"{f}.mpmd[{j - 1}]"
         texts = [(f"{p}.exe", part.exe)]
         texts += [(f"{p}.args[{k}]", a) for k, a in enumerate(part.args)]

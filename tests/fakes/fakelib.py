@@ -272,7 +272,6 @@ def _run(state: str, job_id: int) -> None:
     open(os.path.join(directory, "finished"), "w").close()
 
 
-
 def base_environment(export_all: bool) -> dict[str, str]:
     """The environment a job starts with: the submitter's whole environment when it asked for
     it (``qsub -V``), else what a login shell would set (``HOME``, ``PATH``, ...)."""

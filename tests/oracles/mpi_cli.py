@@ -47,6 +47,7 @@ __all__ = [
     "Opt",
     "OptionTable",
     "ParsedApp",
+    "UnknownOption",
     "parse_colon_argv",
     "read_mpich",
     "read_openmpi",
@@ -57,6 +58,10 @@ __all__ = [
 
 class CliError(ValueError):
     """argv the tool would reject, or read differently from what a builder meant."""
+
+
+class UnknownOption(CliError):
+    """An option the tool does not document: it stops with an error (a loud refusal)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class OptionTable:
         try:
             return self.by_spelling[spelling]
         except KeyError:
-            raise CliError(f"unknown option {spelling!r}") from None
+            raise UnknownOption(f"unknown option {spelling!r}") from None
 
     def names(self) -> set[str]:
         return {o.name for o in self.by_spelling.values()}
@@ -130,12 +135,15 @@ def parse_colon_argv(
     *,
     equals: bool,
     later_apps: set[str] | None = None,
+    colon_values: bool = False,
 ) -> list[ParsedApp]:
     """Split ``launcher [opts] prog [args] : [opts] prog [args] ...`` into programs.
 
     Options are read until the first word not starting with ``-`` (the program); the program's
     arguments run to the next lone ``:``. ``equals``: ``--opt=value`` is accepted.
     ``later_apps``: the option names allowed after the first ``:`` (None: all).
+    ``colon_values``: an option's value may be a lone ``:`` (observed with Hydra: ``-env X :``
+    sets X to ":"); elsewhere a lone ``:`` is taken to be the separator, wherever it stands.
     """
     apps: list[ParsedApp] = []
     i = 1
@@ -157,7 +165,7 @@ def parse_colon_argv(
                 i += 1
             else:
                 values = tuple(argv[i + 1 : i + 1 + opt.nargs])
-                if len(values) != opt.nargs or ":" in values:
+                if len(values) != opt.nargs or (":" in values and not colon_values):
                     raise CliError(f"{spelling} needs {opt.nargs} value(s)")
                 i += 1 + opt.nargs
             opts.append((opt.name, values))
@@ -377,7 +385,7 @@ _BIND = re.compile(r"core:(?P<n>[1-9][0-9]*)")
 
 def read_mpich(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[AppView]:
     """What each program of a Hydra ``mpiexec`` launch gets."""
-    apps = parse_colon_argv(argv, MPICH, equals=False)
+    apps = parse_colon_argv(argv, MPICH, equals=False, colon_values=True)
     glob: dict[str, str | None] = {}
     genv: dict[str, str] = {}
     for app in apps:
@@ -389,11 +397,12 @@ def read_mpich(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[App
                     raise CliError(f"-{name} given twice")
                 glob[name] = values[0]
     cpus = None
+    used = {"genv", "env", "n", "wdir", "ppn", "hosts", "gpus-per-proc"}
     if glob.get("bind-to") is not None:
         match = _BIND.fullmatch(glob["bind-to"] or "")
-        if not match:
-            raise CliError(f"-bind-to {glob['bind-to']!r} is not modelled")
-        cpus = _int(match["n"])
+        if match:  # "core:N": N cores per process; other policies are kept as they are
+            cpus = _int(match["n"])
+            used.add("bind-to")
     timeout = _int(launcher_env.get("MPIEXEC_TIMEOUT"))
     views = []
     for app in apps:
@@ -418,9 +427,7 @@ def read_mpich(argv: Sequence[str], launcher_env: Mapping[str, str]) -> list[App
                 wdir=app.one("wdir"),
                 time=timeout,
                 env=env,
-                extra=_extra(
-                    app, {"genv", "env", "n", "wdir", "ppn", "hosts", "bind-to", "gpus-per-proc"}
-                ),
+                extra=_extra(app, used),
             )
         )
     return views

@@ -82,7 +82,7 @@ def options(script: str) -> list[tuple[str, str | None]]:
         while i < len(argv):
             word = argv[i]
             if not word.startswith("-"):
-                raise SgeLexError(f"ERROR! invalid option argument \"{word}\"")
+                raise SgeLexError(f'ERROR! invalid option argument "{word}"')
             if word in _FLAGS:
                 out.append((word, None))
                 i += 1
