@@ -177,7 +177,9 @@ def render(outcomes: Sequence[Outcome]) -> str:
         lines += [(r.bench, r.figure, r.value) for r in outcome.rows]
         if outcome.status == "ok" and not outcome.rows and not outcome.notes:
             lines.append((outcome.bench, "(no table printed)", ""))
-    widths = [max(len(line[i]) for line in lines) for i in range(2)]
+    # notes (in parentheses, no value) overflow rather than widen the figure column
+    sized = [line for line in lines if line[2] or not line[1].startswith("(")]
+    widths = [max(len(line[i]) for line in sized) for i in range(2)]
     out = []
     for i, (bench, figure, value) in enumerate(lines):
         out.append(f"{bench.ljust(widths[0])}  {figure.ljust(widths[1])}  {value}".rstrip())

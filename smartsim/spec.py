@@ -605,10 +605,14 @@ def _read_experiment(r: _Reader, data: Mapping[str, Any]) -> ExperimentSpec | No
     path = r.path("experiment.path", table["path"]) if "path" in table else None
     if name is None or launcher is None:
         return None
+    from smartsim.errors import UnknownLauncher
+    from smartsim.experiment import LAUNCHERS
     from smartsim.validate import check_name
 
     for error in check_name("experiment.name", name):
         r.typed(error)
+    if launcher not in LAUNCHERS:
+        r.typed(UnknownLauncher("experiment.launcher", launcher, tuple(LAUNCHERS)))
     return ExperimentSpec(
         name=name, launcher=launcher, path=path or posixpath.join(r.base_dir, name)
     )
@@ -880,9 +884,9 @@ def _read_ensemble(
             fields[key] = r.integer(f"{f}.{key}", table[key])
     if fields.get("perm_strategy") == "random" and fields.get("seed") is None:
         r.fail(
-            f"{f}.seed",
-            f"{f}.seed: perm_strategy 'random' needs a seed in a spec, so that `smartsim "
-            "render` and `smartsim run` draw the same members",
+            f"{f}.perm_strategy",
+            f"{f}.perm_strategy: 'random' needs a seed in a spec (seed = N), so that "
+            "`smartsim render` and `smartsim run` draw the same members",
         )
     if len(r.problems) > before:
         return None
@@ -1105,7 +1109,13 @@ def parse_spec(text: str, *, file: str, base_dir: str) -> Result[Spec, SpecProbl
 
 def _sorted(problems: Sequence[SpecProblem]) -> SpecProblems:
     """Problems in line order (those without a line last), each once."""
-    unique = list(dict.fromkeys(problems))
+    seen: set[tuple[str, int | None, str]] = set()
+    unique = []
+    for problem in problems:  # error values may hold unhashable values: compare by text
+        key = (problem.field, problem.line, problem.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem)
     unique.sort(key=lambda p: (p.line is None, p.line or 0))
     return SpecProblems(tuple(unique))
 

@@ -104,11 +104,15 @@ def lsf_batch_settings(draw: st.DrawFn) -> BatchSettings:
     )
 
 
-lsf_paths = st.lists(
-    values.filter(lambda s: "/" not in s and "%" not in s and s not in (".", "..")),
-    min_size=1,
-    max_size=3,
-).map(lambda parts: "/" + "/".join(parts))
+lsf_paths = (
+    st.lists(
+        values.filter(lambda s: "/" not in s and "%" not in s and s not in (".", "..")),
+        min_size=1,
+        max_size=3,
+    )
+    .map(lambda parts: "/" + "/".join(parts))
+    .filter(lambda p: check_word("p", p) == [])
+)
 
 
 @st.composite

@@ -160,7 +160,11 @@ after = "m"
     alloc = spec.allocations["big"]
     assert alloc.request.nodes == 2 and alloc.request.time == Duration(3600)
     assert alloc.request.mem == Memory(4096) and alloc.timeout == 12.5
-    assert dict(alloc.request.add_opts) == {"reservation": "r", "contiguous": True, "requeue": False}
+    assert dict(alloc.request.add_opts) == {
+        "reservation": "r",
+        "contiguous": True,
+        "requeue": False,
+    }
     rs = spec.run_settings["r"]
     assert rs.time == Duration(5400) and rs.mem == Memory(1024)
     assert rs.env == {"A": "1", "N": "2"} and rs.hostlist == ("n[1-2]",)
@@ -242,7 +246,7 @@ CASES: list[tuple[str, str, str, type | None]] = [
      + "[allocation.a]\nnodes = 1\nopts = { Q = true } #<\n",
      "allocation.a.opts['Q']", ConflictingOptions),
     ("random without seed", BASE + '[[ensemble]]\nname = "e"\nrun_settings = "r"\n'
-     'params = { a = [1, 2] }\nperm_strategy = "random" #<\n', "ensemble[0].seed", None),
+     'params = { a = [1, 2] }\nperm_strategy = "random" #<\n', "ensemble[0].perm_strategy", None),
     ("empty parameter list", BASE + '[[ensemble]]\nname = "e"\nrun_settings = "r"\n'
      "params = { a = [] } #<\n", "ensemble[0].params.a", EmptyValue),
     ("member name taken", BASE.replace('name = "m"', 'name = "e_0" #<')
@@ -272,7 +276,7 @@ def test_problem_names_file_field_and_line(text: str, field: str, kind: type | N
     assert problem.line == marked_line(text), str(problem)
     assert str(problem).startswith(f"t.toml:{problem.line}: ")
     if field:
-        assert field.split("[")[0] in problem.message
+        assert field.split("[", maxsplit=1)[0] in problem.message
     if kind is not None:
         assert isinstance(problem.error, kind), problem
 
@@ -411,8 +415,12 @@ def test_key_lines_finds_every_key(
         for j, key in enumerate(keys):
             if blank[(i + j) % len(blank)]:
                 lines.append("# key = 1 (a comment)")
-            lines.append(f'{key} = """multi\nline = 2 """' if j == 1 else f"{key} = {j}")
-            expected[(*base, key)] = len(lines) - (1 if j == 1 else 0)
+            if j == 1:
+                lines += [f'{key} = """multi', 'line = 2 """']
+                expected[(*base, key)] = len(lines) - 1
+            else:
+                lines.append(f"{key} = {j}")
+                expected[(*base, key)] = len(lines)
     text = "\n".join(lines) + "\n"
     tomllib.loads(text)  # the generator makes valid TOML
     found = key_lines(text)
@@ -441,39 +449,76 @@ _RUN_KEYS = ["exe", "args", "env", "run_command", "nodes", "ntasks", "time", "me
              "run_args", "hostlist", "mpmd", "het_group", "flavour", "bogus"]  # fmt: skip
 
 
+_VALID_SCALAR = st.one_of(st.integers(0, 9), st.sampled_from([0.5, 1.0, "x", "a b", True]))
+_MUTABLE_KEYS = {
+    "experiment": ["name", "launcher", "path", "bogus"],
+    "run_settings": [*_RUN_KEYS],
+    "batch_settings": ["nodes", "time", "batch_args", "array", "preamble", "bogus"],
+    "model": ["name", "run_settings", "params", "batch_settings", "after", "files", "bogus"],
+    "ensemble": ["name", "run_settings", "params", "perm_strategy", "replicas", "seed",
+                 "n_models", "after", "bogus"],
+}  # fmt: skip
+
+
 @st.composite
 def spec_documents(draw: st.DrawFn) -> dict[str, Any]:
-    """Spec-shaped documents, most of them wrong somewhere."""
-    doc: dict[str, Any] = {}
-    if draw(st.booleans()):
-        doc["experiment"] = {"name": draw(_NAMES)}
+    """Valid spec documents with zero, one or two random changes (a key set to a random value
+    of a random type, or removed)."""
+    rs_names = draw(st.lists(st.sampled_from(["a", "b", "sim"]), min_size=1, max_size=3,
+                             unique=True))  # fmt: skip
+    runs: dict[str, dict[str, Any]] = {}
+    for name in rs_names:
+        table: dict[str, Any] = {"exe": draw(st.sampled_from(["echo", "true", "python3"]))}
         if draw(st.booleans()):
-            doc["experiment"]["launcher"] = draw(st.sampled_from(["local", "slurm", "nope", 3]))
-    runs = draw(st.dictionaries(_NAMES, _table(_RUN_KEYS), max_size=3))
-    for table in runs.values():
+            table["args"] = draw(st.lists(st.sampled_from(["x", "{p}", "a b", "--n=1"]),
+                                          max_size=3))  # fmt: skip
         if draw(st.booleans()):
-            table["exe"] = draw(st.sampled_from(["echo", "true", "-x", ""]))
-    if runs:
-        doc["run_settings"] = runs
+            table["env"] = {"A": draw(st.sampled_from(["1", "{p}", "x y"]))}
+        if draw(st.booleans()):
+            table["run_command"] = draw(st.sampled_from(["srun", "mpirun", "mpiexec.mpich"]))
+            table["ntasks"] = draw(st.integers(1, 4))
+        runs[name] = table
+    doc: dict[str, Any] = {
+        "experiment": {"name": draw(st.sampled_from(["e", "exp-1"]))},
+        "run_settings": runs,
+    }
+    ensembles = []
+    for i in range(draw(st.integers(0, 2))):
+        entry: dict[str, Any] = {
+            "name": f"e{i}",
+            "run_settings": draw(st.sampled_from(rs_names)),
+            "params": {"p": draw(st.lists(_VALID_SCALAR, min_size=1, max_size=3))},
+        }
+        if draw(st.booleans()):
+            entry["replicas"] = draw(st.integers(1, 3))
+        ensembles.append(entry)
+    models = []
+    for i in range(draw(st.integers(0 if ensembles else 1, 2))):
+        model: dict[str, Any] = {
+            "name": f"m{i}",
+            "run_settings": draw(st.sampled_from(rs_names)),
+            "params": {"p": draw(_VALID_SCALAR)},
+        }
+        if ensembles and draw(st.booleans()):
+            model["after"] = [ensembles[0]["name"]]
+        models.append(model)
+    if models:
+        doc["model"] = models
+    if ensembles:
+        doc["ensemble"] = ensembles
     if draw(st.booleans()):
-        doc["batch_settings"] = draw(
-            st.dictionaries(_NAMES, _table(["nodes", "time", "batch_args", "array"]), max_size=2)
-        )
-    if draw(st.booleans()):
-        doc["allocation"] = draw(
-            st.dictionaries(_NAMES, _table(["nodes", "opts", "time", "timeout"]), max_size=2)
-        )
-    for kind, keys in (
-        ("model", ["name", "run_settings", "params", "batch_settings", "after", "files"]),
-        ("ensemble", ["name", "run_settings", "params", "perm_strategy", "replicas", "seed"]),
-    ):
-        entries = draw(st.lists(_table(keys), max_size=2))
-        for entry in entries:
-            entry.setdefault("name", draw(_NAMES))
-            if runs and draw(st.booleans()):
-                entry["run_settings"] = draw(st.sampled_from(sorted(runs)))
-        if entries:
-            doc[kind] = entries
+        doc["batch_settings"] = {"b": {"nodes": draw(st.integers(1, 3))}}
+    tables: list[tuple[str, dict[str, Any]]] = [("experiment", doc["experiment"])]
+    tables += [("run_settings", t) for t in runs.values()]
+    tables += [("model", m) for m in models] + [("ensemble", e) for e in ensembles]
+    tables += [("batch_settings", t) for t in doc.get("batch_settings", {}).values()]
+    for _ in range(draw(st.integers(0, 2))):
+        kind, table = draw(st.sampled_from(tables))
+        key = draw(st.sampled_from(_MUTABLE_KEYS[kind]))
+        if draw(st.integers(0, 4)) == 0:
+            table.pop(key, None)
+        else:
+            table[key] = draw(_VALUE)
     return doc
 
 
@@ -516,8 +561,9 @@ def toml_text(doc: dict[str, Any]) -> str:
 @given(doc=spec_documents())
 def test_generated_specs_never_raise(doc: dict[str, Any]) -> None:
     """Any spec-shaped document gives a Spec or problems (each with the file and a line inside
-    the file or none) -- never an exception; a Spec instantiates locally to an experiment or to
-    problems, and what the parser accepts the JSON schema accepts too."""
+    the file or none) -- never an exception; a Spec instantiates (local and Slurm launchers) to
+    an experiment whose preview works, or to problems; what the parser accepts the JSON schema
+    accepts too."""
     text = toml_text(doc)
     result = parse_spec(text, file="g.toml", base_dir="/g")
     count = len(text.splitlines())
@@ -530,11 +576,15 @@ def test_generated_specs_never_raise(doc: dict[str, Any]) -> None:
     spec = result.unwrap()
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(_jsonable(tomllib.loads(text)), SCHEMA)
-    made = instantiate(spec, launcher="local", allocs={a: "1" for a in spec.allocations})
-    if isinstance(made, Success):
-        inst = made.unwrap()
-        for stage in inst.stages:
-            inst.experiment.preview(*inst.stage_entities(stage))
+    for launcher in ("local", "slurm"):
+        made = instantiate(spec, launcher=launcher, allocs={a: "1" for a in spec.allocations})
+        if isinstance(made, Success):
+            inst = made.unwrap()
+            for stage in inst.stages:
+                inst.experiment.preview(*inst.stage_entities(stage))
+        else:
+            for problem in made.failure().problems:
+                assert problem.line is None or 1 <= problem.line <= count
 
 
 @settings(max_examples=200)
