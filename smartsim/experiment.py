@@ -123,6 +123,16 @@ def _refuse(error: ValidationError) -> NoReturn:
     raise SmartSimError(Invalid((error,)))
 
 
+def _resolve_flavour(rs: RunSettings) -> RunSettings:
+    """``flavour="auto"`` becomes the detected MPI flavour (probed once per run command, in the
+    effects layer); the builders only ever see an explicit flavour."""
+    if rs.flavour != "auto" and not any(p.flavour == "auto" for p in rs.mpmd):
+        return rs
+    from smartsim.effects.mpi_detect import resolve_flavour
+
+    return _io_ok(resolve_flavour(rs))
+
+
 def _raise_invalid(errors: Sequence[ValidationError]) -> None:
     if errors:
         raise SmartSimError(Invalid(tuple(errors)))
@@ -218,7 +228,7 @@ class Experiment:
     ) -> RunSettings:
         """Validated :class:`RunSettings`; an option ``run_command`` cannot express (or an
         unknown ``run_command``) is an error here, not at launch."""
-        rs = RunSettings(exe=exe, args=args, run_command=run_command, **fields)
+        rs = _resolve_flavour(RunSettings(exe=exe, args=args, run_command=run_command, **fields))
         _raise_invalid(self._settings_problems(rs))
         return rs
 
@@ -255,6 +265,7 @@ class Experiment:
         args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`)."""
         if not isinstance(run_settings, RunSettings):
             raise TypeError(f"run_settings must be a RunSettings, got {run_settings!r}")
+        run_settings = _resolve_flavour(run_settings)
         where = self._path(name, path)
         model = _ok(make_model(name, run_settings, where, params, batch_settings))
         self._check(model)
@@ -282,6 +293,8 @@ class Experiment:
         """
         if not isinstance(run_settings, RunSettings):
             _refuse(BadValue("run_settings", run_settings, "a RunSettings"))
+        if isinstance(run_settings, RunSettings):
+            run_settings = _resolve_flavour(run_settings)
         if perm_strategy == "random" and seed is None:
             seed = int.from_bytes(os.urandom(4), "big")
         where = self._path(name, path)
