@@ -7,7 +7,7 @@ alike. Order is kept because it is the order options and variables are rendered 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, TypeVar, final
 
 K = TypeVar("K")
@@ -32,6 +32,11 @@ class FrozenMap(Mapping[K, V]):
     _hash: int | None
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        if type(items) is dict:  # the common case, and a dict has no duplicate keys
+            object.__setattr__(self, "_items", tuple(items.items()))
+            object.__setattr__(self, "_lookup", dict(items))
+            object.__setattr__(self, "_hash", None)
+            return
         pairs = tuple(items.items()) if isinstance(items, Mapping) else tuple(items)
         lookup: dict[K, V] = {}
         for pair in pairs:
@@ -49,10 +54,27 @@ class FrozenMap(Mapping[K, V]):
         return self._lookup[key]
 
     def __iter__(self) -> Iterator[K]:
-        return (k for k, _ in self._items)
+        return iter(self._lookup)
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._lookup
+
+    # Fast paths: the ABC's generic views cost a generator per call. Read-only dict views
+    # expose nothing that could change the map.
+    def items(self) -> ItemsView[K, V]:
+        return self._lookup.items()
+
+    def keys(self) -> KeysView[K]:
+        return self._lookup.keys()
+
+    def values(self) -> ValuesView[V]:
+        return self._lookup.values()
+
+    def get(self, key: K, default: Any = None) -> Any:
+        return self._lookup.get(key, default)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("FrozenMap is immutable")
@@ -85,9 +107,14 @@ class FrozenMap(Mapping[K, V]):
 def frozen_map(value: object) -> FrozenMap[Any, Any]:
     """attrs converter: dicts, pair lists and ``None`` become a :class:`FrozenMap`."""
     if value is None:
-        return FrozenMap()
-    if isinstance(value, FrozenMap):
+        return _EMPTY
+    if type(value) is FrozenMap:
         return value
+    if type(value) is dict:
+        return FrozenMap(value) if value else _EMPTY
     if isinstance(value, (str, bytes)) or not isinstance(value, (Mapping, Iterable)):
         raise TypeError(f"expected a mapping, got {value!r}")
     return FrozenMap(value)
+
+
+_EMPTY: FrozenMap[Any, Any] = FrozenMap()

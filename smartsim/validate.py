@@ -134,11 +134,20 @@ def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[
         errors.append(EmptyValue(f + "exe", rs.exe))
     else:
         errors += check_text(f + "exe", rs.exe)
-    for i, arg in enumerate(rs.args):
-        errors += check_text(f"{f}args[{i}]", arg, single_line=False)
-    errors += check_env(f + "env", rs.env)
-    for name in ("nodes", "ntasks", "tasks_per_node", "cpus_per_task", "gpus_per_task"):
-        errors += check_positive(f + name, getattr(rs, name))
+    if any("\x00" in arg for arg in rs.args):
+        for i, arg in enumerate(rs.args):
+            errors += check_text(f"{f}args[{i}]", arg, single_line=False)
+    if rs.env:
+        errors += check_env(f + "env", rs.env)
+    for name, count in (
+        ("nodes", rs.nodes),
+        ("ntasks", rs.ntasks),
+        ("tasks_per_node", rs.tasks_per_node),
+        ("cpus_per_task", rs.cpus_per_task),
+        ("gpus_per_task", rs.gpus_per_task),
+    ):
+        if count is not None and count <= 0:
+            errors.append(NotPositive(f + name, count))
     if (
         rs.nodes is not None
         and rs.tasks_per_node is not None
@@ -155,15 +164,18 @@ def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[
         )
     errors += check_memory(f + "mem", rs.mem)
     errors += check_duration(f + "time", rs.time)
-    errors += check_hosts(f + "hostlist", rs.hostlist)
-    errors += check_hosts(f + "excluded_hosts", rs.excluded_hosts)
+    if rs.hostlist:
+        errors += check_hosts(f + "hostlist", rs.hostlist)
+    if rs.excluded_hosts:
+        errors += check_hosts(f + "excluded_hosts", rs.excluded_hosts)
     if rs.alloc is not None and not isinstance(JobId.parse(rs.alloc), Success):
         errors.append(BadValue(f + "alloc", rs.alloc, "a Slurm job id such as '1234'"))
     if rs.run_command is not None:
         errors += check_nonempty_text(f + "run_command", rs.run_command)
         if rs.run_command and any(c.isspace() for c in rs.run_command):
             errors.append(BadValue(f + "run_command", rs.run_command, "one program name"))
-    errors += check_options(f + "run_args", rs.run_args)
+    if rs.run_args:
+        errors += check_options(f + "run_args", rs.run_args)
     if rs.flavour is not None and rs.flavour not in FLAVOURS:
         errors.append(BadValue(f + "flavour", rs.flavour, " or ".join(FLAVOURS)))
     if rs.mpi is not None and not re.fullmatch(r"[A-Za-z0-9_]+", rs.mpi):

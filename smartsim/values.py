@@ -263,8 +263,14 @@ class ArraySpec:
 def _str_tuple(value: object) -> tuple[str, ...]:
     """Sequences of strings become tuples. A bare string is refused: ``args="a b"`` would
     otherwise be split by someone's guess (SmartSim split on spaces and lost arguments)."""
-    if value is None:
+    if value is None or value == ():
         return ()
+    if type(value) is tuple:
+        try:
+            "".join(value)  # raises TypeError for any non-str item, at C speed
+            return value
+        except TypeError:
+            pass
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"expected a sequence of strings, got the string {value!r}; wrap it: ({value!r},)"
@@ -289,14 +295,25 @@ def _hosts(value: object) -> tuple[str, ...]:
 def _env(value: object) -> FrozenMap[str, str]:
     """Environment: str keys; str values (ints and floats are rendered with ``str()``)."""
     pairs = frozen_map(value)
+    if not pairs:
+        return pairs
+    converted = False
     out: list[tuple[str, str]] = []
     for key, val in pairs.items():
-        if not isinstance(key, str):
+        if type(val) is not str:
+            if not isinstance(key, str):
+                raise TypeError(f"environment names must be str, got {key!r}")
+            if isinstance(val, bool) or not isinstance(val, (str, int, float)):
+                raise TypeError(
+                    f"environment value for {key!r} must be str, int or float, got {val!r}"
+                )
+            out.append((key, str(val)))
+            converted = True
+            continue
+        if type(key) is not str:
             raise TypeError(f"environment names must be str, got {key!r}")
-        if isinstance(val, bool) or not isinstance(val, (str, int, float)):
-            raise TypeError(f"environment value for {key!r} must be str, int or float, got {val!r}")
-        out.append((key, val if isinstance(val, str) else str(val)))
-    return FrozenMap(out)
+        out.append((key, val))
+    return FrozenMap(out) if converted else pairs
 
 
 def _opts(value: object) -> FrozenMap[str, OptionValue]:

@@ -14,9 +14,13 @@ from smartsim._frozen import FrozenMap, frozen_map
 def _argv(value: object) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(f"argv must be a sequence of strings, got {value!r}")
-    words = tuple(value)
-    if not words or not all(isinstance(w, str) for w in words):
-        raise TypeError(f"argv must be a non-empty sequence of strings, got {words!r}")
+    words = value if type(value) is tuple else tuple(value)
+    try:
+        "".join(words)  # raises TypeError for any non-str word, at C speed
+    except TypeError:
+        raise TypeError(f"argv must be a sequence of strings, got {words!r}") from None
+    if not words:
+        raise TypeError("argv must not be empty")
     return words
 
 
