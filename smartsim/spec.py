@@ -929,6 +929,8 @@ def _check_run_commands(
             continue  # run_command None means what the launcher makes of it (checked later)
         parts = mpmd_refs.get(name, ())
         composite = rs.with_mpmd(*(run_settings[p] for p in parts))
+        if any(p.flavour == "auto" for p in composite.parts):
+            continue  # the experiment detects the MPI first (it runs `mpiexec --version`)
         try:
             errors = check_run_command(composite)
         except ImportError as exc:
@@ -1169,6 +1171,8 @@ def _entity_field(
     prefix = re.match(rf"{re.escape(name)}(?:_\d+)?\.", field)
     if prefix:
         field = field[prefix.end() :]
+    # the batch planners (PBS, LSF, Grid Engine) name fields after the value they looked at
+    field = re.sub(r"^(?:model|ensemble)(?:\.members\[\d+\])?\.", "", field)
     field = re.sub(r"^members\[\d+\]", "run_settings", field)
     if field in ("run_settings", "batch_settings"):
         return attrs.evolve(error, field=f"{f}.{field}")  # the entity's choice of table

@@ -55,6 +55,7 @@ from smartsim.errors import (
     ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
+    SchedulerUnavailable,
     Unsupported,
 )
 from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model, RunSettings
@@ -707,3 +708,68 @@ def test_experiment_refuses_what_qsub_cannot_express(fake_pbs: Path, tmp_path: P
     error = raised.value.error
     assert isinstance(error, Invalid)
     assert [e.field for e in error.errors] == ["model.batch_settings.job_name"]
+
+
+def test_reconnect_uses_the_tools_the_job_was_submitted_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job submitted with qsub named by path is polled and stopped, from the journal of an
+    earlier process, with the qstat and qdel beside that qsub — not whatever ``qstat`` PATH
+    finds."""
+    monkeypatch.setenv("SMARTSIM_FAKE_STATE", str(tmp_path / "state"))
+    launcher = PbsLauncher(tools={"qsub": str(FAKES / "qsub")})
+    exp = Experiment("e", exp_path=tmp_path / "exp", launcher=launcher)
+    model = exp.create_model("slow", RunSettings(exe="sleep", args=("30",)))
+    exp.start(model, block=False)
+    again = Experiment.reconnect(tmp_path / "exp", launcher="pbs")
+    assert again.get_status() in ([Status.PENDING], [Status.RUNNING])
+    again.stop()
+    assert again.get_status() == [Status.CANCELLED]
+
+
+def test_without_job_history_the_exit_file_tells(
+    fake_pbs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a server without job history (PBS's default) qstat forgets finished jobs: the exit
+    status the script recorded tells COMPLETED from FAILED."""
+    monkeypatch.setenv("SMARTSIM_FAKE_PBS_JOB_HISTORY", "0")
+    exp = Experiment("e", exp_path=tmp_path / "exp", launcher="pbs")
+    good = exp.create_model("good", RunSettings(exe="true"))
+    bad = exp.create_model("bad", RunSettings(exe="bash", args=("-c", "exit 7")))
+    exp.start(good, bad, block=True)
+    assert exp.get_status(good, bad) == [Status.COMPLETED, Status.FAILED]
+    assert exp.states()["bad"].returncode == 7
+    assert "exit-status file" in exp.states()["bad"].reason
+
+
+def test_an_earlier_runs_exit_file_is_never_read(
+    fake_pbs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exit-status file is removed before submitting: a job deleted before it ran, on a
+    server without history, is CANCELLED, not the COMPLETED a stale file would say."""
+    monkeypatch.setenv("SMARTSIM_FAKE_PBS_JOB_HISTORY", "0")
+    monkeypatch.setenv("SMARTSIM_FAKE_HOLD", "1")
+    launcher = PbsLauncher()
+    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
+    (launch,) = plan_pbs(model, world()).unwrap()
+    stale = tmp_path / "m" / "m.rc"
+    stale.parent.mkdir()
+    stale.write_text("0\n")
+    handle = ok(launcher.start(launch))
+    assert not stale.exists()
+    assert ok(launcher.poll([handle]))[handle].status is Status.PENDING
+    ok(launcher.stop([handle]))
+    assert ok(launcher.poll([handle]))[handle].status is Status.CANCELLED
+
+
+def test_an_unreachable_server_is_transient(
+    fake_pbs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qstat that cannot reach the server is a SchedulerUnavailable (transient: polling goes
+    on), not a failed job."""
+    launcher = PbsLauncher()
+    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
+    handle = ok(launcher.start(plan_pbs(model, world()).unwrap()[0]))
+    monkeypatch.setenv("SMARTSIM_FAKE_DOWN", "1")
+    error = error_of(launcher.poll([handle]))
+    assert isinstance(error, SchedulerUnavailable) and error.transient

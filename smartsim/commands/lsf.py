@@ -57,6 +57,8 @@ TOOL: Final = "bsub"
 TOOLS: Final = ("bsub", "bjobs", "bkill")
 PREFIX: Final = "#BSUB"
 SHEBANG: Final = "#!/bin/bash"
+#: The job script's name is the entity's output stem plus this.
+SUFFIX: Final = ".lsf.sh"
 
 
 # =========================================================================== values
@@ -531,7 +533,7 @@ def render(job: BatchJob, *, tool: str = TOOL, csm: bool = False) -> Launch:
         stderr=job.stderr,
         csm=csm,
     )
-    script_path = job.stem + ".lsf.sh"
+    script_path = job.stem + SUFFIX
     script = bsub_script(options, job.body, job.settings.preamble)
     submit = bsub_command(script, cwd=job.path, tool=tool)
     return job.launch(Submission(script_path=script_path, script=script, submit=submit))
@@ -555,6 +557,9 @@ def plan_lsf(
     #BSUB -o /w/sim/sim.out
     #BSUB -e /w/sim/sim.err
     cd /w/sim && a.out
+    smartsim_rc=$?
+    echo "$smartsim_rc" >/w/sim/sim.rc
+    exit "$smartsim_rc"
     >>> launch.submission.submit.argv
     ('bsub',)
     """

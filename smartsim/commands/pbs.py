@@ -46,7 +46,13 @@ from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
 from smartsim.commands.plan import Launch, World, output_paths
-from smartsim.commands.script import background_and_wait, batch_script, directive_line, shell_line
+from smartsim.commands.script import (
+    background_and_wait,
+    batch_script,
+    directive_line,
+    quote,
+    shell_line,
+)
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -75,6 +81,8 @@ TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel")
 PREFIX: Final = "#PBS"
 SHEBANG: Final = "#!/bin/bash"
+#: The job script's name is the entity's output stem plus this.
+SUFFIX: Final = ".pbs.sh"
 
 #: One option as a pair: ``("-l", "walltime=1:00:00")``; ``("-V", None)`` for a bare flag.
 Option: TypeAlias = tuple[str, str | None]
@@ -186,19 +194,33 @@ def batch_job(
     an ensemble run in the background, each with its own output files, and the job waits for
     each one and fails when one failed (:func:`~smartsim.commands.script.background_and_wait`).
 
+    A job that is not an array also writes its exit status to :func:`exit_file` as it ends,
+    so the status is known where the scheduler forgets finished jobs (PBS without job
+    history, LSF after ``CLEAN_PERIOD``, Grid Engine without accounting).
+
     >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a b",)))
     >>> job = batch_job("m", kind="Model", path="/e/m", settings=BatchSettings(), members=[m],
     ...                 world=World(exp_path="/e"))
-    >>> job.body, job.stdout
-    (("cd /e/m && echo 'a b'",), '/e/m/m.out')
+    >>> for line in job.body:
+    ...     print(line)
+    cd /e/m && echo 'a b'
+    smartsim_rc=$?
+    echo "$smartsim_rc" >/e/m/m.rc
+    exit "$smartsim_rc"
     """
     out, err = output_paths(path, name, world.run_index)
     stem_name = name if world.run_index == 0 else f"{name}.{world.run_index}"
+    stem = posixpath.join(path, stem_name)
+    record = (
+        None if settings.array is not None else f'echo "$smartsim_rc" >{quote(exit_file(stem))}'
+    )
     files: dict[str, str] = {}
     if len(members) == 1 and members[0].path == path and members[0].name == name:
         command = _member_command(members[0], None, None)
         files.update(launch_command(members[0].run_settings, _ctx(members[0], None)).files)
         body: tuple[str, ...] = (shell_line(command),)
+        if record is not None:
+            body += ("smartsim_rc=$?", record, 'exit "$smartsim_rc"')
     else:
         commands = []
         for member in members:
@@ -206,6 +228,9 @@ def batch_job(
             commands.append(_member_command(member, m_out, m_err))
             files.update(launch_command(member.run_settings, _ctx(member, m_out)).files)
         body = background_and_wait(commands)
+        if record is not None:
+            assert body[-1] == 'exit "$smartsim_rc"', body[-1]
+            body = (*body[:-1], record, body[-1])
     tasks, cpus, gpus = _totals(members)
     return BatchJob(
         name=name,
@@ -215,7 +240,7 @@ def batch_job(
         members=tuple(m.name for m in members),
         stdout=out,
         stderr=err,
-        stem=posixpath.join(path, stem_name),
+        stem=stem,
         body=body,
         files=FrozenMap(files),
         mkdirs=tuple(dict.fromkeys([path, *(m.path for m in members)])),
@@ -223,6 +248,24 @@ def batch_job(
         cpus=cpus,
         gpus=gpus,
     )
+
+
+def exit_file(stem: str) -> str:
+    """Where a job whose script path starts with ``stem`` records its exit status.
+
+    >>> exit_file("/e/m/m.2")
+    '/e/m/m.2.rc'
+    """
+    return stem + ".rc"
+
+
+def script_exit_file(script_path: str, script: str, suffix: str) -> str | None:
+    """The exit-status file a script written by these planners records into, if it does:
+    ``script_path`` is the stem plus ``suffix``, and the script writes the file."""
+    if not script_path.endswith(suffix):
+        return None
+    path = exit_file(script_path[: -len(suffix)])
+    return path if f'echo "$smartsim_rc" >{quote(path)}' in script else None
 
 
 def _ctx(model: Model, out: str | None) -> LaunchContext:
@@ -962,7 +1005,7 @@ def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
         stdout=job.stdout,
         stderr=job.stderr,
     )
-    script_path = job.stem + ".pbs.sh"
+    script_path = job.stem + SUFFIX
     script = qsub_script(options, job.body, job.settings.preamble)
     submit = Command(argv=(tool, script_path), cwd=job.path)
     return job.launch(Submission(script_path=script_path, script=script, submit=submit))
@@ -982,6 +1025,9 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
     #PBS -o /w/sim/sim.out
     #PBS -e /w/sim/sim.err
     cd /w/sim && a.out
+    smartsim_rc=$?
+    echo "$smartsim_rc" >/w/sim/sim.rc
+    exit "$smartsim_rc"
     >>> launch.submission.submit.argv
     ('qsub', '/w/sim/sim.pbs.sh')
     """

@@ -59,6 +59,8 @@ TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
 PREFIX: Final = "#$"
 SHEBANG: Final = "#!/bin/bash"
+#: The job script's name is the entity's output stem plus this.
+SUFFIX: Final = ".sge.sh"
 #: The parallel environment smartsim asks for by default (sites name their own).
 DEFAULT_PE: Final = "smp"
 _MAX_LINE: Final = 2000  # parse_script_file reads 2048 bytes of a line
@@ -453,6 +455,8 @@ def qstat_state(state: str) -> JobState:
     return JobState(Status.UNKNOWN, raw=state)
 
 
+#: ASCII digits only (``str.isdigit`` also accepts ``²``, which ``int`` refuses).
+_DIGITS: Final = re.compile(r"[0-9]+")
 _ORDER: Final = [Status.RUNNING, Status.PENDING, Status.FAILED, Status.CANCELLED, Status.UNKNOWN]
 
 
@@ -487,7 +491,7 @@ def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
     for item in root.iter("job_list"):
         number = (item.findtext("JB_job_number") or "").strip()
         state = (item.findtext("state") or "").strip()
-        if not number.isdigit():
+        if not _DIGITS.fullmatch(number):
             return Failure("job_list entries with a JB_job_number")
         found.setdefault(int(number), []).append(qstat_state(state))
     return Success({job: combine(states) for job, states in found.items()})
@@ -533,10 +537,10 @@ reason='assumedly after job')
             if key:
                 fields[key] = value.strip()
         number = fields.get("jobnumber", "")
-        if not number.isdigit():
+        if not _DIGITS.fullmatch(number):
             return Failure("qacct records with a jobnumber")
         task_text = fields.get("taskid", "undefined")
-        task = int(task_text) if task_text.isdigit() else None
+        task = int(task_text) if _DIGITS.fullmatch(task_text) else None
         out.setdefault(int(number), {})[task] = _record_state(fields)
     return Success(out)
 
@@ -631,7 +635,7 @@ def render(job: BatchJob, *, tool: str = TOOL, pe: str | None = DEFAULT_PE) -> L
         stdout=job.stdout,
         stderr=job.stderr,
     )
-    script_path = job.stem + ".sge.sh"
+    script_path = job.stem + SUFFIX
     script = qsub_script(options, job.body, job.settings.preamble)
     submit = Command(argv=qsub_argv(script_path, tool=tool), cwd=job.path)
     return job.launch(Submission(script_path=script_path, script=script, submit=submit))
@@ -656,6 +660,9 @@ def plan_sge(
     #$ -o /w/sim/sim.out
     #$ -e /w/sim/sim.err
     cd /w/sim && a.out
+    smartsim_rc=$?
+    echo "$smartsim_rc" >/w/sim/sim.rc
+    exit "$smartsim_rc"
     >>> launch.submission.submit.argv
     ('qsub', '-terse', '/w/sim/sim.sge.sh')
     """

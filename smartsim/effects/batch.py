@@ -18,6 +18,10 @@ them, once for every scheduler:
   accounting file, overrides :meth:`BatchLauncher.query` and stays constant).
 * ``stop`` cancels every handle in one call; a job that had already finished is not an error,
   and a job this launcher cancelled that the scheduler no longer reports is ``CANCELLED``.
+* A job the scheduler no longer reports at all (PBS without job history, LSF after
+  ``CLEAN_PERIOD``, Grid Engine without accounting) is read from the exit-status file its
+  script writes as it ends (:meth:`BatchLauncher.exit_file`); the file is removed before each
+  submission so an earlier run's status is never read.
 
 Tool paths: sites install ``qsub`` from more than one product, so the user may name them
 (``World.tools`` for the plan, :attr:`BatchLauncher.tools` for the launcher). When only the
@@ -58,6 +62,8 @@ from smartsim.values import Ensemble, Model
 SUBMITTED: Final = "submitted"
 #: Prefix of the keys that record tool paths in ``Handle.extra`` (``tool:qstat``).
 TOOL_KEY: Final = "tool:"
+#: Key of the file the job writes its exit status to (``Handle.extra``), when it does.
+EXIT_FILE: Final = "exit_file"
 
 
 def _write(path: str, text: str) -> OSFailure | None:
@@ -88,8 +94,18 @@ def find_tools(paths: Iterable[str]) -> IOResult[None, EffectError]:
     return IOSuccess(None)
 
 
-def _prepare(launch: Launch, submission: Submission) -> IOResult[None, EffectError]:
-    """The launch's directories, then the script and the files the job reads."""
+def _prepare(
+    launch: Launch, submission: Submission, exit_file: str | None
+) -> IOResult[None, EffectError]:
+    """The launch's directories, then the script and the files the job reads; an exit-status
+    file left by an earlier run is removed."""
+    if exit_file is not None:
+        try:
+            os.unlink(exit_file)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            return IOFailure(OSFailure(f"remove {exit_file}", exc.strerror or str(exc)))
     for directory in launch.mkdirs:
         try:
             os.makedirs(directory, exist_ok=True)
@@ -136,16 +152,14 @@ class BatchLauncher:
         """The path to run for tool ``name``: the world's choice, then this launcher's, then
         the bare name (looked up on ``PATH``)."""
         if world is not None and name in world.tools:
-            return world.tools[name]
-        return self.tools.get(name, name)
+            return str(world.tools[name])
+        return str(self.tools.get(name, name))
 
     def with_world(self, world: World) -> World:
         """``world`` with this launcher's tool paths added where the world names none."""
         tools = dict(self.tools)
         tools.update(world.tools)
-        return World(
-            exp_path=world.exp_path, alloc=world.alloc, run_index=world.run_index, tools=tools
-        )
+        return attrs.evolve(world, tools=tools)
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
         """Pure: the launches that would run ``entity``."""
@@ -175,6 +189,10 @@ class BatchLauncher:
     def unavailable(self, done: Completed) -> bool:
         """Whether the tool failed because the scheduler could not be reached (transient)."""
         return False
+
+    def exit_file(self, launch: Launch) -> str | None:
+        """The file ``launch``'s job records its exit status in, if its script does."""
+        return None
 
     def cancelled(self, done: Completed, job_ids: Sequence[str]) -> set[str]:
         """The ids the cancel command acted on (not those that had already finished): their
@@ -230,15 +248,16 @@ class BatchLauncher:
                 OSFailure("submit", f"{launch.name!r} has no batch submission for {self.name}")
             )
         paths = self._tool_paths(submission.submit.argv[0])
+        exit_file = self.exit_file(launch)
         return (
             find_tools(dict.fromkeys(paths.values()))
-            .bind(lambda _: _prepare(launch, submission))
+            .bind(lambda _: _prepare(launch, submission, exit_file))
             .bind(lambda _: self.run_tool(submission.submit))
-            .bind(lambda done: self._submitted(launch, done, paths))
+            .bind(lambda done: self._submitted(launch, done, paths, exit_file))
         )
 
     def _submitted(
-        self, launch: Launch, done: Completed, paths: Mapping[str, str]
+        self, launch: Launch, done: Completed, paths: Mapping[str, str], exit_file: str | None
     ) -> IOResult[Handle, EffectError]:
         if done.returncode != 0:
             return IOFailure(self.failure(done))
@@ -248,6 +267,8 @@ class BatchLauncher:
             return IOFailure(UnparsableOutput(tool, done.stdout + done.stderr, parsed.failure()))
         stamp = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
         extra = ((SUBMITTED, stamp), *((TOOL_KEY + k, v) for k, v in paths.items()))
+        if exit_file is not None:
+            extra += ((EXIT_FILE, exit_file),)
         return IOSuccess(
             Handle(launcher=self.name, name=launch.name, job_id=parsed.unwrap(), extra=extra)
         )
@@ -298,6 +319,8 @@ class BatchLauncher:
             state = states.get(handle.job_id)
             stopped = handle.job_id in self._stopped
             if state is None:
+                state = _recorded_exit(handle)
+            if state is None:
                 if stopped:
                     state = JobState(Status.CANCELLED, reason="cancelled by smartsim")
                 else:
@@ -334,6 +357,24 @@ class BatchLauncher:
             return IOFailure(self.failure(done))
 
         return find_tools([command.argv[0]]).bind(lambda _: self.run_tool(command)).bind(read)
+
+
+def _recorded_exit(handle: Handle) -> JobState | None:
+    """The state the job's exit-status file records, when the file exists and holds one."""
+    path = handle.get(EXIT_FILE)
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            text = stream.read(64).strip()
+    except OSError:
+        return None
+    if not text.isascii() or not text.isdigit():
+        return None
+    code = int(text)
+    reason = "read from the job's exit-status file (the scheduler no longer reports it)"
+    status = Status.COMPLETED if code == 0 else Status.FAILED
+    return JobState(status, raw="exit file", returncode=code, reason=reason)
 
 
 def submitted_at(handle: Handle) -> _dt.datetime | None:

@@ -10,6 +10,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands import pbs
 from smartsim.commands._types import Command
+from smartsim.commands.pbs import script_exit_file as exit_file_of
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.batch import BatchLauncher
 from smartsim.effects.process import Completed
@@ -51,6 +52,11 @@ class PbsLauncher(BatchLauncher):
         if isinstance(parsed, Failure):
             return Failure(parsed.failure())
         return Success(parsed.unwrap())
+
+    def exit_file(self, launch: Launch) -> str | None:
+        if launch.submission is None:
+            return None
+        return exit_file_of(launch.submission.script_path, launch.submission.script, pbs.SUFFIX)
 
     def cancel_command(self, job_ids: Sequence[str], tools: Mapping[str, str]) -> Command:
         return Command(argv=pbs.qdel_argv(job_ids, tool=tools["qdel"]))

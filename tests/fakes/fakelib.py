@@ -156,7 +156,7 @@ def load(job_id: int) -> dict[str, Any] | None:
 
 def job_ids() -> list[int]:
     root = os.path.join(state_dir(), "jobs")
-    return sorted(int(name) for name in os.listdir(root) if name.isdigit())
+    return sorted(int(name) for name in os.listdir(root) if (name.isascii() and name.isdigit()))
 
 
 def status(job_id: int) -> dict[str, Any] | None:
@@ -190,7 +190,7 @@ def _group_alive(pgid: int) -> bool:
     """Whether a process of group ``pgid`` is still running (zombies do not count: the
     runner's parent has exited, and PID 1 may not reap them)."""
     for name in os.listdir("/proc"):
-        if not name.isdigit():
+        if not (name.isascii() and name.isdigit()):
             continue
         try:
             with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as handle:

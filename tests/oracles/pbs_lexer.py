@@ -222,7 +222,7 @@ def parse_array_range(text: str) -> tuple[range, int | None]:
     step = int(match[3]) if match[3] is not None else 1
     if last <= first or step < 1:
         raise PbsLexError("qsub: illegal -J value")
-    if pct and not (limit.isdigit() and int(limit) >= 1):
+    if pct and not (limit.isascii() and limit.isdigit() and int(limit) >= 1):
         raise PbsLexError("qsub: illegal -J value")
     return range(first, last + 1, step), (int(limit) if pct else None)
 
@@ -233,7 +233,7 @@ def parse_select(text: str) -> list[tuple[int, dict[str, str]]]:
     for chunk in text.split("+"):
         parts = chunk.split(":")
         count = 1
-        if parts and parts[0].isdigit():
+        if parts and re.fullmatch(r"[0-9]+", parts[0]):
             count = int(parts[0])
             parts = parts[1:]
         if not parts:

@@ -103,7 +103,7 @@ def parse_time(text: str) -> int:
     """Seconds of a ``time_specifier``."""
     if ":" in text:
         fields = text.split(":")
-        if len(fields) != 3 or not all(f == "" or f.isdigit() for f in fields):
+        if len(fields) != 3 or not all(re.fullmatch(r"[0-9]*", f) for f in fields):
             raise SgeLexError(f'unable to parse time "{text}"')
         hours, minutes, seconds = (int(f) if f else 0 for f in fields)
         return (hours * 60 + minutes) * 60 + seconds
