@@ -299,7 +299,9 @@ def key_lines(text: str) -> dict[PathKey, int]:
                 out.append(count - 1)
         return tuple(out)
 
-    for number, line in enumerate(text.splitlines(), start=1):
+    # TOML ends lines with LF (or CRLF) only; str.splitlines would also split at U+2028 and
+    # other separators a string value may hold, and the numbers would drift from tomllib's.
+    for number, line in enumerate(text.split("\n"), start=1):
         if in_string is not None:
             if line.count(in_string) % 2 == 1:
                 in_string = None
@@ -1268,6 +1270,14 @@ def instantiate(
                                   parts=parts, bs_name=entry.batch_settings))  # fmt: skip
             continue
         files = entry.files
+        for key, paths in (("copy", files.to_copy), ("configure", files.to_configure)):
+            for i, source in enumerate(paths):
+                if not os.path.exists(source):
+                    field = f"{f}.files.{key}[{i}]"
+                    problems.append(
+                        SpecProblem(spec.file, field, line_of(lines, field),
+                                    f"{field}: {source} does not exist")
+                    )  # fmt: skip
         if files.to_copy or files.to_symlink or files.to_configure:
             if isinstance(entity, Model):
                 entity = exp.attach_generator_files(

@@ -625,3 +625,78 @@ def test_run_with_an_allocation_on_the_cluster(tmp_path: Path) -> None:
     granted = [line for line in done.stdout.splitlines() if line.startswith("allocation main: ")]
     assert len(granted) == 2 and granted[1].endswith("released")
     assert (tmp_path / "exp" / "m" / "m.out").read_text().strip()
+
+
+# ------------------------------------------------------------------ the example specs
+
+EXAMPLE_SPECS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[p.name for p in EXAMPLE_SPECS])
+def test_every_example_spec_renders(spec: Path) -> None:
+    """Every spec in examples/specs renders, as shell text and as JSON."""
+    for fmt in ("shell", "json"):
+        out = io.StringIO()
+        assert _main_quietly(["render", str(spec), "--format", fmt], out) == 0
+        assert out.getvalue()
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="the example runs python3")
+def test_sweep_example_runs(tmp_path: Path) -> None:
+    """examples/specs/sweep.toml runs the README's sweep: four members, then the table."""
+    done = cli("run", str(ROOT / "examples" / "specs" / "sweep.toml"), "--path", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = (tmp_path / "post" / "table.txt").read_text().splitlines()
+    assert table[0].split() == ["alpha", "steps", "y(1)", "error"] and len(table) == 5
+
+
+# ------------------------------------------------------------------ benchmarks/run.py
+
+FAKE_BENCH = """
+import sys
+print("bench_fake: a machine line")
+print("figure        value       goal")
+print("------        -----       ----")
+print("raw Popen     100/s       baseline")
+print("ours          90/s        >= 0.8")
+"""
+
+
+def test_benchmark_runner_prints_one_table_and_skips_without_a_cluster(tmp_path: Path) -> None:
+    """benchmarks/run.py runs every bench_*.py of a directory and prints one table: rows of each
+    benchmark, a benchmark that needs Slurm skipped with a message when no cluster answers, a
+    benchmark that skips itself (exit 77) or fails said so."""
+    (tmp_path / "bench_fake.py").write_text(FAKE_BENCH)
+    (tmp_path / "bench_needs.py").write_text('REQUIRES = ("slurm",)\nraise SystemExit(3)\n')
+    (tmp_path / "bench_self_skip.py").write_text('print("no GPU here")\nraise SystemExit(77)\n')
+    (tmp_path / "bench_broken.py").write_text('raise RuntimeError("boom")\n')
+    env = {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
+        "SMARTSIM_SLURM_DIR": str(tmp_path / "no-cluster"),
+    }
+    if shutil.which("scontrol", path=env["PATH"]):
+        env["PATH"] = os.path.dirname(sys.executable)  # hide Slurm's clients
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--dir", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # bench_broken failed
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("smartsim benchmarks: ") and "CPUs" in lines[0]
+    table = "\n".join(lines[1:])
+    assert re.search(r"bench_fake\s+raw Popen\s+100/s \| baseline", table)
+    assert re.search(r"bench_fake\s+ours\s+90/s \| >= 0.8", table)
+    assert re.search(r"bench_needs\s+\(skipped: no Slurm cluster.*slurm-cluster up", table)
+    assert re.search(r"bench_self_skip\s+\(skipped: no GPU here\)", table)
+    assert re.search(r"bench_broken\s+\(failed \(exit 1\): RuntimeError: boom\)", table)
+
+
+def test_benchmark_runner_lists_the_real_benchmarks() -> None:
+    """`benchmarks/run.py --list` names every benchmarks/bench_*.py."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--list"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    listed = {line.split()[0] for line in done.stdout.splitlines()}
+    assert listed == {p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")}

@@ -59,7 +59,8 @@ def parse(text: str) -> Spec:
 def problems(text: str) -> SpecProblems:
     result = parse_spec(text, file="t.toml", base_dir="/base")
     assert isinstance(result, Failure), result
-    return result.failure()
+    found: SpecProblems = result.failure()
+    return found
 
 
 def marked_line(text: str) -> int:
@@ -360,6 +361,16 @@ def test_instantiate_slurm_uses_allocation_ids() -> None:
     assert argv[argv.index("--jobid") + 1] == "4321"
 
 
+def test_instantiate_reports_missing_files(tmp_path: Path) -> None:
+    """A file to copy or configure that does not exist is a problem naming its field."""
+    (tmp_path / "here.cfg").write_text("x\n")
+    text = BASE + 'files = { copy = ["nope.txt"], configure = ["here.cfg"] } #<\n'
+    spec = parse_spec(text, file="t.toml", base_dir=str(tmp_path)).unwrap()
+    (problem,) = instantiate(spec).failure().problems
+    assert problem.field == "model[0].files.copy[0]" and problem.line == marked_line(text)
+    assert "does not exist" in problem.message
+
+
 def test_instantiate_unknown_launcher_override() -> None:
     """An unknown --launcher override is a problem naming --launcher."""
     made = instantiate(parse(BASE), launcher="nosuch")
@@ -482,7 +493,7 @@ def spec_documents(draw: st.DrawFn) -> dict[str, Any]:
         "experiment": {"name": draw(st.sampled_from(["e", "exp-1"]))},
         "run_settings": runs,
     }
-    ensembles = []
+    ensembles: list[dict[str, Any]] = []
     for i in range(draw(st.integers(0, 2))):
         entry: dict[str, Any] = {
             "name": f"e{i}",
@@ -492,15 +503,16 @@ def spec_documents(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             entry["replicas"] = draw(st.integers(1, 3))
         ensembles.append(entry)
-    models = []
+    models: list[dict[str, Any]] = []
     for i in range(draw(st.integers(0 if ensembles else 1, 2))):
         model: dict[str, Any] = {
             "name": f"m{i}",
             "run_settings": draw(st.sampled_from(rs_names)),
             "params": {"p": draw(_VALID_SCALAR)},
         }
-        if ensembles and draw(st.booleans()):
-            model["after"] = [ensembles[0]["name"]]
+        wait = draw(st.booleans())
+        if ensembles and wait:
+            model["after"] = [ensembles[0]["name"]]  # waits for the first ensemble
         models.append(model)
     if models:
         doc["model"] = models
