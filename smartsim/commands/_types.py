@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import final
+from typing import Final, final
 
 import attrs
 
 from smartsim._frozen import FrozenMap, frozen_map
+
+#: bash(1) RESERVED WORDS: unquoted in command position they are syntax, not a program name.
+_RESERVED: Final = frozenset(
+    ["!", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
+     "in", "select", "then", "until", "while", "{", "}", "time", "[[", "]]"]
+)  # fmt: skip
+
+
+def command_word(word: str) -> str:
+    """Quote the program name: like any word, and also when bash would read it as a reserved
+    word or, holding ``=``, as a variable assignment (``shlex.quote`` leaves both bare)."""
+    quoted = shlex.quote(word)
+    if quoted == word and (word in _RESERVED or "=" in word):
+        return f"'{word}'"
+    return quoted
 
 
 def _argv(value: object) -> tuple[str, ...]:
@@ -35,6 +50,8 @@ class Command:
 
     >>> print(Command(argv=("srun", "-n", "2", "echo", "a b"), env={"X": "1"}, cwd="/tmp").shell())
     cd /tmp && env X=1 srun -n 2 echo 'a b'
+    >>> print(Command(argv=("srun", "hostname"), stdout="/w/m.log", stderr="/w/m.log").shell())
+    srun hostname >/w/m.log 2>&1
     """
 
     argv: tuple[str, ...] = attrs.field(converter=_argv)
@@ -50,13 +67,16 @@ class Command:
     def shell(self) -> str:
         """Shell text a person can paste that does the same thing."""
         words = [shlex.quote(w) for w in self.argv]
+        words[0] = command_word(self.argv[0])
         if self.env:
             words = ["env", *(shlex.quote(f"{k}={v}") for k, v in self.env.items()), *words]
         line = " ".join(words)
         if self.stdout is not None:
             line += f" >{shlex.quote(self.stdout)}"
         if self.stderr is not None:
-            line += f" 2>{shlex.quote(self.stderr)}"
+            # one file for both streams: `2>&1`, or the two opens would truncate each other
+            same = self.stderr == self.stdout
+            line += " 2>&1" if same else f" 2>{shlex.quote(self.stderr)}"
         if self.stdin is not None:
             line = f"{line} {heredoc(self.stdin)}"
         if self.cwd is not None:

@@ -22,7 +22,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
-from smartsim.commands._types import Command
+from smartsim.commands._types import Command, command_word
 
 __all__ = [
     "background_and_wait",
@@ -78,20 +78,7 @@ def shell_line(command: Command, *, background: bool = False) -> str:
     return line + body
 
 
-#: bash(1) RESERVED WORDS: unquoted in command position they are syntax, not a program name.
-_RESERVED: Final = frozenset(
-    ["!", "case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if",
-     "in", "select", "then", "until", "while", "{", "}", "time", "[[", "]]"]
-)  # fmt: skip
-
-
-def _command_word(word: str) -> str:
-    """Quote the program name: like any word, and also when bash would read it as a reserved
-    word or, holding ``=``, as a variable assignment (``shlex.quote`` leaves both bare)."""
-    quoted = quote(word)
-    if quoted == word and (word in _RESERVED or "=" in word):
-        return f"'{word}'"
-    return quoted
+_command_word = command_word
 
 
 def _heredoc(text: str) -> tuple[str, str]:
