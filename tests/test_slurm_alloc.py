@@ -48,13 +48,19 @@ case $FAKE_SALLOC in
   immediate)
           echo "salloc: Pending job allocation 80" >&2
           echo "salloc: error: Unable to allocate resources: Connection timed out" >&2; exit 1 ;;
-  pend)   trap 'echo "salloc: Job allocation 77 has been revoked." >&2; exit 1' TERM
+  pend)   trap 'echo "salloc: Job aborted due to signal" >&2; exit 1' TERM
           echo "salloc: Pending job allocation 77" >&2
           echo "salloc: job 77 queued and waiting for resources" >&2
-          while :; do sleep 0.05; done ;;
-  late)   trap 'echo "salloc: Granted job allocation 79" >&2; exit 0' TERM
-          echo "salloc: Pending job allocation 79" >&2
-          while :; do sleep 0.05; done ;;
+          # like the real one, it learns of a scancel and exits
+          while [ ! -e "$FAKE_LOG.scancel" ]; do sleep 0.02; done
+          echo "salloc: Job has been cancelled" >&2; exit 1 ;;
+  late)   echo "salloc: Pending job allocation 79" >&2
+          # granted at the very moment it is cancelled
+          while [ ! -e "$FAKE_LOG.scancel" ]; do sleep 0.02; done
+          echo "salloc: Granted job allocation 79" >&2; exit 0 ;;
+  deaf)   trap '' TERM   # ignores SIGTERM: smartsim must still end it
+          echo "salloc: Pending job allocation 81" >&2
+          while :; do sleep 0.02; done ;;
   silent) trap 'exit 1' TERM; while :; do sleep 0.05; done ;;
 esac
 """
@@ -108,7 +114,7 @@ def test_refusal_carries_slurms_message(fake_slurm: Path, monkeypatch: pytest.Mo
 def test_unreachable_controller_is_transient(
     fake_slurm: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Unable to contact slurm controller" is a transient SchedulerUnavailable."""
+    """ "Unable to contact slurm controller" is a transient SchedulerUnavailable."""
     monkeypatch.setenv("FAKE_SALLOC", "down")
     error = unsafe_perform_io(allocate(AllocationRequest(nodes=1)).failure())
     assert isinstance(error, SchedulerUnavailable)
@@ -134,6 +140,19 @@ def test_grant_racing_the_timeout_is_released(
     error = unsafe_perform_io(allocate(AllocationRequest(nodes=1), timeout=0.3).failure())
     assert isinstance(error, Timeout)
     assert "79" in _lines(Path(f"{fake_slurm}.scancel"))
+
+
+def test_salloc_that_will_not_stop_is_killed(
+    fake_slurm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A salloc that neither exits on the cancel nor on SIGTERM is killed; still a Timeout."""
+    monkeypatch.setenv("FAKE_SALLOC", "deaf")
+    monkeypatch.setattr("smartsim.effects.slurm.SALLOC_GRACE", 0.3)
+    t0 = time.monotonic()
+    error = unsafe_perform_io(allocate(AllocationRequest(nodes=1), timeout=0.2).failure())
+    assert isinstance(error, Timeout)
+    assert _lines(Path(f"{fake_slurm}.scancel")) == ["81"]
+    assert time.monotonic() - t0 < 3
 
 
 def test_timeout_before_any_id(fake_slurm: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -148,9 +148,7 @@ def _step_of(name: str, job: str) -> str:
         time.sleep(0.05)
 
 
-@pytest.mark.slurm
-def test_member_cancelled_from_outside_is_cancelled(alloc: str, tmp_path: Path) -> None:
-    """A member whose step someone scancels is CANCELLED; its sibling keeps running."""
+def _cancel_one_member(alloc: str, tmp_path: Path) -> SlurmLauncher:
     launcher = SlurmLauncher(environ={})
     members = tuple(
         Model(name=f"m{i}", path=str(tmp_path / f"m{i}"),
@@ -173,6 +171,20 @@ def test_member_cancelled_from_outside_is_cancelled(alloc: str, tmp_path: Path) 
     assert states[handles[1]].status is Status.RUNNING
     launcher.stop([handles[1]])
     assert wait(launcher, [handles[1]])[handles[1]].status is Status.CANCELLED
+    return launcher
+
+
+@pytest.mark.slurm
+def test_member_cancelled_from_outside_is_cancelled(alloc: str, tmp_path: Path) -> None:
+    """A member whose step someone scancels is CANCELLED; its sibling keeps running."""
+    _cancel_one_member(alloc, tmp_path)
+
+
+@pytest.mark.slurm_no_accounting
+def test_member_cancelled_from_outside_without_accounting(alloc: str, tmp_path: Path) -> None:
+    """Without accounting the cancel is read from slurmstepd's banner: CANCELLED, not FAILED."""
+    launcher = _cancel_one_member(alloc, tmp_path)
+    assert launcher.accounting is False
 
 
 def _walltime(alloc: str, tmp_path: Path) -> tuple[SlurmLauncher, JobState]:
@@ -240,4 +252,3 @@ def test_ctrl_c_in_an_experiment_cancels_its_jobs(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, running()
         time.sleep(0.1)
     assert set(running().values()) == {"CANCELLED"}
-

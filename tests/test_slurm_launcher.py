@@ -19,7 +19,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from returns.io import IOResult, IOSuccess
+from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Success
 from returns.unsafe import unsafe_perform_io
 
@@ -109,10 +109,14 @@ def test_after_makes_a_dependency() -> None:
     """Planning after other batch jobs adds ``--dependency=afterok`` with their ids."""
     bs = BatchSettings(nodes=1)
     model = attrs.evolve(_model(), batch_settings=bs)
-    (launch,) = plan_slurm(model, World(exp_path="/e"), after=("12", "13;cl")).unwrap()
-    assert launch.submission is not None
-    argv = launch.submission.submit.argv
-    assert argv[argv.index("--dependency") + 1] == "afterok:12:13"
+    for planned in (
+        plan_slurm(model, World(exp_path="/e"), after=("12", "13;cl")),
+        plan_slurm(model, World(exp_path="/e", after=("12", "13;cl"))),
+    ):
+        (launch,) = planned.unwrap()
+        assert launch.submission is not None
+        argv = launch.submission.submit.argv
+        assert argv[argv.index("--dependency") + 1] == "afterok:12:13"
 
 
 def test_after_context_applies_to_batch_handles_only() -> None:
@@ -219,9 +223,20 @@ def test_parse_squeue_steps_never_raises(text: str) -> None:
     assert isinstance(parse_squeue_steps(text), (Success, Failure))
 
 
-@given(st.lists(st.tuples(st.integers(1, 10**6), st.integers(0, 99), st.text(
-    alphabet=st.characters(exclude_characters="\n\r\x00\x85\x0b\x0c\x1c\x1d\x1e\u2028\u2029"),
-    max_size=10))))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 10**6),
+            st.integers(0, 99),
+            st.text(
+                alphabet=st.characters(
+                    exclude_characters="\n\r\x00\x85\x0b\x0c\x1c\x1d\x1e\u2028\u2029"
+                ),
+                max_size=10,
+            ),
+        )
+    )
+)
 def test_parse_squeue_steps_reads_every_line(rows: list[tuple[int, int, str]]) -> None:
     """Every ``id|name`` line comes back as (step id, name), names with ``|`` included."""
     text = "".join(f"{job}.{step}|{name}\n" for job, step, name in rows)
@@ -233,6 +248,149 @@ def test_squeue_steps_argv_carries_the_cluster() -> None:
     """``-M`` goes on the step listing too."""
     assert squeue_steps_argv() == ("squeue", "-h", "-s", "--me", "-o", "%i|%j")
     assert squeue_steps_argv("c2")[1:3] == ("-M", "c2")
+
+
+# --------------------------------------------------------------------------- poll, with stand-ins
+# Fake squeue/sacct print what the test put in files and record their argv: states a small
+# cluster cannot produce on demand (NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL, a controller that is
+# down, accounting that is off).
+
+_FAKE_TOOL = """#!/bin/bash
+tool=$(basename "$0")
+printf '%s\\n' "$tool $*" >> "$FAKE_DIR/calls"
+[ -f "$FAKE_DIR/$tool.err" ] && cat "$FAKE_DIR/$tool.err" >&2
+[ -f "$FAKE_DIR/$tool.out" ] && cat "$FAKE_DIR/$tool.out"
+exit $(cat "$FAKE_DIR/$tool.rc" 2>/dev/null || echo 0)
+"""
+
+
+class FakeSlurm:
+    """Canned outputs for squeue/sacct/scancel and the argv each was called with."""
+
+    def __init__(self, root: os.PathLike[str]) -> None:
+        self.root = str(root)
+
+    def say(self, tool: str, out: str = "", err: str = "", rc: int = 0) -> None:
+        for suffix, text in (("out", out), ("err", err), ("rc", str(rc))):
+            with open(os.path.join(self.root, f"{tool}.{suffix}"), "w") as handle:
+                handle.write(text)
+
+    def calls(self) -> list[str]:
+        path = os.path.join(self.root, "calls")
+        if not os.path.exists(path):
+            return []
+        with open(path) as handle:
+            return handle.read().splitlines()
+
+
+@pytest.fixture
+def fake(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> FakeSlurm:
+    bin_dir = os.path.join(tmp_path, "bin")
+    os.makedirs(bin_dir)
+    for tool in ("squeue", "sacct", "scancel"):
+        path = os.path.join(bin_dir, tool)
+        with open(path, "w") as handle:
+            handle.write(_FAKE_TOOL)
+        os.chmod(path, 0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_DIR", str(tmp_path))
+    return FakeSlurm(tmp_path)
+
+
+def _batch(job_id: str) -> Handle:
+    return Handle(launcher="slurm", name="b", job_id=job_id, extra=(("kind", "batch"),))
+
+
+def _poll_one(launcher: SlurmLauncher, handle: Handle) -> JobState:
+    return unsafe_perform_io(launcher.poll([handle]).unwrap())[handle]
+
+
+@pytest.mark.parametrize("state", ["NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "TIMEOUT",
+                                   "DEADLINE", "FAILED"])  # fmt: skip
+def test_failure_states_from_accounting(fake: FakeSlurm, state: str) -> None:
+    """A job that left squeue and that sacct says ended in a failure state is FAILED."""
+    fake.say("squeue", err="slurm_load_jobs error: Invalid job id specified\n", rc=1)
+    fake.say("sacct", out=f"12|{state}|0:9|None|b\n12.batch|{state}|0:9||batch\n")
+    got = _poll_one(SlurmLauncher(environ={}), _batch("12"))
+    assert (got.status, got.raw) == (Status.FAILED, state)
+
+
+def test_squeue_wins_while_the_job_is_listed(fake: FakeSlurm) -> None:
+    """A requeued job that squeue lists PENDING is PENDING, whatever sacct's older rows say."""
+    fake.say("squeue", out="12|PENDING|BeginTime\n")
+    fake.say("sacct", out="12|PREEMPTED|0:15|None|b\n")
+    launcher = SlurmLauncher(environ={})
+    got = _poll_one(launcher, _batch("12"))
+    assert (got.status, got.reason) == (Status.PENDING, "BeginTime")
+    assert [c.split()[0] for c in fake.calls()] == ["squeue"]  # live: no sacct at all
+
+
+def test_finished_in_squeue_gets_its_exit_code_from_sacct(fake: FakeSlurm) -> None:
+    """A job squeue still shows as FAILED takes its exit code from sacct when it has it."""
+    fake.say("squeue", out="12|FAILED|NonZeroExitCode\n")
+    fake.say("sacct", out="12|FAILED|3:0|None|b\n")
+    got = _poll_one(SlurmLauncher(environ={}), _batch("12"))
+    assert (got.status, got.returncode) == (Status.FAILED, 3)
+
+
+def test_without_accounting_a_vanished_job_is_unknown_not_completed(fake: FakeSlurm) -> None:
+    """No squeue row and no accounting: UNKNOWN (never COMPLETED), and sacct is not asked
+    again."""
+    fake.say("squeue", err="slurm_load_jobs error: Invalid job id specified\n", rc=1)
+    fake.say("sacct", err="sacct: error: Slurm accounting storage is disabled\n", rc=1)
+    launcher = SlurmLauncher(environ={})
+    got = _poll_one(launcher, _batch("12"))
+    assert got.status is Status.UNKNOWN
+    assert launcher.accounting is False
+    _poll_one(launcher, _batch("12"))
+    assert [c.split()[0] for c in fake.calls()] == ["squeue", "sacct", "squeue"]
+
+
+def test_unreachable_controller_is_a_transient_failure(fake: FakeSlurm) -> None:
+    """squeue that cannot reach slurmctld makes the poll a transient SchedulerUnavailable."""
+    fake.say(
+        "squeue", err="slurm_load_jobs error: Unable to contact slurm controller (connect "
+        "failure)\n", rc=1,
+    )  # fmt: skip
+    result = SlurmLauncher(environ={}).poll([_batch("12")])
+    assert isinstance(result, IOFailure)
+    error = unsafe_perform_io(result.failure())
+    assert error.transient and "Unable to contact" in error.message
+
+
+def test_cluster_goes_on_every_call(fake: FakeSlurm) -> None:
+    """A job id ``12;other`` puts ``-M other`` on squeue, sacct and scancel."""
+    fake.say("squeue", out="")
+    fake.say("sacct", out="12|CANCELLED by 0|0:0|None|b\n")
+    launcher = SlurmLauncher(environ={})
+    handle = _batch("12;other")
+    assert isinstance(launcher.stop([handle]), IOSuccess)
+    assert _poll_one(launcher, handle).status is Status.CANCELLED
+    calls = fake.calls()
+    assert [c.split()[:3] for c in calls] == [
+        ["scancel", "-M", "other"], ["squeue", "-M", "other"], ["sacct", "-M", "other"],
+    ]  # fmt: skip
+
+
+def test_polls_cost_the_same_for_many_jobs(fake: FakeSlurm) -> None:
+    """One poll of 1 or 200 batch jobs is one squeue call; finished ones cost nothing later."""
+    rows = "".join(f"{100 + i}|RUNNING|None\n" for i in range(200))
+    fake.say("squeue", out=rows)
+    for n in (1, 200):
+        launcher = SlurmLauncher(environ={})
+        handles = [_batch(str(100 + i)) for i in range(n)]
+        states = unsafe_perform_io(launcher.poll(handles).unwrap())
+        assert {s.status for s in states.values()} == {Status.RUNNING}
+        assert launcher.calls == 1
+    fake.say("squeue", out="".join(f"{100 + i}|COMPLETED|None\n" for i in range(200)))
+    fake.say("sacct", out="")
+    launcher = SlurmLauncher(environ={})
+    handles = [_batch(str(100 + i)) for i in range(200)]
+    unsafe_perform_io(launcher.poll(handles).unwrap())
+    before = launcher.calls
+    states = unsafe_perform_io(launcher.poll(handles).unwrap())
+    assert {s.status for s in states.values()} == {Status.COMPLETED}
+    assert launcher.calls == before  # final states are remembered
 
 
 # =========================================================================== the real cluster
@@ -530,7 +688,7 @@ def test_requeued_job_is_pending_again(tmp_path: object) -> None:
     done = subprocess.run(["scontrol", "requeue", handle.job_id], capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    seen = []
+    seen: list[JobState] = []
     deadline = time.monotonic() + 30
     while not seen or seen[-1].status is not Status.PENDING:
         assert time.monotonic() < deadline, seen
@@ -598,3 +756,70 @@ def test_no_accounting_batch_job_from_squeue(tmp_path: object) -> None:
     states = wait(launcher, handles)
     assert states[handles[0]].status is Status.COMPLETED
     assert states[handles[1]].status is Status.FAILED
+
+
+@pytest.mark.slurm
+def test_stopping_what_already_ended_is_not_an_error(alloc: str, tmp_path: object) -> None:
+    """scancel of a step that has ended fails in Slurm ("Invalid job id"); stop does not."""
+    launcher = SlurmLauncher(environ={})
+    model = Model(name="brief", path=f"{tmp_path}/brief",
+                  run_settings=report_settings(sleep=0.5, alloc=alloc))  # fmt: skip
+    (handle,) = start(launcher, model, World(exp_path=str(tmp_path)))
+    poll_until(launcher, [handle], Status.RUNNING)
+    step = launcher.step_id(handle)
+    assert step is not None
+    subprocess.run(["scancel", str(step)], check=True)
+    time.sleep(1.0)  # let it end, unseen by the launcher: its stop comes too late
+    done = subprocess.run(["scancel", str(step)], capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and "Invalid job id" in done.stderr  # what Slurm says
+    assert isinstance(launcher.stop([handle]), IOSuccess)
+    assert wait(launcher, [handle])[handle].status is Status.CANCELLED
+
+
+def test_batch_model_keeps_the_scripts_files_apart_from_its_own() -> None:
+    """A model with batch settings writes its output to ``m.out``; the script's to
+    ``m.batch.out`` (two writers never share a file)."""
+    model = attrs.evolve(_model(), batch_settings=BatchSettings(nodes=1))
+    (launch,) = plan_slurm(model, World(exp_path="/e")).unwrap()
+    assert launch.submission is not None
+    script = launch.submission.script
+    assert "#SBATCH --output /e/m/m.batch.out" in script
+    assert "#SBATCH --error /e/m/m.batch.err" in script
+    assert "--output /e/m/m.out" in script
+    assert (launch.stdout, launch.stderr) == ("/e/m/m.out", "/e/m/m.err")
+
+
+@pytest.mark.slurm
+def test_array_job_is_the_combination_of_its_tasks(tmp_path: object) -> None:
+    """A batch job array is followed as one job: COMPLETED when every task was, FAILED when
+    one task failed (squeue and sacct print a row per task: ``12_0``, ``12_[1-2]``)."""
+    from smartsim import ArraySpec
+
+    launcher = SlurmLauncher(environ={})
+    world = World(exp_path=str(tmp_path))
+    handles = []
+    for name, code in (("fine", "exit 0"), ("one_bad", "exit $(( SLURM_ARRAY_TASK_ID == 1 ))")):
+        bs = BatchSettings(nodes=1, time="00:05:00", array=ArraySpec(0, 2))
+        model = Model(name=name, path=f"{tmp_path}/{name}", batch_settings=bs,
+                      run_settings=RunSettings(exe="bash", args=("-c", code),
+                                               run_command="srun"))  # fmt: skip
+        handles += start(launcher, model, world)
+    states = wait(launcher, handles)
+    assert states[handles[0]].status is Status.COMPLETED, states[handles[0]]
+    assert states[handles[1]].status is Status.FAILED, states[handles[1]]
+
+
+@pytest.mark.slurm
+def test_allocations_the_launcher_obtained_are_released_by_close() -> None:
+    """An allocation obtained through the launcher is released by ``close`` (Ctrl-C's path)."""
+    from smartsim import AllocationRequest
+
+    launcher = SlurmLauncher(environ={})
+    got = launcher.allocate(AllocationRequest(nodes=1, time="00:02:00"), timeout=60)
+    jid = unsafe_perform_io(got.unwrap())
+    assert squeue_state(str(jid)) == "RUNNING"
+    assert isinstance(launcher.close(), IOSuccess)
+    deadline = time.monotonic() + 20
+    while squeue_state(str(jid)) not in ("CANCELLED", ""):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

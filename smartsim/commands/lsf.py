@@ -36,11 +36,22 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._options import check_text
 from smartsim.commands._types import Command, Submission
-from smartsim.commands.pbs import BatchJob, Option, option_words, plan_batch, raw_options
+from smartsim.commands.batch import (
+    BatchJob,
+    Option,
+    cancel_succeeded,
+    check_quoted_env,
+    env_item,
+    first_state,
+    option_argv,
+    option_lines,
+    output_options,
+    plan_batch,
+)
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.script import batch_script, directive_line
+from smartsim.commands.script import batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -107,16 +118,7 @@ def check_array(field: str, name: str, array: ArraySpec | None) -> list[Validati
 def check_env(field: str, env: Mapping[str, str]) -> list[ValidationError]:
     """Environment ``-env`` can carry: POSIX names, one-line values without quotes or
     backslashes (the documentation defines no escape for them)."""
-    errors: list[ValidationError] = []
-    for key, value in env.items():
-        if not ENV_NAME.fullmatch(key):
-            errors.append(BadName(f"{field}[{key!r}]", key, "a POSIX variable name"))
-        errors += check_text(f"{field}[{key!r}]", value)
-        for ch in ("'", '"', "\\"):
-            if ch in value:
-                errors.append(ForbiddenCharacter(f"{field}[{key!r}]", value, ch))
-                break
-    return errors
+    return check_quoted_env(field, env)
 
 
 def env_value(env: Mapping[str, str]) -> str:
@@ -126,11 +128,7 @@ def env_value(env: Mapping[str, str]) -> str:
     >>> env_value({"A": "1", "T": "a, b"})
     "all, A=1, T='a, b'"
     """
-    items = ["all"]
-    for key, value in env.items():
-        text = f"'{value}'" if value == "" or re.search(r"[,\s]", value) else value
-        items.append(f"{key}={text}")
-    return ", ".join(items)
+    return ", ".join(["all", *(env_item(key, value) for key, value in env.items())])
 
 
 def directive_word(word: str) -> str:
@@ -164,9 +162,7 @@ def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
     >>> directive_lines([("-n", "8"), ("-R", "span[ptile=4]")])
     ('#BSUB -n 8', '#BSUB -R "span[ptile=4]"')
     """
-    return tuple(
-        directive_line(PREFIX, option_words(o), quote_word=directive_word) for o in options
-    )
+    return option_lines(PREFIX, options, directive_word)
 
 
 #: Raw keys smartsim sets itself, or that would change what smartsim reports.
@@ -287,11 +283,7 @@ def bsub_options(
         out.append(("-gpu", f"num={ngpus}"))
     if isinstance(bs.time, Duration):
         out.append(("-W", run_limit(bs.time)))
-    if stdout is not None:
-        out.append(("-o", stdout))
-    if stderr is not None:
-        out.append(("-e", stderr))
-    out += raw_options(bs.batch_args)
+    out += output_options(stdout, stderr, bs.batch_args)
     return tuple(out)
 
 
@@ -327,10 +319,7 @@ def bsub_argv(
     >>> bsub_argv([("-J", "myArray[1-1000]")], ["myJob"])
     ('bsub', '-J', 'myArray[1-1000]', 'myJob')
     """
-    words = [tool]
-    for option in options:
-        words += option_words(option)
-    return (*words, *command)
+    return option_argv(tool, options, *command)
 
 
 # =========================================================================== job ids
@@ -414,13 +403,7 @@ reason='job killed by owner')
 def _combine(states: Sequence[JobState]) -> JobState:
     """One state for an array's elements: running while one runs, then pending, then the
     worst end."""
-    if len(states) == 1:
-        return states[0]
-    for status in _ORDER:
-        for state in states:
-            if state.status is status:
-                return state
-    return states[0]
+    return first_state(states, _ORDER)
 
 
 def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, JobState], str]:
@@ -484,10 +467,7 @@ def bkill_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
     >>> bkill_succeeded(255, "", "Job <12>: User permission denied\\n")
     False
     """
-    if returncode == 0:
-        return True
-    lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
-    return bool(lines) and all(_GONE.search(line) for line in lines)
+    return cancel_succeeded(returncode, stdout, stderr, _GONE)
 
 
 _TERMINATED: Final = re.compile(r"Job <([0-9]+)(?:\[[0-9]+\])?> is being (?:terminated|signaled)")
@@ -515,10 +495,6 @@ def unavailable(text: str) -> bool:
 
 
 # =========================================================================== planner
-
-
-def _model_check(model: Model, field: str) -> list[ValidationError]:
-    return check_lsf_path(f"{field}.path", model.path)
 
 
 def render(job: BatchJob, *, tool: str = TOOL, csm: bool = False) -> Launch:
@@ -569,7 +545,7 @@ def plan_lsf(
         world,
         tool="bsub",
         prefix=PREFIX,
-        model_check=_model_check,
+        path_check=check_lsf_path,
         settings_check=check_bsub,
         render=lambda job: render(job, tool=tool, csm=csm),
         directives_anywhere=True,

@@ -25,47 +25,54 @@ Sources (OpenPBS manual pages and sources, quoted beside the rule each one enfor
   failed) or ``2`` (a subjob was deleted or killed).
 
 Everything here is pure: validate with :func:`check_qsub` (and the planner), then render.
-This module also holds the batch planning shared by the PBS, LSF and Grid Engine planners
-(:class:`BatchJob`, :func:`plan_batch`).
+The batch planning shared by the PBS, LSF and Grid Engine planners (:class:`BatchJob`,
+:func:`plan_batch`, ...) is in :mod:`smartsim.commands.batch`; its public names are also
+importable from here.
 """
 
+# ruff: noqa: PLC0414 (``x as x``: the batch planning moved to batch.py stays importable here)
 from __future__ import annotations
 
 import json
-import math
-import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Final, TypeAlias, final
+from collections.abc import Mapping, Sequence
+from typing import Final, final
 
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim._frozen import FrozenMap
-from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._types import Command, Submission
-from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
-from smartsim.commands.plan import Launch, World, output_paths
-from smartsim.commands.script import (
-    background_and_wait,
-    batch_script,
-    directive_line,
-    quote,
-    shell_line,
+from smartsim.commands.batch import BatchJob as BatchJob
+from smartsim.commands.batch import Option as Option
+from smartsim.commands.batch import batch_job as batch_job
+from smartsim.commands.batch import (
+    cancel_succeeded,
+    check_quoted_env,
+    env_item,
+    node_shares,
+    option_argv,
+    option_lines,
+    output_options,
 )
+from smartsim.commands.batch import exit_file as exit_file
+from smartsim.commands.batch import member_problems as member_problems
+from smartsim.commands.batch import option_words as option_words
+from smartsim.commands.batch import part_tasks as part_tasks
+from smartsim.commands.batch import plan_batch as plan_batch
+from smartsim.commands.batch import raw_options as raw_options
+from smartsim.commands.batch import script_exit_file as script_exit_file
+from smartsim.commands.batch import script_line_problems as script_line_problems
+from smartsim.commands.plan import Launch, World
+from smartsim.commands.script import batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
-    ConflictingOptions,
     DuplicateOption,
-    EmptyValue,
-    ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.validate import batch_problems, check_name, run_settings_problems
 from smartsim.values import (
     ArraySpec,
     BatchSettings,
@@ -73,8 +80,6 @@ from smartsim.values import (
     Ensemble,
     Memory,
     Model,
-    OptionValue,
-    RunSettings,
 )
 
 TOOL: Final = "qsub"
@@ -83,382 +88,6 @@ PREFIX: Final = "#PBS"
 SHEBANG: Final = "#!/bin/bash"
 #: The job script's name is the entity's output stem plus this.
 SUFFIX: Final = ".pbs.sh"
-
-#: One option as a pair: ``("-l", "walltime=1:00:00")``; ``("-V", None)`` for a bare flag.
-Option: TypeAlias = tuple[str, str | None]
-
-
-# =========================================================================== batch planning
-# Shared by the qsub (PBS, Grid Engine) and bsub (LSF) planners.
-
-
-@final
-@attrs.frozen(kw_only=True)
-class BatchJob:
-    """One batch job before a scheduler renders it: who it runs, where its files go, the
-    script lines that run the members, and the totals the members ask for.
-
-    ``tasks``, ``cpus`` and ``gpus`` add up every member's processes (an MPMD part counts its
-    own), because the members of a batch ensemble run at the same time in one allocation.
-    """
-
-    name: str
-    kind: str
-    path: str
-    settings: BatchSettings
-    members: tuple[str, ...]
-    stdout: str
-    stderr: str
-    #: The script's path without its extension (``<dir>/<name>[.<run>]``).
-    stem: str
-    body: tuple[str, ...]
-    files: FrozenMap[str, str] = attrs.field(factory=FrozenMap)
-    mkdirs: tuple[str, ...] = ()
-    tasks: int = 1
-    cpus: int = 1
-    gpus: int = 0
-
-    @property
-    def nodes(self) -> int:
-        """The node count asked for (``1`` when the settings leave it open)."""
-        return self.settings.nodes or 1
-
-    @property
-    def tasks_per_node(self) -> int:
-        return max(1, math.ceil(self.tasks / self.nodes))
-
-    @property
-    def cpus_per_node(self) -> int:
-        return max(self.tasks_per_node, math.ceil(self.cpus / self.nodes))
-
-    @property
-    def gpus_per_node(self) -> int:
-        if self.settings.gpus is not None:
-            return self.settings.gpus
-        return math.ceil(self.gpus / self.nodes)
-
-    def launch(self, submission: Submission) -> Launch:
-        """The :class:`Launch` that submits this job with ``submission``."""
-        return Launch(
-            name=self.name,
-            kind=self.kind,
-            members=self.members,
-            cwd=self.path,
-            stdout=self.stdout,
-            stderr=self.stderr,
-            submission=submission,
-            files=self.files,
-            mkdirs=self.mkdirs,
-        )
-
-
-def part_tasks(part: RunSettings) -> int:
-    """Processes one MPMD part (or a whole program) starts."""
-    if part.ntasks is not None:
-        return part.ntasks
-    if part.nodes is not None:
-        return part.nodes * (part.tasks_per_node or 1)
-    return 1
-
-
-def _totals(models: Sequence[Model]) -> tuple[int, int, int]:
-    tasks = cpus = gpus = 0
-    for model in models:
-        for part in model.run_settings.parts:
-            n = part_tasks(part)
-            tasks += n
-            cpus += n * (part.cpus_per_task or 1)
-            gpus += n * (part.gpus_per_task or 0)
-    return tasks, cpus, gpus
-
-
-def _member_command(model: Model, out: str | None, err: str | None) -> Command:
-    rs = model.run_settings
-    ctx = LaunchContext(cwd=model.path, name=model.name, stdout=out, stderr=err)
-    command = launch_command(rs, ctx)
-    return attrs.evolve(command, cwd=model.path, stdout=out, stderr=err, files=FrozenMap())
-
-
-def batch_job(
-    name: str,
-    *,
-    kind: str,
-    path: str,
-    settings: BatchSettings,
-    members: Sequence[Model],
-    world: World,
-) -> BatchJob:
-    """The job that runs ``members`` (valid models) with ``settings``.
-
-    One model runs in the foreground and writes to the job's own output files; the members of
-    an ensemble run in the background, each with its own output files, and the job waits for
-    each one and fails when one failed (:func:`~smartsim.commands.script.background_and_wait`).
-
-    A job that is not an array also writes its exit status to :func:`exit_file` as it ends,
-    so the status is known where the scheduler forgets finished jobs (PBS without job
-    history, LSF after ``CLEAN_PERIOD``, Grid Engine without accounting).
-
-    >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a b",)))
-    >>> job = batch_job("m", kind="Model", path="/e/m", settings=BatchSettings(), members=[m],
-    ...                 world=World(exp_path="/e"))
-    >>> for line in job.body:
-    ...     print(line)
-    cd /e/m && echo 'a b'
-    smartsim_rc=$?
-    echo "$smartsim_rc" >/e/m/m.rc
-    exit "$smartsim_rc"
-    """
-    out, err = output_paths(path, name, world.run_index)
-    stem_name = name if world.run_index == 0 else f"{name}.{world.run_index}"
-    stem = posixpath.join(path, stem_name)
-    record = (
-        None if settings.array is not None else f'echo "$smartsim_rc" >{quote(exit_file(stem))}'
-    )
-    files: dict[str, str] = {}
-    if len(members) == 1 and members[0].path == path and members[0].name == name:
-        command = _member_command(members[0], None, None)
-        files.update(launch_command(members[0].run_settings, _ctx(members[0], None)).files)
-        body: tuple[str, ...] = (shell_line(command),)
-        if record is not None:
-            body += ("smartsim_rc=$?", record, 'exit "$smartsim_rc"')
-    else:
-        commands = []
-        for member in members:
-            m_out, m_err = output_paths(member.path, member.name, world.run_index)
-            commands.append(_member_command(member, m_out, m_err))
-            files.update(launch_command(member.run_settings, _ctx(member, m_out)).files)
-        body = background_and_wait(commands)
-        if record is not None:
-            assert body[-1] == 'exit "$smartsim_rc"', body[-1]
-            body = (*body[:-1], record, body[-1])
-    tasks, cpus, gpus = _totals(members)
-    return BatchJob(
-        name=name,
-        kind=kind,
-        path=path,
-        settings=settings,
-        members=tuple(m.name for m in members),
-        stdout=out,
-        stderr=err,
-        stem=stem,
-        body=body,
-        files=FrozenMap(files),
-        mkdirs=tuple(dict.fromkeys([path, *(m.path for m in members)])),
-        tasks=tasks,
-        cpus=cpus,
-        gpus=gpus,
-    )
-
-
-def exit_file(stem: str) -> str:
-    """Where a job whose script path starts with ``stem`` records its exit status.
-
-    >>> exit_file("/e/m/m.2")
-    '/e/m/m.2.rc'
-    """
-    return stem + ".rc"
-
-
-def script_exit_file(script_path: str, script: str, suffix: str) -> str | None:
-    """The exit-status file a script written by these planners records into, if it does:
-    ``script_path`` is the stem plus ``suffix``, and the script writes the file."""
-    if not script_path.endswith(suffix):
-        return None
-    path = exit_file(script_path[: -len(suffix)])
-    return path if f'echo "$smartsim_rc" >{quote(path)}' in script else None
-
-
-def _ctx(model: Model, out: str | None) -> LaunchContext:
-    return LaunchContext(cwd=model.path, name=model.name, stdout=out)
-
-
-def _texts(rs: RunSettings) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for i, part in enumerate(rs.parts):
-        where = "" if i == 0 else f"mpmd[{i - 1}]."
-        out.append((f"{where}exe", part.exe))
-        out += [(f"{where}args[{j}]", a) for j, a in enumerate(part.args)]
-        out += [(f"{where}env[{k!r}]", v) for k, v in part.env.items()]
-    return out
-
-
-def script_line_problems(field: str, text: str, prefix: str) -> list[ValidationError]:
-    """A line of ``text`` (after a newline) that the scheduler would read as a directive."""
-    for line in text.split("\n")[1:]:
-        if line.startswith(prefix):
-            return [
-                BadValue(
-                    field,
-                    text,
-                    f"text without a line starting with {prefix!r} (the "
-                    "scheduler would read it as a directive)",
-                )
-            ]
-    return []
-
-
-def member_problems(
-    model: Model, field: str, *, tool: str, prefix: str | None = None
-) -> list[ValidationError]:
-    """What keeps ``model`` from running as a line of a batch script of ``tool``.
-
-    ``prefix``: the scheduler reads directive lines anywhere in the script (LSF, Grid Engine),
-    so an argument holding a newline followed by it would smuggle in a directive.
-    """
-    rs = model.run_settings
-    errors = check_name(f"{field}.name", model.name)
-    if not model.path:
-        errors.append(EmptyValue(f"{field}.path", model.path))
-    else:
-        errors += check_text(f"{field}.path", model.path)
-    errors += run_settings_problems(rs, f"{field}.run_settings")
-    try:
-        errors += [attrs.evolve(e, field=f"{field}.{e.field}") for e in check_run_command(rs)]
-    except ImportError as exc:  # a launcher family whose builders are not there
-        errors.append(BadValue(f"{field}.run_settings.run_command", rs.run_command, str(exc)))
-    if rs.alloc is not None:
-        errors.append(
-            Unsupported(
-                f"{field}.run_settings.alloc",
-                rs.alloc,
-                f"{tool} (a batch job runs in its own allocation)",
-            )
-        )
-    if prefix is not None:
-        for where, text in _texts(rs):
-            errors += script_line_problems(f"{field}.run_settings.{where}", text, prefix)
-        errors += script_line_problems(f"{field}.path", model.path, prefix)
-    return errors
-
-
-def _preamble_problems(bs: BatchSettings, field: str, prefix: str) -> list[ValidationError]:
-    return [
-        BadValue(
-            f"{field}.preamble[{i}]",
-            line,
-            f"a line not starting with {prefix!r} (use batch_args for scheduler options)",
-        )
-        for i, line in enumerate(bs.preamble)
-        if line.lstrip().startswith(prefix)
-    ]
-
-
-def plan_batch(
-    entity: Model | Ensemble,
-    world: World,
-    *,
-    tool: str,
-    prefix: str,
-    model_check: Callable[[Model, str], list[ValidationError]],
-    settings_check: Callable[[BatchSettings, str], list[ValidationError]],
-    render: Callable[[BatchJob], Launch],
-    job_check: Callable[[BatchJob, str], list[ValidationError]] | None = None,
-    directives_anywhere: bool = False,
-) -> Result[tuple[Launch, ...], Invalid]:
-    """The batch jobs that run ``entity``, or every reason they cannot be written.
-
-    A model is one job (its ``batch_settings``, or an empty one: under a batch launcher every
-    entity is a batch job). An ensemble with ``batch_settings`` is one job running every member;
-    without, each member is its own job. ``model_check`` and ``settings_check`` add what the
-    scheduler cannot express, ``job_check`` what it cannot express about a whole job (its
-    totals); ``render`` writes the script and the submit command.
-    """
-    errors: list[ValidationError] = []
-    anywhere = prefix if directives_anywhere else None
-
-    def settings_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
-        return (
-            batch_problems(bs, field)
-            + settings_check(bs, field)
-            + _preamble_problems(bs, field, prefix)
-        )
-
-    def model_problems(model: Model, field: str) -> list[ValidationError]:
-        return member_problems(model, field, tool=tool, prefix=anywhere) + model_check(model, field)
-
-    #: (name, kind, path, settings, models, field of the settings)
-    jobs: list[tuple[str, str, str, BatchSettings, tuple[Model, ...], str]] = []
-    if isinstance(entity, Model):
-        errors += model_problems(entity, "model")
-        bs = entity.batch_settings or BatchSettings()
-        errors += settings_problems(bs, "model.batch_settings")
-        jobs.append((entity.name, "Model", entity.path, bs, (entity,), "model.batch_settings"))
-    else:
-        errors += check_name("ensemble.name", entity.name)
-        if not entity.members:
-            errors.append(EmptyValue("ensemble.members", ()))
-        if entity.batch_settings is not None:
-            if not entity.path:
-                errors.append(EmptyValue("ensemble.path", entity.path))
-            else:
-                errors += check_text("ensemble.path", entity.path)
-            errors += settings_problems(entity.batch_settings, "ensemble.batch_settings")
-        seen: set[str] = set()
-        for i, member in enumerate(entity.members):
-            field = f"ensemble.members[{i}]"
-            errors += model_problems(member, field)
-            if member.name in seen:
-                errors.append(BadName(f"{field}.name", member.name, "unique in the ensemble"))
-            seen.add(member.name)
-            if entity.batch_settings is not None:
-                if member.batch_settings is not None:
-                    errors.append(
-                        ConflictingOptions(
-                            f"{field}.batch_settings", "set", "the ensemble's batch_settings"
-                        )
-                    )
-            else:
-                bs = member.batch_settings or BatchSettings()
-                errors += settings_problems(bs, f"{field}.batch_settings")
-                jobs.append(
-                    (member.name, "Model", member.path, bs, (member,), f"{field}.batch_settings")
-                )
-        if entity.batch_settings is not None:
-            jobs = [
-                (
-                    entity.name,
-                    "Ensemble",
-                    entity.path,
-                    entity.batch_settings,
-                    entity.members,
-                    "ensemble.batch_settings",
-                )
-            ]
-    if errors:
-        return Failure(Invalid.of(errors))
-    built = [
-        (batch_job(name, kind=kind, path=path, settings=bs, members=models, world=world), field)
-        for name, kind, path, bs, models, field in jobs
-    ]
-    if job_check is not None:
-        for job, field in built:
-            errors += job_check(job, field)
-        if errors:
-            return Failure(Invalid.of(errors))
-    return Success(tuple(render(job) for job, _ in built))
-
-
-def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
-    """Raw options of the single-dash schedulers (qsub, bsub): ``-key value``; ``None`` or
-    ``True`` a bare flag; ``False`` leaves the option out.
-
-    >>> raw_options({"W": "depend=afterok:12.srv", "V": None, "r": False, "p": 3})
-    (('-W', 'depend=afterok:12.srv'), ('-V', None), ('-p', '3'))
-    """
-    out: list[Option] = []
-    for key, value in options.items():
-        if value is False:
-            continue
-        if value is None or value is True:
-            out.append((f"-{key}", None))
-        else:
-            out.append((f"-{key}", value if isinstance(value, str) else str(value)))
-    return tuple(out)
-
-
-def option_words(option: Option) -> tuple[str, ...]:
-    flag, value = option
-    return (flag,) if value is None else (flag, value)
 
 
 # =========================================================================== values
@@ -518,16 +147,7 @@ def check_variable_list(field: str, env: Mapping[str, str]) -> list[ValidationEr
     """Environment ``qsub -v`` can carry: POSIX names; values without quotes or backslashes
     (qsub strips quotes and its comma splitter and value reader disagree on backslashes) and
     on one line (directives are lines)."""
-    errors: list[ValidationError] = []
-    for key, value in env.items():
-        if not ENV_NAME.fullmatch(key):
-            errors.append(BadName(f"{field}[{key!r}]", key, "a POSIX variable name"))
-        errors += check_text(f"{field}[{key!r}]", value)
-        for ch in ("'", '"', "\\"):
-            if ch in value:
-                errors.append(ForbiddenCharacter(f"{field}[{key!r}]", value, ch))
-                break
-    return errors
+    return check_quoted_env(field, env)
 
 
 def variable_list(env: Mapping[str, str]) -> str:
@@ -537,11 +157,7 @@ def variable_list(env: Mapping[str, str]) -> str:
     >>> variable_list({"A": "1", "B": "x,y"})
     "A=1,B='x,y'"
     """
-    pairs = []
-    for key, value in env.items():
-        text = f"'{value}'" if value == "" or re.search(r"[,\s]", value) else value
-        pairs.append(f"{key}={text}")
-    return ",".join(pairs)
+    return ",".join(env_item(key, value) for key, value in env.items())
 
 
 def select(
@@ -591,9 +207,7 @@ def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
     >>> directive_lines([("-N", "sim"), ("-l", "walltime=25:00:00"), ("-V", None)])
     ('#PBS -N sim', '#PBS -l walltime=25:00:00', '#PBS -V')
     """
-    return tuple(
-        directive_line(PREFIX, option_words(o), quote_word=directive_word) for o in options
-    )
+    return option_lines(PREFIX, options, directive_word)
 
 
 #: qsub(1B) option letters.
@@ -691,9 +305,7 @@ def qsub_options(
     if bs.account is not None:
         out.append(("-A", bs.account))
     nodes = bs.nodes or 1
-    per_node_tasks = max(1, math.ceil(tasks / nodes))
-    per_node_cpus = max(per_node_tasks, math.ceil(cpus / nodes))
-    ngpus = bs.gpus if bs.gpus is not None else math.ceil(gpus / nodes)
+    per_node_tasks, per_node_cpus, ngpus = node_shares(bs, tasks, cpus, gpus)
     mem = bs.mem.megabytes if isinstance(bs.mem, Memory) else None
     if bs.nodes is not None or per_node_cpus > 1 or ngpus or mem is not None:
         out.append(("-l", select(nodes, per_node_cpus, per_node_tasks, ngpus=ngpus, mem_mb=mem)))
@@ -701,11 +313,7 @@ def qsub_options(
         out.append(("-l", f"walltime={walltime(bs.time)}"))
     if bs.array is not None:
         out.append(("-J", array_range(bs.array)))
-    if stdout is not None:
-        out.append(("-o", stdout))
-    if stderr is not None:
-        out.append(("-e", stderr))
-    out += raw_options(bs.batch_args)
+    out += output_options(stdout, stderr, bs.batch_args)
     return tuple(out)
 
 
@@ -715,10 +323,7 @@ def qsub_argv(options: Sequence[Option], script: str, *, tool: str = TOOL) -> tu
     >>> qsub_argv([("-N", "Weather1"), ("-l", "walltime=1:00:00")], "weatherscript")
     ('qsub', '-N', 'Weather1', '-l', 'walltime=1:00:00', 'weatherscript')
     """
-    words = [tool]
-    for option in options:
-        words += option_words(option)
-    return (*words, script)
+    return option_argv(tool, options, script)
 
 
 def qsub_script(
@@ -949,10 +554,7 @@ def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
     >>> qdel_succeeded(1, "", "qdel: Unauthorized Request  12.srv\\n")
     False
     """
-    if returncode == 0:
-        return True
-    lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
-    return bool(lines) and all(_GONE.search(line) for line in lines)
+    return cancel_succeeded(returncode, stdout, stderr, _GONE)
 
 
 def qdel_acted(stderr: str, job_ids: Sequence[str]) -> set[str]:
@@ -986,14 +588,6 @@ def unavailable(text: str) -> bool:
 # =========================================================================== planner
 
 
-def _settings_check(bs: BatchSettings, field: str) -> list[ValidationError]:
-    return check_qsub(bs, field)
-
-
-def _model_check(model: Model, field: str) -> list[ValidationError]:
-    return check_pbs_path(f"{field}.path", model.path)
-
-
 def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
     """The launch that submits ``job`` with ``qsub <script>``; every option is a directive."""
     options = qsub_options(
@@ -1014,6 +608,7 @@ def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
 def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
     """The ``qsub`` jobs that run ``entity``, or every reason they cannot be written.
 
+    >>> from smartsim.values import RunSettings
     >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
     ...           batch_settings=BatchSettings(nodes=2, time=90000))
     >>> launch = plan_pbs(m, World(exp_path="/w")).unwrap()[0]
@@ -1037,7 +632,7 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
         world,
         tool="qsub",
         prefix=PREFIX,
-        model_check=_model_check,
-        settings_check=_settings_check,
+        path_check=check_pbs_path,
+        settings_check=check_qsub,
         render=lambda job: render(job, tool=tool),
     )

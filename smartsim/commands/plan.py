@@ -29,6 +29,12 @@ from smartsim.commands._types import Command, Submission, heredoc
 from smartsim.values import Duration
 
 
+def _ids(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"expected a sequence of job ids, got {value!r}")
+    return tuple(str(v) for v in value)
+
+
 @final
 @attrs.frozen(kw_only=True)
 class World:
@@ -41,6 +47,9 @@ class World:
     run_index: int = 0
     #: Tool paths named by the user (``{"qsub": "/opt/pbs/bin/qsub"}``).
     tools: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    #: Job ids (``Handle.job_id``) the planned batch jobs must wait for: a scheduler that has
+    #: dependencies renders them (Slurm: ``sbatch --dependency=afterok:<ids>``).
+    after: tuple[str, ...] = attrs.field(default=(), converter=_ids)
 
 
 def _dirs(value: object) -> tuple[str, ...]:

@@ -40,7 +40,15 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._types import Command, Submission
-from smartsim.commands.pbs import BatchJob, Option, option_words, plan_batch, raw_options
+from smartsim.commands.batch import (
+    BatchJob,
+    Option,
+    cancel_succeeded,
+    first_state,
+    option_words,
+    output_options,
+    plan_batch,
+)
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.script import batch_script, directive_line
 from smartsim.errors import (
@@ -313,11 +321,7 @@ def qsub_options(
         out.append(("-t", task_range(bs.array)))
         if bs.array.limit is not None:
             out.append(("-tc", str(bs.array.limit)))
-    if stdout is not None:
-        out.append(("-o", stdout))
-    if stderr is not None:
-        out.append(("-e", stderr))
-    out += raw_options(bs.batch_args)
+    out += output_options(stdout, stderr, bs.batch_args)
     return tuple(out)
 
 
@@ -463,11 +467,7 @@ _ORDER: Final = [Status.RUNNING, Status.PENDING, Status.FAILED, Status.CANCELLED
 def combine(states: Sequence[JobState]) -> JobState:
     """One state for a job's tasks: running while one runs, pending while one waits, then
     the worst end (failed, then cancelled), else completed."""
-    for status in _ORDER:
-        for state in states:
-            if state.status is status:
-                return state
-    return states[0]
+    return first_state(states, _ORDER)
 
 
 def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
@@ -584,10 +584,7 @@ def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
     >>> qdel_succeeded(1, "", 'root - not allowed to delete job "7"\\n')
     False
     """
-    if returncode == 0:
-        return True
-    lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
-    return bool(lines) and all(_GONE.search(line) for line in lines)
+    return cancel_succeeded(returncode, stdout, stderr, _GONE)
 
 
 _ACTED: Final = re.compile(
@@ -618,10 +615,6 @@ def unavailable(text: str) -> bool:
 
 
 # =========================================================================== planner
-
-
-def _model_check(model: Model, field: str) -> list[ValidationError]:
-    return check_sge_path(f"{field}.path", model.path)
 
 
 def render(job: BatchJob, *, tool: str = TOOL, pe: str | None = DEFAULT_PE) -> Launch:
@@ -690,7 +683,7 @@ def plan_sge(
         world,
         tool="qsub",
         prefix=PREFIX,
-        model_check=_model_check,
+        path_check=check_sge_path,
         settings_check=check_qsub,
         render=lambda job: render(job, tool=tool, pe=pe),
         job_check=job_check,

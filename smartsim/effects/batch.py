@@ -29,26 +29,32 @@ submit tool is named, its siblings in the same directory are preferred for statu
 Nothing here raises for an expected failure.
 """
 
+# ruff: noqa: PLC0414 (``x as x``: helpers moved to _tools.py stay importable here)
 from __future__ import annotations
 
 import datetime as _dt
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._types import Command, Submission
+from smartsim.commands.batch import script_exit_file
 from smartsim.commands.plan import Launch, World
+from smartsim.effects._tools import SUBMITTED as SUBMITTED
+from smartsim.effects._tools import find_tools as find_tools
+from smartsim.effects._tools import utc_stamp
+from smartsim.effects._tools import write_text as write_text
 from smartsim.effects.launcher import Handle
 from smartsim.effects.process import Completed, run
 from smartsim.errors import (
     EffectError,
-    ExecutableNotFound,
     Invalid,
     NonZeroExit,
     OSFailure,
@@ -58,40 +64,10 @@ from smartsim.errors import (
 from smartsim.status import JobState, Status
 from smartsim.values import Ensemble, Model
 
-#: Key of the submission time (UTC, ISO 8601) in ``Handle.extra``.
-SUBMITTED: Final = "submitted"
 #: Prefix of the keys that record tool paths in ``Handle.extra`` (``tool:qstat``).
 TOOL_KEY: Final = "tool:"
 #: Key of the file the job writes its exit status to (``Handle.extra``), when it does.
 EXIT_FILE: Final = "exit_file"
-
-
-def _write(path: str, text: str) -> OSFailure | None:
-    try:
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        return OSFailure(f"write {path}", exc.strerror or str(exc))
-    return None
-
-
-def write_text(path: str, text: str) -> IOResult[None, EffectError]:
-    """Write ``text`` at ``path`` (creating parent directories)."""
-    error = _write(path, text)
-    return IOSuccess(None) if error is None else IOFailure(error)
-
-
-def find_tools(paths: Iterable[str]) -> IOResult[None, EffectError]:
-    """Success when every path names an executable (on ``PATH`` or as a file path); else an
-    :class:`ExecutableNotFound` naming the first one that does not."""
-    for path in paths:
-        if shutil.which(path) is None:
-            reason = "not executable" if os.path.exists(path) else "not found on PATH"
-            return IOFailure(ExecutableNotFound(path, reason))
-    return IOSuccess(None)
 
 
 def _prepare(
@@ -117,9 +93,9 @@ def _prepare(
         *submission.submit.files.items(),
     ]
     for path, text in files:
-        error = _write(path, text)
-        if error is not None:
-            return IOFailure(error)
+        written = write_text(path, text)
+        if not is_successful(written):
+            return written
     return IOSuccess(None)
 
 
@@ -138,6 +114,9 @@ class BatchLauncher:
     submit_tool: str = ""
     #: Every tool this launcher runs, by default name (submit, status, cancel, ...).
     tool_names: tuple[str, ...] = ()
+    #: The job script's suffix, when the planner's scripts record their exit status
+    #: (:func:`smartsim.commands.batch.script_exit_file`).
+    script_suffix: str | None = None
 
     def __init__(self, *, tools: Mapping[str, str] | None = None, timeout: float = 60.0) -> None:
         #: Tool paths named by the user (``{"qsub": "/opt/pbs/bin/qsub"}``).
@@ -192,7 +171,10 @@ class BatchLauncher:
 
     def exit_file(self, launch: Launch) -> str | None:
         """The file ``launch``'s job records its exit status in, if its script does."""
-        return None
+        if launch.submission is None or self.script_suffix is None:
+            return None
+        submission = launch.submission
+        return script_exit_file(submission.script_path, submission.script, self.script_suffix)
 
     def cancelled(self, done: Completed, job_ids: Sequence[str]) -> set[str]:
         """The ids the cancel command acted on (not those that had already finished): their
@@ -265,8 +247,7 @@ class BatchLauncher:
         if isinstance(parsed, Failure):
             tool = os.path.basename(done.argv[0])
             return IOFailure(UnparsableOutput(tool, done.stdout + done.stderr, parsed.failure()))
-        stamp = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-        extra = ((SUBMITTED, stamp), *((TOOL_KEY + k, v) for k, v in paths.items()))
+        extra = ((SUBMITTED, utc_stamp()), *((TOOL_KEY + k, v) for k, v in paths.items()))
         if exit_file is not None:
             extra += ((EXIT_FILE, exit_file),)
         return IOSuccess(

@@ -6,20 +6,15 @@ A handle's ``job_id`` is the decimal job id (every Flux tool accepts it; no ``ƒ
 its ``extra`` records the ``flux`` path that submitted it, so polls and stops use the same one.
 """
 
+# ruff: noqa: PLC0414 (``x as x``: helpers moved to _tools.py stay importable here)
 from __future__ import annotations
 
-import datetime as _dt
-import os
 import re
-import shutil
 from collections.abc import Mapping, Sequence
-from typing import Final, TypeVar, final
+from typing import Final, final
 
-import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
-from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._types import Command
@@ -33,13 +28,18 @@ from smartsim.commands.flux import (
     plan_flux,
 )
 from smartsim.commands.plan import Launch, World
+from smartsim.effects._tools import SUBMITTED as SUBMITTED
+from smartsim.effects._tools import find_tool as find_tool
+from smartsim.effects._tools import prepare as prepare
+from smartsim.effects._tools import run_found as run_found
+from smartsim.effects._tools import scheduler_error, utc_stamp, with_tool
+from smartsim.effects._tools import settle as settle
+from smartsim.effects._tools import write_text as write_text
 from smartsim.effects.launcher import Handle
 from smartsim.effects.process import Completed, run
 from smartsim.errors import (
     EffectError,
-    ExecutableNotFound,
     Invalid,
-    NonZeroExit,
     OSFailure,
     SchedulerUnavailable,
     UnparsableOutput,
@@ -49,8 +49,6 @@ from smartsim.values import Ensemble, Model
 
 #: ``Handle.extra`` key of the ``flux`` executable that submitted the job.
 TOOL_KEY: Final = "tool"
-#: ``Handle.extra`` key of the submission time (UTC, ISO 8601).
-SUBMITTED: Final = "submitted"
 #: How a Flux command says the instance cannot be reached (flux(1): no FLUX_URI, broker down).
 _UNREACHABLE: Final = re.compile(
     r"unable to connect|connection refused|broker socket|No such file or directory.*local",
@@ -64,66 +62,7 @@ _ALREADY_ENDED: Final = re.compile(
 
 
 def _error(done: Completed) -> EffectError:
-    if _UNREACHABLE.search(done.stderr):
-        return SchedulerUnavailable(done.argv, done.stderr)
-    return NonZeroExit(done.argv, done.returncode, done.stderr, done.stdout)
-
-
-def find_tool(path: str) -> IOResult[str, EffectError]:
-    """``path`` itself when it names an executable (on ``PATH`` or as a file path), else a
-    typed :class:`ExecutableNotFound` naming it."""
-    if shutil.which(path) is None:
-        reason = "not executable" if os.path.exists(path) else "not found on PATH"
-        return IOFailure(ExecutableNotFound(path, reason))
-    return IOSuccess(path)
-
-
-def write_text(path: str, text: str) -> IOResult[None, EffectError]:
-    """Write ``text`` at ``path``, creating its directory."""
-    try:
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        return IOFailure(OSFailure(f"write {path}", exc.strerror or str(exc)))
-    return IOSuccess(None)
-
-
-def prepare(launch: Launch) -> IOResult[None, EffectError]:
-    """Create the launch's directories and write its files (and batch script)."""
-    try:
-        for directory in launch.mkdirs:
-            os.makedirs(directory, exist_ok=True)
-    except OSError as exc:
-        return IOFailure(OSFailure("mkdir", exc.strerror or str(exc)))
-    files = list(launch.files.items())
-    if launch.submission is not None:
-        files.append((launch.submission.script_path, launch.submission.script))
-        files += list(launch.submission.submit.files.items())
-    if launch.command is not None:
-        files += list(launch.command.files.items())
-    for path, text in files:
-        written: IOResult[None, EffectError] = write_text(path, text)
-        if not is_successful(written):
-            return written
-    return IOSuccess(None)
-
-
-_T = TypeVar("_T")
-
-
-def settle(result: IOResult[_T, EffectError]) -> Result[_T, EffectError]:
-    """The outcome of an effect that has already run (the effects layer reads its own results
-    to decide the next step; only the shell unwraps for the user)."""
-    if is_successful(result):
-        return Success(unsafe_perform_io(result.unwrap()))
-    return Failure(unsafe_perform_io(result.failure()))
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    return scheduler_error(done, _UNREACHABLE)
 
 
 def _groups(handles: Sequence[Handle]) -> dict[str, list[Handle]]:
@@ -149,9 +88,7 @@ class FluxLauncher:
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
         """Pure: :func:`~smartsim.commands.flux.plan_flux` with this launcher's tool paths."""
-        if TOOL in self.tools and TOOL not in world.tools:
-            world = attrs.evolve(world, tools=world.tools.merged({TOOL: self.tools[TOOL]}))
-        return plan_flux(entity, world)
+        return plan_flux(entity, with_tool(world, self.tools, TOOL))
 
     # ------------------------------------------------------------------ start
 
@@ -183,7 +120,7 @@ class FluxLauncher:
                 launcher=self.name,
                 name=launch.name,
                 job_id=job.dec(),
-                extra=((TOOL_KEY, tool), (SUBMITTED, _now())),
+                extra=((TOOL_KEY, tool), (SUBMITTED, utc_stamp())),
             )
         )
 
@@ -260,12 +197,6 @@ class FluxLauncher:
                 return IOFailure(_error(done))
             self._stopped.update((tool, h.job_id) for h in group)
         return IOSuccess(None)
-
-
-def run_found(command: Command, timeout: float) -> IOResult[Completed, EffectError]:
-    """Run ``command`` once its program is known to exist (a typed ExecutableNotFound else)."""
-    found: IOResult[str, EffectError] = find_tool(command.argv[0])
-    return found.bind(lambda _: run(command, timeout=timeout))
 
 
 def _only_ended(stderr: str) -> bool:

@@ -8,13 +8,11 @@ so that a poll selects exactly this experiment's Jobs.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final, final
 
-import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
 
@@ -30,15 +28,22 @@ from smartsim.commands.kubernetes import (
     plan_kubernetes,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.effects.flux import SUBMITTED, find_tool, prepare, run_found, settle
+from smartsim.effects._tools import (
+    SUBMITTED,
+    find_tool,
+    prepare,
+    run_found,
+    scheduler_error,
+    settle,
+    utc_stamp,
+    with_tool,
+)
 from smartsim.effects.launcher import Handle
 from smartsim.effects.process import Completed, run
 from smartsim.errors import (
     EffectError,
     Invalid,
-    NonZeroExit,
     OSFailure,
-    SchedulerUnavailable,
     UnparsableOutput,
 )
 from smartsim.status import JobState, Status
@@ -56,9 +61,7 @@ _UNREACHABLE: Final = re.compile(
 
 
 def _error(done: Completed) -> EffectError:
-    if _UNREACHABLE.search(done.stderr):
-        return SchedulerUnavailable(done.argv, done.stderr)
-    return NonZeroExit(done.argv, done.returncode, done.stderr, done.stdout)
+    return scheduler_error(done, _UNREACHABLE)
 
 
 def _manifest_facts(command: Command) -> tuple[str | None, str]:
@@ -105,9 +108,7 @@ class KubernetesLauncher:
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
         """Pure: :func:`~smartsim.commands.kubernetes.plan_kubernetes`."""
-        if TOOL in self.tools and TOOL not in world.tools:
-            world = attrs.evolve(world, tools=world.tools.merged({TOOL: self.tools[TOOL]}))
-        return plan_kubernetes(entity, world)
+        return plan_kubernetes(entity, with_tool(world, self.tools, TOOL))
 
     def start(self, launch: Launch) -> IOResult[Handle, EffectError]:
         """Run the planned ``kubectl create -f -`` with the manifest on stdin."""
@@ -123,7 +124,6 @@ class KubernetesLauncher:
             parsed = parse_kubectl_created(done.stdout)
             if isinstance(parsed, Failure):
                 return IOFailure(UnparsableOutput("kubectl", done.stdout, "job.batch/NAME"))
-            stamp = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
             return IOSuccess(
                 Handle(
                     launcher=self.name,
@@ -133,7 +133,7 @@ class KubernetesLauncher:
                         (TOOL_KEY, tool),
                         (NAMESPACE_KEY, namespace or ""),
                         (EXPERIMENT_KEY, experiment),
-                        (SUBMITTED, stamp),
+                        (SUBMITTED, utc_stamp()),
                     ),
                 )
             )

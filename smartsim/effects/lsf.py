@@ -11,7 +11,6 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands import lsf
 from smartsim.commands._types import Command
-from smartsim.commands.pbs import script_exit_file as exit_file_of
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.batch import BatchLauncher
 from smartsim.effects.process import Completed
@@ -31,6 +30,7 @@ class LsfLauncher(BatchLauncher):
     name = "lsf"
     submit_tool = "bsub"
     tool_names = lsf.TOOLS
+    script_suffix = lsf.SUFFIX
 
     def __init__(
         self, *, tools: Mapping[str, str] | None = None, timeout: float = 60.0, csm: bool = False
@@ -60,11 +60,6 @@ class LsfLauncher(BatchLauncher):
         if done.returncode != 0 and not done.stdout.strip():
             return Failure("bjobs output (it failed)")
         return Success(parsed.unwrap())
-
-    def exit_file(self, launch: Launch) -> str | None:
-        if launch.submission is None:
-            return None
-        return exit_file_of(launch.submission.script_path, launch.submission.script, lsf.SUFFIX)
 
     def cancel_command(self, job_ids: Sequence[str], tools: Mapping[str, str]) -> Command:
         return Command(argv=lsf.bkill_argv(job_ids, tool=tools["bkill"]))

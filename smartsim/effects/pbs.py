@@ -10,7 +10,6 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands import pbs
 from smartsim.commands._types import Command
-from smartsim.commands.pbs import script_exit_file as exit_file_of
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.batch import BatchLauncher
 from smartsim.effects.process import Completed
@@ -30,6 +29,7 @@ class PbsLauncher(BatchLauncher):
     name = "pbs"
     submit_tool = "qsub"
     tool_names = pbs.TOOLS
+    script_suffix = pbs.SUFFIX
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
         return pbs.plan_pbs(entity, self.with_world(world))
@@ -52,11 +52,6 @@ class PbsLauncher(BatchLauncher):
         if isinstance(parsed, Failure):
             return Failure(parsed.failure())
         return Success(parsed.unwrap())
-
-    def exit_file(self, launch: Launch) -> str | None:
-        if launch.submission is None:
-            return None
-        return exit_file_of(launch.submission.script_path, launch.submission.script, pbs.SUFFIX)
 
     def cancel_command(self, job_ids: Sequence[str], tools: Mapping[str, str]) -> Command:
         return Command(argv=pbs.qdel_argv(job_ids, tool=tools["qdel"]))

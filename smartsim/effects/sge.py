@@ -13,7 +13,6 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands import sge
 from smartsim.commands._types import Command
-from smartsim.commands.pbs import script_exit_file as exit_file_of
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.batch import BatchLauncher, submitted_at
 from smartsim.effects.launcher import Handle
@@ -51,6 +50,7 @@ class SgeLauncher(BatchLauncher):
     name = "sge"
     submit_tool = "qsub"
     tool_names = sge.TOOLS
+    script_suffix = sge.SUFFIX
 
     def __init__(
         self,
@@ -123,11 +123,6 @@ class SgeLauncher(BatchLauncher):
             return IOSuccess(out)
 
         return self.run_tool(command).bind(read)
-
-    def exit_file(self, launch: Launch) -> str | None:
-        if launch.submission is None:
-            return None
-        return exit_file_of(launch.submission.script_path, launch.submission.script, sge.SUFFIX)
 
     def cancel_command(self, job_ids: Sequence[str], tools: Mapping[str, str]) -> Command:
         numbers = list(dict.fromkeys(_job(j).job for j in job_ids))

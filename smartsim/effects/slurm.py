@@ -86,7 +86,14 @@ from smartsim.errors import (
 )
 from smartsim.status import JobState, Status
 from smartsim.validate import check_name, check_params
-from smartsim.values import AllocationRequest, Ensemble, JobId, Model, RunSettings
+from smartsim.values import (
+    AllocationRequest,
+    BatchSettings,
+    Ensemble,
+    JobId,
+    Model,
+    RunSettings,
+)
 
 __all__ = [
     "SlurmLauncher",
@@ -177,11 +184,16 @@ def release(job_id: JobId | str) -> IOResult[None, EffectError]:
         return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
 
     def check(done: Completed) -> IOResult[None, EffectError]:
-        if done.returncode != 0:
+        if done.returncode != 0 and not _already_gone(done):
             return IOFailure(_failed(done))
         return IOSuccess(None)
 
     return _client(scancel_argv([jid])).bind(check)
+
+
+#: Seconds salloc is given to exit after its pending job is cancelled, then after SIGTERM,
+#: before it is killed.
+SALLOC_GRACE = 5.0
 
 
 @final
@@ -237,13 +249,16 @@ class _SallocWatch:
         if pending is not None:
             release(pending)
             cancelled.append(pending)
-        # salloc withdraws a request it is still waiting for when signalled (salloc(1):
-        # SIGINT/SIGTERM while allocating); its stderr then ends.
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGTERM)
-        if not self.read_until(time.monotonic() + 15):
+            # salloc sees the cancel ("Job has been cancelled") and exits by itself; a signal
+            # arriving while it does so can wedge it (verified on 22.05), so give it a moment
+            self.read_until(time.monotonic() + SALLOC_GRACE)
+        if not self.eof:
+            # salloc(1): a signal while allocating withdraws the request
             with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+                self.proc.send_signal(signal.SIGTERM)
+            if not self.read_until(time.monotonic() + SALLOC_GRACE):
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
         for jid in (self.pending(), self.granted()):
@@ -437,28 +452,31 @@ def _plan_step(model: Model, world: World, alloc: str | None) -> Launch:
 
 
 def _plan_batch(
-    name: str, kind: str, path: str, models: Sequence[Model], world: World, after: Sequence[str]
-) -> Result[Launch, Invalid]:
-    bs = None
-    for model in models:
-        bs = bs or model.batch_settings
-    entity_bs = bs
-    assert entity_bs is not None
+    entity: Model | Ensemble, models: Sequence[Model], bs: BatchSettings, *, world: World,
+    after: Sequence[str],
+) -> Result[Launch, Invalid]:  # fmt: skip
+    """One sbatch job running ``models`` as background steps; its files are ``entity``'s."""
+    name, path = entity.name, entity.path
     stem = _stem(name, world.run_index)
     out, err = output_paths(path, name, world.run_index)
+    if isinstance(entity, Model):
+        # the model's own step writes <stem>.out/.err: the batch script's files are apart
+        job_out, job_err = (posixpath.join(path, f"{stem}.batch.{x}") for x in ("out", "err"))
+    else:
+        job_out, job_err = out, err
     members = [(_as_srun(m.run_settings), _context(m, world, None)) for m in models]
-    checked = validate_sbatch(members, entity_bs, job_name=stem, output=out, error=err)
+    checked = validate_sbatch(members, bs, job_name=stem, output=job_out, error=job_err)
     if isinstance(checked, Failure):
         return Failure(Invalid(tuple(_prefixed(name, checked.failure().errors))))
     script_path = posixpath.join(path, f"{stem}.sbatch")
-    script = sbatch_script(members, entity_bs, job_name=stem, output=out, error=err)
+    script = sbatch_script(members, bs, job_name=stem, output=job_out, error=job_err)
     dependency = "afterok:" + ":".join(str(_parse_id(a) or a) for a in after) if after else None
     submit = sbatch_command(script_path, dependency=dependency, cwd=path)
     mkdirs = tuple(dict.fromkeys([path, *(m.path for m in models)]))
     return Success(
         Launch(
             name=name,
-            kind=kind,
+            kind=entity.kind,
             members=tuple(m.name for m in models),
             cwd=path,
             stdout=out,
@@ -481,7 +499,8 @@ def plan_slurm(
     * a model without batch settings is one ``srun`` step (in ``run_settings.alloc``, else
       ``world.alloc``, else ``alloc`` -- the launcher's enclosing allocation -- else its own job);
     * a model, or an ensemble, with batch settings is ONE ``sbatch`` script whose members are
-      background ``srun`` steps; ``after`` (job ids) makes it wait for them (``afterok``);
+      background ``srun`` steps; ``after`` (job ids; default ``world.after``) makes it wait
+      for them to succeed (``sbatch --dependency=afterok:...``);
     * an ensemble without batch settings is one step per member (members with their own batch
       settings are one batch job each).
 
@@ -493,6 +512,7 @@ def plan_slurm(
     """
     errors: list[ValidationError] = []
     where = alloc if world.alloc is None else world.alloc
+    after = tuple(after) or world.after
     if isinstance(entity, Ensemble):
         errors += check_name("name", entity.name)
         if not entity.members:
@@ -515,14 +535,13 @@ def plan_slurm(
         return Failure(Invalid(tuple(errors)))
     launches: list[Launch] = []
     if isinstance(entity, Ensemble) and entity.batch_settings is not None:
-        batched = attrs.evolve(entity.members[0], batch_settings=entity.batch_settings)
         planned = _plan_batch(
-            entity.name, entity.kind, entity.path, [batched, *entity.members[1:]], world, after
+            entity, entity.members, entity.batch_settings, world=world, after=after
         )
         return planned.map(lambda launch: (launch,))
     for model in models:
         if model.batch_settings is not None:
-            planned = _plan_batch(model.name, model.kind, model.path, [model], world, after)
+            planned = _plan_batch(model, [model], model.batch_settings, world=world, after=after)
             if isinstance(planned, Failure):
                 errors += planned.failure().errors
             else:
@@ -554,8 +573,9 @@ def srun_outcome(
 
     >>> srun_outcome(0, "").status, srun_outcome(3, "srun: error: n1: task 0: Exited").returncode
     (<Status.COMPLETED: 'COMPLETED'>, 3)
-    >>> banner = "slurmstepd: error: *** STEP 9.0 ON n1 CANCELLED AT 2026-01-01T00:00:00 DUE TO TIME LIMIT ***"
-    >>> srun_outcome(143, banner).raw, srun_outcome(143, banner.replace(" DUE TO TIME LIMIT", "")).raw
+    >>> banner = "*** STEP 9.0 ON n1 CANCELLED AT 2026-01-01T00:00:00{} ***"
+    >>> timeout, cancel = banner.format(" DUE TO TIME LIMIT"), banner.format("")
+    >>> srun_outcome(143, timeout).raw, srun_outcome(143, cancel).raw
     ('TIMEOUT', 'CANCELLED')
     """
     sig = returncode - 128 if returncode > 128 else None
@@ -643,8 +663,8 @@ def squeue_steps_argv(clusters: str | None = None) -> tuple[str, ...]:
 def parse_squeue_steps(text: str) -> Result[tuple[tuple[JobId, str], ...], str]:
     """``(step id, name)`` pairs from :func:`squeue_steps_argv`'s output.
 
-    >>> parse_squeue_steps("12.0|sim_0\\n12.1|a|b\\n").unwrap()[1]
-    (JobId(job=12, het_offset=None, array_task=None, array_range=None, step='1', cluster=None), 'a|b')
+    >>> [(str(j), name) for j, name in parse_squeue_steps("12.0|sim_0\\n12.1|a|b\\n").unwrap()]
+    [('12.0', 'sim_0'), ('12.1', 'a|b')]
     """
     out: list[tuple[JobId, str]] = []
     for line in text.splitlines():
@@ -717,7 +737,7 @@ class SlurmLauncher:
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
         """Pure: the launches that run ``entity`` (see :func:`plan_slurm`)."""
-        after = tuple(getattr(world, "after", ())) or self._after
+        after = world.after or self._after
         return plan_slurm(entity, world, alloc=self.alloc, after=after)
 
     @contextlib.contextmanager
@@ -950,8 +970,7 @@ class SlurmLauncher:
         for h in steps:
             tracked = self._track(h)
             if tracked.returncode is not None or (
-                tracked.proc is None
-                and not (tracked.resolved is not None and tracked.resolved in running_ids)
+                tracked.proc is None and not _listed(tracked.resolved, running_ids)
             ):
                 need_sacct.append(h)
         accounted: dict[str, list[tuple[str, JobState, str]]] | None = None
@@ -1053,25 +1072,26 @@ class SlurmLauncher:
         queued: Mapping[str, JobState],
         accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
     ) -> JobState:
+        """The job's state from squeue, else from sacct; an array or heterogeneous job (rows
+        ``12_3``, ``12_[4-7]``, ``12+1``) is the combination of its rows."""
         tracked = self._track(h)
         jid = _parse_id(h.job_id)
-        key = str(jid) if jid is not None else h.job_id
-        state = queued.get(key)
-        row = None
-        if accounted and jid is not None:
-            row = next((s for rid, s, _ in accounted.get(str(jid.job), []) if rid == key), None)
-        if state is not None and not state.status.is_final:
-            return state
-        if state is not None:  # final in squeue: sacct adds the exit code when it has it
-            if row is not None and row.status.is_final:
-                return row
-            return state
-        if row is not None:
-            return row
+        if jid is None:
+            return JobState(Status.UNKNOWN, reason=f"not a Slurm job id: {h.job_id!r}")
+        live = [s for key, s in queued.items() if _same_job(key, jid)]
+        rows = [s for rid, s, _ in (accounted or {}).get(str(jid.job), []) if _same_job(rid, jid)]
+        if live and not all(s.status.is_final for s in live):
+            return _combine(live)
+        if live:  # final in squeue: sacct adds the exit code when it has the same rows
+            if len(rows) >= len(live) and all(s.status.is_final for s in rows):
+                return _combine(rows)
+            return _combine(live)
+        if rows:
+            return _combine(rows)
         if tracked.stopped:
             return JobState(Status.CANCELLED, "CANCELLED", reason="cancelled by smartsim")
         why = "no accounting" if self.accounting is False else "not yet in accounting"
-        return JobState(Status.UNKNOWN, reason=f"job {key} is not in squeue ({why})")
+        return JobState(Status.UNKNOWN, reason=f"job {jid} is not in squeue ({why})")
 
     def _step_state(
         self,
@@ -1080,9 +1100,7 @@ class SlurmLauncher:
         accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
     ) -> JobState:
         tracked = self._track(h)
-        listed = tracked.resolved is not None and any(
-            j.job == tracked.resolved.job and j.step == tracked.resolved.step for j in running
-        )
+        listed = _listed(tracked.resolved, running)
         if tracked.returncode is None and tracked.proc is not None:
             if listed:
                 return JobState(Status.RUNNING, "RUNNING")
@@ -1215,7 +1233,7 @@ class SlurmLauncher:
             if isinstance(got, IOFailure):
                 return got.map(lambda _: None)
             done = unsafe_perform_io(got.unwrap())
-            if done.returncode != 0:
+            if done.returncode != 0 and not _already_gone(done):
                 return IOFailure(_failed(done))
         return IOSuccess(None)
 
@@ -1229,6 +1247,50 @@ class SlurmLauncher:
         """Release allocations this launcher obtained itself (for ``Experiment``'s Ctrl-C and
         exit paths)."""
         return self.release_owned()
+
+
+#: scancel's words for a job or step that has already ended (scancel(1) is silent for a whole
+#: job, but *verified*: a finished step gives "Kill job error on job step id 12.0: Invalid job
+#: id specified" and exit 1 or 225).
+_GONE: Final = ("Invalid job id specified", "already completing or completed", "Job/step already")
+
+
+def _already_gone(done: Completed) -> bool:
+    """Whether a failed scancel only said that its targets had already ended."""
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    return bool(errors) and all(any(g in line for g in _GONE) for line in errors)
+
+
+def _listed(step: JobId | None, running: Iterable[JobId]) -> bool:
+    """Whether ``step`` is among the steps squeue listed (clusters aside)."""
+    return step is not None and any(j.job == step.job and j.step == step.step for j in running)
+
+
+def _same_job(text: str, jid: JobId) -> bool:
+    """Whether a job-level row id (no step) belongs to job ``jid``: ``12``, ``12_3``,
+    ``12_[4-7]``, ``12+1`` for job 12 -- never ``123``."""
+    row = _parse_id(text)
+    return row is not None and row.job == jid.job and row.step is None
+
+
+def _combine(states: Sequence[JobState]) -> JobState:
+    """One state for the rows of one job (array tasks, het components): running while any runs,
+    pending while any waits, else failed if any failed, cancelled if any was, else completed.
+
+    >>> done, bad = JobState(Status.COMPLETED, "COMPLETED", 0), JobState(Status.FAILED, "TIMEOUT")
+    >>> _combine([done, bad]).raw, _combine([done, done]).status.value
+    ('TIMEOUT', 'COMPLETED')
+    """
+    if len(states) == 1:
+        return states[0]
+    for status in (Status.RUNNING, Status.PENDING, Status.UNKNOWN):
+        if any(s.status is status for s in states):
+            return next(s for s in states if s.status is status)
+    for status in (Status.FAILED, Status.CANCELLED):
+        bad = [s for s in states if s.status is status]
+        if bad:
+            return attrs.evolve(bad[0], reason=f"{len(bad)} of {len(states)} rows {status}")
+    return states[0]
 
 
 def _step_no(jid: JobId) -> int:
