@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,7 +35,13 @@ from smartsim.commands.slurm import (
     srun_command,
 )
 from tests.oracles.sbatch_lexer import lex_sbatch_script, parse_sbatch_script
-from tests.oracles.slurm_cli import Component, parse_argv, parse_array, parse_time
+from tests.oracles.slurm_cli import (
+    Component,
+    expand_filename_pattern,
+    parse_argv,
+    parse_array,
+    parse_time,
+)
 from tests.strategies import (
     POOLS,
     job_ids,
@@ -152,11 +158,31 @@ def _no_repeats(component: Component) -> None:
     assert len(names) == len(set(names)), names
 
 
-def _assert_options(component: Component, expected: Mapping[str, str | None]) -> None:
+def _assert_options(
+    component: Component,
+    expected: Mapping[str, str | None],
+    *,
+    array_index: int | None = None,
+    verbatim: Collection[str] = (),
+) -> None:
+    """Every expected option is there with its value; ``output``/``error`` the builder made are
+    compared as the file Slurm opens (a filename pattern: ``%%`` is ``%``, ``%a`` the index);
+    names in ``verbatim`` (the user's own raw options) are compared as written."""
     got = component.as_dict()
     for name, value in expected.items():
         assert name in got, (name, got)
-        assert got[name] == value, (name, got[name], value)
+        have = got[name]
+        if name in ("output", "error") and name not in verbatim and have is not None:
+            have = expand_filename_pattern(have, array_index=array_index)
+        assert have == value, (name, have, value)
+
+
+def _array_file(path: str, index: int) -> str:
+    """The documented per-task file of an array job: the index before the extension."""
+    head, dot, ext = path.rpartition(".")
+    if "\\" in path:
+        return path
+    return f"{head}.{index}.{ext}" if dot and "/" not in ext else f"{path}.{index}"
 
 
 # --------------------------------------------------------------------------- salloc
@@ -190,7 +216,7 @@ def test_salloc_argv_round_trips_through_salloc_getopt(
         expected["job-name"] = req.job_name if req.job_name is not None else "smartsim"
     if immediate is not None and "immediate" not in raw:
         expected["immediate"] = str(immediate)
-    _assert_options(comp, expected)
+    _assert_options(comp, expected, verbatim=set(raw))
     if isinstance(req.time, Duration):
         time_text = comp.get("time")
         assert time_text is not None and parse_time(time_text) == req.time.seconds
@@ -278,7 +304,7 @@ def test_srun_command_round_trips_through_srun_getopt(rs: RunSettings, ctx: Laun
         if isinstance(part.time, Duration):
             time_text = comp.get("time")
             assert time_text is not None and parse_time(time_text) == part.time.seconds
-        _assert_options(comp, expected)
+        _assert_options(comp, expected, verbatim=set(raw))
 
 
 def test_entity_env_wins_and_mpmd_parts_get_their_own_values() -> None:
@@ -346,10 +372,12 @@ def test_sbatch_directives_read_back_through_sbatchs_lexer(
     raw = _expected_raw("sbatch", bs.batch_args)
     expected: dict[str, str | None] = dict(raw)
     expected.setdefault("job-name", bs.job_name if bs.job_name is not None else "job")
-    if output is not None:
-        expected.setdefault("output", output)
-    if error is not None:
-        expected.setdefault("error", error)
+    index = None if bs.array is None else bs.array.start
+    raw_files = {"output", "error", "o", "e"} & set(bs.batch_args)
+    if output is not None and not raw_files & {"output", "o"}:
+        expected["output"] = output if index is None else _array_file(output, index)
+    if error is not None and not raw_files & {"error", "e"}:
+        expected["error"] = error if index is None else _array_file(error, index)
     for name in ("account", "partition"):
         if getattr(bs, name) is not None:
             expected[name] = getattr(bs, name)
@@ -357,7 +385,7 @@ def test_sbatch_directives_read_back_through_sbatchs_lexer(
         expected["nodes"] = str(bs.nodes)
     if bs.gpus is not None:
         expected["gpus"] = str(bs.gpus)
-    _assert_options(comp, expected)
+    _assert_options(comp, expected, array_index=index, verbatim=set(raw))
     if isinstance(bs.time, Duration):
         assert parse_time(comp.get("time") or "") == bs.time.seconds
     if isinstance(bs.mem, Memory):
@@ -554,8 +582,14 @@ def test_the_real_sbatch_reads_back_every_directive_word(
     real = _real_sbatch_words(root, text)
     assert real == list(lex_sbatch_script(text).words)
     keys = set(bs.batch_args)
-    assert keys & {"o", "output"} or output in real
-    assert keys & {"e", "error"} or error in real
+    index = None if bs.array is None else bs.array.start
+
+    def opened(path: str) -> str:
+        return path if index is None else _array_file(path, index)
+
+    files = [expand_filename_pattern(w, array_index=index) for w in real]
+    assert keys & {"o", "output"} or opened(output) in files
+    assert keys & {"e", "error"} or opened(error) in files
     for value in bs.batch_args.values():
         if isinstance(value, str):
             assert any(w == value or w.endswith("=" + value) or w[2:] == value for w in real)

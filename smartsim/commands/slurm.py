@@ -590,6 +590,7 @@ def _part_argv(
     env_prefix: Sequence[tuple[str, str]],
     *,
     bound: bool,
+    array_task: bool = False,
 ) -> list[str]:
     mentioned, present = _named("srun", rs.run_args)
     argv: list[str] = []
@@ -600,9 +601,9 @@ def _part_argv(
     if "job-name" not in present:
         argv += ["--job-name", ctx.name]
     if ctx.stdout is not None and "output" not in present:
-        argv += ["--output", ctx.stdout]
+        argv += ["--output", slurm_filename(ctx.stdout, array_task=array_task)]
     if ctx.stderr is not None and "error" not in present:
-        argv += ["--error", ctx.stderr]
+        argv += ["--error", slurm_filename(ctx.stderr, array_task=array_task)]
     if "exact" not in mentioned and "exclusive" not in present:
         argv.append("--exact")
     if bound and rs.mem is None and not mentioned & _MEMORY:
@@ -638,7 +639,32 @@ def _part_argv(
     return argv
 
 
-def _srun(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool) -> Command:
+def slurm_filename(path: str, *, array_task: bool = False) -> str:
+    """A path as Slurm's ``--output``/``--error`` filename pattern must spell it.
+
+    srun(1) and sbatch(1), "filename pattern": ``%`` starts a replacement symbol and ``%%`` is
+    a literal ``%``; a backslash anywhere turns all replacement off. ``array_task`` inserts
+    ``%a`` (the array index) before the extension, so array tasks do not share files.
+
+    >>> slurm_filename("/w/100%/m.out"), slurm_filename("/w/m.out", array_task=True)
+    ('/w/100%%/m.out', '/w/m.%a.out')
+    >>> slurm_filename("/w/a\\\\b%/m.out")
+    '/w/a\\\\b%/m.out'
+    """
+    if "\\" in path:
+        return path  # no replacement at all, so nothing to escape (and no %a possible)
+    escaped = path.replace("%", "%%")
+    if not array_task:
+        return escaped
+    head, dot, ext = escaped.rpartition(".")
+    if not dot or "/" in ext:
+        return escaped + ".%a"
+    return f"{head}.%a.{ext}"
+
+
+def _srun(
+    rs: RunSettings, ctx: LaunchContext, *, in_batch: bool, array_task: bool = False
+) -> Command:
     jobid = None if in_batch else _jobid(rs, ctx)
     bound = in_batch or jobid is not None
     parts = _parts(rs)
@@ -648,7 +674,7 @@ def _srun(rs: RunSettings, ctx: LaunchContext, *, in_batch: bool) -> Command:
         if i:
             argv.append(":")
         prefix = _part_env(part, shared) if len(parts) > 1 else ()
-        argv += _part_argv(part, ctx, jobid, prefix, bound=bound)
+        argv += _part_argv(part, ctx, jobid, prefix, bound=bound, array_task=array_task)
     return Command(argv=argv, env=shared, cwd=ctx.cwd)
 
 
@@ -832,10 +858,11 @@ def _batch_directives(
     name = bs.job_name if bs.job_name is not None else job_name
     if "job-name" not in spelled:
         groups.append(("--job-name", name))
+    each_task = bs.array is not None
     if output is not None and "output" not in spelled:
-        groups.append(("--output", output))
+        groups.append(("--output", slurm_filename(output, array_task=each_task)))
     if error is not None and "error" not in spelled:
-        groups.append(("--error", error))
+        groups.append(("--error", slurm_filename(error, array_task=each_task)))
     if bs.nodes is not None:
         groups.append(("-N", str(bs.nodes)))
     if isinstance(bs.time, Duration):
@@ -899,7 +926,9 @@ def sbatch_script(
     directives = [
         directive_line("#SBATCH", words) for words in _batch_directives(bs, job_name, output, error)
     ]
-    commands = [_srun(rs, ctx, in_batch=True) for rs, ctx in members]
+    # every array task runs every member: each task gets its own files (``%a``)
+    each_task = bs.array is not None
+    commands = [_srun(rs, ctx, in_batch=True, array_task=each_task) for rs, ctx in members]
     return batch_script("#!/bin/bash", directives, bs.preamble, background_and_wait(commands))
 
 

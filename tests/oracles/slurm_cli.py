@@ -68,6 +68,7 @@ __all__ = [
 
 ArgKind = Literal["none", "required", "optional"]
 ErrorKind = Literal[
+    "bad-pattern",
     "unknown-tool",
     "unknown-option",
     "ambiguous-option",
@@ -1114,3 +1115,38 @@ def parse_array(value: str, *, max_array_size: int | None = None) -> ArraySpec:
             raise OracleError("bad-array", f"--array index {last} >= MaxArraySize", value)
         indices.update(range(first, last + 1, step))
     return ArraySpec(tuple(sorted(indices)), max_running)
+
+
+# --------------------------------------------------------------------------- filename patterns
+
+
+def expand_filename_pattern(pattern: str, *, array_index: int | None = None) -> str:
+    """The file a ``--output``/``--error`` pattern names, as srun(1)/sbatch(1) "filename pattern"
+    describes it: ``\\`` anywhere disables every replacement symbol; ``%%`` is a literal ``%``;
+    ``%a`` is the array task index (``%Na`` zero-pads to N digits). Other symbols (``%j``,
+    ``%t``, ...) are left as written here: the builders never emit them."""
+    if "\\" in pattern:
+        return pattern
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch != "%":
+            out.append(ch)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(pattern) and pattern[j].isdigit():
+            j += 1
+        width = int(pattern[i + 1 : j] or 0)
+        symbol = pattern[j] if j < len(pattern) else ""
+        if symbol == "%":
+            out.append("%")
+        elif symbol == "a":
+            if array_index is None:
+                raise OracleError("bad-pattern", "%a outside an array job", pattern)
+            out.append(str(array_index).zfill(width))
+        else:
+            out.append(pattern[i : j + 1])
+        i = j + 1
+    return "".join(out)
