@@ -360,10 +360,46 @@ class Experiment:
 
     # ------------------------------------------------------------------ planning
 
-    def preview(self, *entities: Entity) -> Plan:
+    def preview(self, *entities: Entity, after: Sequence[Entity] = ()) -> Plan:
         """Exactly what :meth:`start` would execute for ``entities`` now, as a value; ``str()``
         of it is shell text. Runs nothing and creates nothing."""
-        return self._plan(self._resolve_all(entities))[1]
+        resolved = self._resolve_all(entities)
+        return self._plan(resolved, self._after_ids(resolved, after))[1]
+
+    def _after_ids(self, entities: Sequence[Entity], after: Sequence[Entity]) -> tuple[str, ...]:
+        """The scheduler job ids of ``after`` (entities this experiment started), for batch
+        ``entities`` that must wait for them to succeed (Slurm: ``--dependency=afterok:``).
+        Where the wait cannot be expressed it is an error, never a dropped option."""
+        if not after:
+            return ()
+        names = [e.name for e in after]
+        if self.launcher != "slurm":
+            _refuse(Unsupported("after", names, f"the {self.launcher} launcher"))
+        steps = [e.name for e in entities if e.batch_settings is None]
+        if steps:
+            _refuse(
+                Unsupported(
+                    "after",
+                    names,
+                    f"{steps[0]!r} without batch_settings (an srun step in an allocation cannot "
+                    "wait for another job; only a batch job can: sbatch --dependency)",
+                )
+            )
+        ids: list[str] = []
+        with self._lock:
+            for entity in after:
+                wanted = {entity.name, *(m.name for m in _members(entity))}
+                found = [
+                    run.handle.job_id
+                    for run in self._runs.values()
+                    if run.handle is not None
+                    and run.handle.job_id
+                    and (run.launch.name in wanted or wanted.intersection(run.launch.members))
+                ]
+                if not found:
+                    raise SmartSimError(NotStarted(entity.name))
+                ids += [i for i in found if i not in ids]
+        return tuple(ids)
 
     def _world(self, entities: Sequence[Entity]) -> World:
         outputs: list[tuple[str, str]] = []
@@ -384,8 +420,10 @@ class Experiment:
             run_index=index,
         )
 
-    def _plan(self, entities: Sequence[Entity]) -> tuple[World, Plan]:
-        world = self._world(entities)
+    def _plan(
+        self, entities: Sequence[Entity], after: tuple[str, ...] = ()
+    ) -> tuple[World, Plan]:
+        world = attrs.evolve(self._world(entities), after=after)
         launches: list[Launch] = []
         errors: list[ValidationError] = []
         for entity in entities:
@@ -502,11 +540,19 @@ class Experiment:
 
     # ------------------------------------------------------------------ running
 
-    def start(self, *entities: Entity, block: bool = True, kill_on_interrupt: bool = True) -> None:
+    def start(
+        self,
+        *entities: Entity,
+        block: bool = True,
+        kill_on_interrupt: bool = True,
+        after: Sequence[Entity] = (),
+    ) -> None:
         """Launch ``entities`` (the plan :meth:`preview` shows); with ``block``, return when all
         have finished. A program that cannot start fails its own entity and no other. Ctrl-C
         (during the launches or the wait) stops everything this experiment started, unless
-        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``."""
+        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``. ``after``: batch
+        entities start only once these (already started) entities have succeeded (Slurm:
+        ``sbatch --dependency=afterok:<ids>``)."""
         resolved = self._resolve_all(entities)
         if not resolved:
             return
@@ -520,7 +566,7 @@ class Experiment:
             ]
         if busy:
             _refuse(BadValue("entities", busy[0], "an entity that is not running"))
-        world, plan = self._plan(resolved)
+        world, plan = self._plan(resolved, self._after_ids(resolved, after))
         kinds = self._kind(resolved)
         handles: list[Handle] = []
         try:
