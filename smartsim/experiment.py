@@ -229,7 +229,7 @@ class Experiment:
         """Validated :class:`RunSettings`; an option ``run_command`` cannot express (or an
         unknown ``run_command``) is an error here, not at launch."""
         rs = _resolve_flavour(RunSettings(exe=exe, args=args, run_command=run_command, **fields))
-        _raise_invalid(self._settings_problems(rs))
+        _raise_invalid(self._settings_problems(rs, self.launcher))
         return rs
 
     def create_batch_settings(self, **fields: Any) -> BatchSettings:
@@ -242,11 +242,14 @@ class Experiment:
         return bs
 
     @staticmethod
-    def _settings_problems(rs: RunSettings) -> list[ValidationError]:
+    def _settings_problems(rs: RunSettings, launcher: str = "local") -> list[ValidationError]:
         errors = run_settings_problems(rs)
         if not errors:
+            # Under Slurm an allocation id is the launcher's business (srun --jobid, or the
+            # allocation's environment for mpirun/mpiexec), not the run command's.
+            checked = attrs.evolve(rs, alloc=None) if launcher == "slurm" else rs
             try:
-                errors += check_run_command(rs)
+                errors += check_run_command(checked)
             except ImportError as exc:
                 errors.append(BadValue("run_settings.run_command", rs.run_command, str(exc)))
         return errors

@@ -135,9 +135,12 @@ def test_after_context_applies_to_batch_handles_only() -> None:
 
 
 def test_other_run_commands_are_refused() -> None:
-    """A model under the Slurm launcher runs as an srun step: mpirun is a typed error."""
-    bad = _model(run_command="mpirun")
-    errors = plan_slurm(bad, World(exp_path="/e")).failure().errors
+    """A model under the Slurm launcher runs as an srun step or an Open MPI/MPICH launcher in
+    an allocation: mpirun is planned, aprun is a typed error."""
+    assert isinstance(plan_slurm(_model(run_command="mpirun"), World(exp_path="/e", alloc="4")),
+                      Success)  # fmt: skip
+    bad = _model(run_command="aprun")
+    errors = plan_slurm(bad, World(exp_path="/e", alloc="4")).failure().errors
     assert [type(e) for e in errors] == [Unsupported]
     assert errors[0].field == "m.run_settings.run_command"
 

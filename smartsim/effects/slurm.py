@@ -47,7 +47,13 @@ from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Command, Submission
-from smartsim.commands.launch import LaunchContext
+from smartsim.commands.launch import (
+    LaunchContext,
+    check_run_command,
+    launch_command,
+    run_command_spec,
+)
+from smartsim.commands.mpi import MPICH, MPIEXEC, OPENMPI
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.slurm import (
     parse_sacct_rows,
@@ -96,10 +102,13 @@ from smartsim.values import (
 )
 
 __all__ = [
+    "JobLayout",
     "SlurmLauncher",
     "allocate",
+    "allocation_env",
     "enclosing_allocation",
     "job_id_text",
+    "parse_job_layout",
     "plan_slurm",
     "release",
     "srun_outcome",
@@ -390,12 +399,15 @@ def _as_srun(rs: RunSettings) -> RunSettings:
 
 def _run_settings_problems(model: Model) -> list[ValidationError]:
     rs = _as_srun(model.run_settings)
+    if _is_mpi(rs) and model.batch_settings is None:
+        return _mpi_problems(model)
     if rs.run_command != "srun":
         return [
             Unsupported(
                 f"{model.name}.run_settings.run_command",
                 rs.run_command,
-                f"{TOOL} (models run as srun steps; start other launchers from a batch script)",
+                f"{TOOL} (models run as srun steps, or as Open MPI/MPICH launchers in an "
+                "allocation without batch settings)",
             )
         ]
     checked = validate_srun(rs)
@@ -546,11 +558,192 @@ def plan_slurm(
                 errors += planned.failure().errors
             else:
                 launches.append(planned.unwrap())
+        elif _is_mpi(model.run_settings):
+            mpi = _plan_mpi(model, world, where)
+            if isinstance(mpi, Launch):
+                launches.append(mpi)
+            else:
+                errors.append(mpi)
         else:
             launches.append(_plan_step(model, world, where))
     if errors:
         return Failure(Invalid(tuple(errors)))
     return Success(tuple(launches))
+
+
+# =========================================================================== MPI in an allocation
+#
+# A model whose run_command is Open MPI's mpirun/mpiexec/orterun or MPICH's Hydra mpiexec runs
+# that launcher as a local process (its own session; stdout/stderr to the model's .out/.err)
+# whose environment is the one ``salloc`` gives its shell: Open MPI's ras/plm slurm components
+# and Hydra's slurm RMK/bootstrap then take the nodes from it and start their daemons with
+# ``srun`` inside the allocation (*verified* on 22.05 with Open MPI 4.1.4 and MPICH 4.0.2: ranks
+# on both nodes of ``-N 2``, one step per launch). Neither launcher can be pointed at an
+# allocation from outside and Slurm has no "salloc --jobid", so the allocation's environment
+# is what designates it. The plan carries ``SLURM_JOB_ID``/``SLURM_JOBID``; the layout
+# (node list, CPUs and tasks per node) is read once per allocation by the launcher at start
+# (one ``scontrol show job -d``) and added as values. With no allocation at all the plan is a
+# typed error: an MPI launcher outside an allocation would start every rank on this host.
+
+
+def _is_mpi(rs: RunSettings) -> bool:
+    """Whether ``rs`` runs Open MPI's or MPICH's launcher (``mpiexec`` by its flavour)."""
+    spec = run_command_spec(rs.run_command) if rs.run_command is not None else None
+    if spec is OPENMPI or spec is MPICH:
+        return True
+    return spec is MPIEXEC and rs.flavour in ("openmpi", "mpich", "auto", None)
+
+
+def _mpi_problems(model: Model) -> list[ValidationError]:
+    rs = model.run_settings
+    # RunSettings.alloc is the launcher's business here (the MPI builders cannot render it)
+    return _prefixed(model.name, check_run_command(attrs.evolve(rs, alloc=None)))
+
+
+def _plan_mpi(model: Model, world: World, alloc: str | None) -> Launch | ValidationError:
+    rs = model.run_settings
+    where = rs.alloc or alloc
+    field = f"{model.name}.run_settings.alloc"
+    if where is None:
+        return BadValue(
+            field, None,
+            f"an allocation for run_command={rs.run_command!r} under {TOOL}: RunSettings.alloc, "
+            "World.alloc or this process's SLURM_JOB_ID (e.g. smartsim.slurm.slurm_allocation)"
+            "; the MPI launcher starts its daemons with srun inside it",
+        )  # fmt: skip
+    jid = _parse_id(where)
+    if jid is None or jid.step is not None or jid.cluster is not None:
+        return BadValue(field, where, "a job id of the default cluster, such as '1234'")
+    ctx = _context(model, world, None)
+    command = launch_command(attrs.evolve(rs, alloc=None), ctx)
+    command = command.with_env({"SLURM_JOB_ID": str(jid.job), "SLURM_JOBID": str(jid.job)})
+    assert ctx.stdout is not None and ctx.stderr is not None
+    return Launch(
+        name=model.name,
+        kind="Model",
+        members=(model.name,),
+        cwd=model.path,
+        stdout=ctx.stdout,
+        stderr=ctx.stderr,
+        command=command,
+        files=command.files,
+        mkdirs=(model.path,),
+    )
+
+
+def _is_mpi_launch(command: Command) -> bool:
+    return command.argv[:1] != ("srun",) and "SLURM_JOB_ID" in command.env
+
+
+@final
+@attrs.frozen
+class JobLayout:
+    """Where an allocation's tasks go, as ``salloc`` tells its shell."""
+
+    nodelist: str
+    cpus_per_node: tuple[int, ...]
+    tasks_per_node: tuple[int, ...]
+
+
+def _count_hosts(expr: str) -> int:
+    """How many host names a Slurm hostlist expression names (``n[1-3,5],m1`` is 5)."""
+    total, depth, item = 0, 0, ""
+    for char in expr + ",":
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            count = 1
+            for group in re.findall(r"\[([^\]]*)\]", item):
+                count *= _count_ranges(group)
+            total += count if item else 0
+            item = ""
+        else:
+            item += char
+    return total
+
+
+def _count_ranges(text: str) -> int:
+    """``0,2-4`` is 4 (CPU ids, or the inside of a hostlist's brackets)."""
+    count = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        count += int(hi) - int(lo) + 1 if hi else 1
+    return count
+
+
+def _cyclic(tasks: int, bounds: Sequence[int]) -> tuple[int, ...]:
+    """Tasks per node as Slurm lays them out by default (block: counts of a cyclic pass,
+    each node up to its CPUs, then beyond if the tasks outnumber them)."""
+    got = [0] * len(bounds)
+    left = tasks
+    while left > 0:
+        room = [i for i, b in enumerate(bounds) if got[i] < b] or list(range(len(bounds)))
+        for i in room:
+            if left == 0:
+                break
+            got[i] += 1
+            left -= 1
+    return tuple(got)
+
+
+def parse_job_layout(text: str) -> Result[JobLayout, str]:
+    """The layout of a running job from ``scontrol show job -d`` output; never raises.
+
+    >>> text = ("NumNodes=2 NumCPUs=3 NumTasks=3 CPUs/Task=1 ReqB:S:C:T=0:0:*:*\\n"
+    ...         "   NodeList=n[1-2]\\n     Nodes=n1 CPU_IDs=2-3 Mem=0 GRES=\\n"
+    ...         "     Nodes=n2 CPU_IDs=2 Mem=0 GRES=\\n")
+    >>> parse_job_layout(text).unwrap()
+    JobLayout(nodelist='n[1-2]', cpus_per_node=(2, 1), tasks_per_node=(2, 1))
+    """
+    try:
+        nodelist = re.search(r"(?:^|\s)NodeList=(\S+)", text)
+        groups = re.findall(r"(?:^|\s)Nodes=(\S+) CPU_IDs=(\S+)", text)
+        if nodelist is None or nodelist[1] == "(null)" or not groups:
+            return Failure("a running job: NodeList=... and Nodes=... CPU_IDs=... lines")
+        cpus: list[int] = []
+        for hosts, ids in groups:
+            cpus += [_count_ranges(ids)] * _count_hosts(hosts)
+        per_task = re.search(r"CPUs/Task=(\d+)", text)
+        cpt = int(per_task[1]) if per_task else 1
+        ntasks = re.search(r"NumTasks=(\d+)", text)
+        bounds = [max(1, c // max(cpt, 1)) for c in cpus]
+        tasks = int(ntasks[1]) if ntasks else sum(bounds)
+        return Success(JobLayout(nodelist[1], tuple(cpus), _cyclic(tasks, bounds)))
+    except ValueError as exc:
+        return Failure(f"unreadable scontrol output: {exc}")
+
+
+def _compressed(counts: Sequence[int]) -> str:
+    """Slurm's per-node count notation: ``2(x2),1``."""
+    runs: list[list[int]] = []
+    for c in counts:
+        if runs and runs[-1][0] == c:
+            runs[-1][1] += 1
+        else:
+            runs.append([c, 1])
+    return ",".join(f"{c}(x{n})" if n > 1 else str(c) for c, n in runs)
+
+
+def allocation_env(job: str, layout: JobLayout) -> dict[str, str]:
+    """The variables ``salloc`` sets for its shell (salloc(1) OUTPUT ENVIRONMENT VARIABLES),
+    which Open MPI and Hydra read to find the allocation.
+
+    >>> allocation_env("7", JobLayout("n[1-2]", (2, 2), (2, 2)))["SLURM_TASKS_PER_NODE"]
+    '2(x2)'
+    """
+    nodes = str(len(layout.cpus_per_node))
+    ntasks = str(sum(layout.tasks_per_node))
+    return {
+        "SLURM_JOB_ID": job,
+        "SLURM_JOBID": job,
+        "SLURM_JOB_NODELIST": layout.nodelist,
+        "SLURM_NODELIST": layout.nodelist,
+        "SLURM_JOB_NUM_NODES": nodes,
+        "SLURM_NNODES": nodes,
+        "SLURM_JOB_CPUS_PER_NODE": _compressed(layout.cpus_per_node),
+        "SLURM_TASKS_PER_NODE": _compressed(layout.tasks_per_node),
+        "SLURM_NTASKS": ntasks,
+        "SLURM_NPROCS": ntasks,
+    }
 
 
 # =========================================================================== step outcomes
@@ -732,6 +925,8 @@ class SlurmLauncher:
         self._lock = threading.RLock()
         #: Dependencies for the next ``plan`` (set by ``after``).
         self._after: tuple[str, ...] = ()
+        #: Allocation layouts read for MPI launchers (one ``scontrol`` per allocation).
+        self._layouts: dict[str, JobLayout] = {}
 
     # ------------------------------------------------------------------ planning
 
@@ -802,6 +997,8 @@ class SlurmLauncher:
             return IOFailure(problem)
         if launch.submission is not None:
             return self._submit(launch, launch.submission)
+        if launch.command is not None and _is_mpi_launch(launch.command):
+            return self._spawn_mpi(launch, launch.command)
         if launch.command is not None:
             return self._spawn(launch, launch.command)
         return IOFailure(OSFailure("start", f"{launch.name!r} has nothing to run"))
@@ -882,6 +1079,98 @@ class SlurmLauncher:
             self._tracked[handle] = _Tracked(proc=proc)
         return IOSuccess(handle)
 
+    # ------------------------------------------------------------------ MPI launchers
+
+    def layout(self, job: str) -> IOResult[JobLayout, EffectError]:
+        """The layout of allocation ``job``, read once (``scontrol show job -d``)."""
+        known = self._layouts.get(job)
+        if known is not None:
+            return IOSuccess(known)
+        got = self._call(("scontrol", "show", "job", "-d", job))
+
+        def read(done: Completed) -> IOResult[JobLayout, EffectError]:
+            if done.returncode != 0:
+                return IOFailure(_failed(done))
+            parsed = parse_job_layout(done.stdout)
+            if isinstance(parsed, Failure):
+                return IOFailure(
+                    UnparsableOutput("scontrol show job", done.stdout, parsed.failure())
+                )
+            self._layouts[job] = parsed.unwrap()
+            return IOSuccess(parsed.unwrap())
+
+        return got.bind(read)
+
+    def _spawn_mpi(self, launch: Launch, command: Command) -> IOResult[Handle, EffectError]:
+        """Start an MPI launcher as a local process that sees allocation ``SLURM_JOB_ID`` as
+        ``salloc``'s shell would; its output goes to the model's files."""
+        job = command.env["SLURM_JOB_ID"]
+        got = self.layout(job)
+        if isinstance(got, IOFailure):
+            return IOFailure(unsafe_perform_io(got.failure()))
+        env = environment({**command.env, **allocation_env(job, unsafe_perform_io(got.unwrap()))})
+        try:
+            with open(launch.stdout, "ab") as out, open(launch.stderr, "ab") as err:
+                proc = subprocess.Popen(
+                    list(command.argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    cwd=command.cwd,
+                    env=env,
+                    start_new_session=True,  # its own process group: stop signals all of it
+                )
+        except FileNotFoundError:
+            return IOFailure(ExecutableNotFound(command.argv[0], "not found on PATH"))
+        except OSError as exc:
+            return IOFailure(OSFailure(f"exec {command.argv[0]}", str(exc)))
+        handle = Handle(
+            launcher=self.name,
+            name=launch.name,
+            job_id=job,
+            extra=(
+                (_KIND, "mpi"),
+                (_PID, str(proc.pid)),
+                (_SEQ, self._next_seq()),
+                (_ERR, launch.stderr),
+            ),
+        )
+        with self._lock:
+            self._tracked[handle] = _Tracked(proc=proc)
+        return IOSuccess(handle)
+
+    def _mpi_state(self, handle: Handle, tracked: _Tracked) -> JobState:
+        """An MPI launcher's state from its process: it exits 0 only when every rank did."""
+        code = tracked.returncode
+        if tracked.proc is None:
+            return JobState(
+                Status.UNKNOWN, reason="the MPI launcher is not a process of this launcher"
+            )
+        if code is None:
+            return JobState(Status.RUNNING, "RUNNING")
+        sig = -code if code < 0 else (code - 128 if code > 128 else None)
+        if code == 0:
+            return JobState(Status.COMPLETED, "COMPLETED", 0)
+        if tracked.stopped:
+            return JobState(Status.CANCELLED, "CANCELLED", code, sig, "cancelled by smartsim")
+        return JobState(
+            Status.FAILED, "FAILED", code, sig, f"{handle.name}: the MPI launcher exited {code}"
+        )
+
+    def _stop_mpi(self, tracked: _Tracked) -> None:
+        """SIGTERM to the launcher's process group (mpirun/mpiexec and their srun clients,
+        which cancel their steps), SIGKILL after :data:`SALLOC_GRACE` seconds."""
+        proc = tracked.proc
+        tracked.stopped = True
+        if proc is None or proc.poll() is not None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=SALLOC_GRACE)
+                return
+
     # ------------------------------------------------------------------ poll
 
     def _track(self, handle: Handle) -> _Tracked:
@@ -918,6 +1207,11 @@ class SlurmLauncher:
                 states[handle] = tracked.final
                 continue
             self._reap(handle, tracked)
+            if _kind(handle) == "mpi":
+                states[handle] = state = self._mpi_state(handle, tracked)
+                if state.status.is_final:
+                    tracked.final = state
+                continue
             by_cluster.setdefault(_cluster(handle), []).append(handle)
         for cluster, group in by_cluster.items():
             result = self._poll_cluster(cluster, group)
@@ -1214,6 +1508,9 @@ class SlurmLauncher:
             if tracked.final is not None:
                 continue
             self._reap(h, tracked)
+            if _kind(h) == "mpi":
+                self._stop_mpi(tracked)
+                continue
             tracked.stopped = True
             target: JobId | None
             if _kind(h) == "batch":
