@@ -25,16 +25,15 @@ from returns.unsafe import unsafe_perform_io
 
 from smartsim import BatchSettings, Ensemble, JobId, Model, RunSettings, Status
 from smartsim.commands.plan import World
-from smartsim.effects.launcher import Handle
-from smartsim.effects.slurm import (
-    SlurmLauncher,
-    enclosing_allocation,
+from smartsim.commands.slurm_plan import (
     job_id_text,
     parse_squeue_steps,
     plan_slurm,
     squeue_steps_argv,
     srun_outcome,
 )
+from smartsim.effects.launcher import Handle
+from smartsim.effects.slurm import SlurmLauncher, enclosing_allocation
 from smartsim.errors import ConflictingOptions, EffectError, Unsupported
 from smartsim.status import JobState
 from tests.strategies import job_ids
