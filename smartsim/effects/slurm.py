@@ -61,6 +61,7 @@ from smartsim.commands.slurm import (
     validate_salloc,
 )
 from smartsim.commands.slurm_plan import (
+    _BANNER,
     JobLayout,
     _is_mpi_launch,
     _parse_id,
@@ -410,6 +411,14 @@ class _Tracked:
     seen_running: bool = False
     final: JobState | None = None
     stopped: bool = False
+    #: When this process saw the srun client exit (``time.monotonic()``).
+    ended_at: float | None = None
+
+
+#: How long after a signalled srun client exits its step's slurmstepd banner may still be on
+#: its way to the step's error file (seen on 22.05 without accounting: the client reported
+#: "task 0: Killed" before "*** STEP ... CANCELLED ***" reached the file).
+BANNER_GRACE: Final = 3.0
 
 
 def _kind(handle: Handle) -> str:
@@ -711,6 +720,7 @@ class SlurmLauncher:
             code = tracked.proc.poll()
             if code is not None:
                 tracked.returncode = code
+                tracked.ended_at = time.monotonic()
         if _kind(handle) == "job" and tracked.own_job is None:
             # srun(1) prints "srun: job N queued and waiting for resources" when its own job
             # has to wait: its id, before any step exists
@@ -942,6 +952,16 @@ class SlurmLauncher:
                 )
             return row
         if tracked.returncode is not None:
+            if (
+                tracked.returncode > 128  # its tasks were signalled: by whom is in the banner
+                and not tracked.stopped
+                and not _BANNER.search(messages)
+                and tracked.ended_at is not None
+                and time.monotonic() - tracked.ended_at < BANNER_GRACE
+            ):
+                return JobState(
+                    Status.RUNNING, "COMPLETING", reason="waiting for slurmstepd's final message"
+                )
             step = str(tracked.resolved) if tracked.resolved is not None else None
             return srun_outcome(tracked.returncode, messages, stopped=tracked.stopped, step=step)
         if row is not None:
