@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeAlias, final
+from collections.abc import Iterable
+from typing import Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -538,8 +538,3 @@ class Ensemble:
 
 
 Entity: TypeAlias = Model | Ensemble
-
-
-def as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain dict copy of a frozen map (for JSON)."""
-    return dict(value.items())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 from smartsim.errors import (
@@ -119,8 +119,3 @@ def check_env(field: str, env: Mapping[str, str]) -> list[ValidationError]:
             errors.append(BadName(field, key, "a POSIX variable name: [A-Za-z_][A-Za-z0-9_]*"))
         errors.extend(check_text(f"{field}[{key!r}]", value, single_line=False))
     return errors
-
-
-def lookup(aliases: Mapping[str, str], keys: Iterable[str]) -> dict[str, str]:
-    """Map each key to its canonical option name (keys without an alias map to themselves)."""
-    return {k: aliases.get(k, k) for k in keys}
