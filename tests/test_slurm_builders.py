@@ -504,10 +504,17 @@ def test_bash_hands_every_argument_and_env_value_to_srun(
     assert rc == 0
     expected = [srun_command(rs, ctx, in_batch=True) for rs, ctx in pairs]
     assert sorted(c.argv for c in calls) == sorted(cmd.argv[1:] for cmd in expected)
+    unmatched = list(calls)
     for cmd in expected:
-        call = next(c for c in calls if c.argv == cmd.argv[1:])
+        # members may build the same argv; each must still run in its own directory
+        call = next(
+            c
+            for c in unmatched
+            if c.argv == cmd.argv[1:]
+            and os.path.realpath(c.cwd) == os.path.realpath(cmd.cwd or "")
+        )
+        unmatched.remove(call)
         assert {k: call.env.get(k) for k in cmd.env} == dict(cmd.env)
-        assert os.path.realpath(call.cwd) == os.path.realpath(cmd.cwd or "")
 
 
 def test_the_batch_script_fails_when_a_member_fails(tmp_path: Path) -> None:
