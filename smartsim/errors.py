@@ -345,6 +345,19 @@ class NotStarted(EffectError):
         return f"{self.name!r} has not been started"
 
 
+@final
+@attrs.frozen
+class MissingDependency(EffectError):
+    """An optional part of smartsim whose package is not installed (``install`` says how)."""
+
+    package: str
+    install: str
+
+    @property
+    def message(self) -> str:
+        return f"the {self.package!r} package is not installed: {self.install}"
+
+
 # --------------------------------------------------------------------------- shell
 
 

@@ -67,6 +67,7 @@ LAUNCHERS: Final[dict[str, str]] = {
     "sge": "smartsim.effects.sge:SgeLauncher",
     "flux": "smartsim.effects.flux:FluxLauncher",
     "kubernetes": "smartsim.effects.kubernetes:KubernetesLauncher",
+    "dragon": "smartsim.effects.dragon:DragonLauncher",
 }
 #: Where each launcher finds an enclosing allocation in the caller's environment.
 ALLOCATION_VARIABLES: Final[dict[str, str]] = {
