@@ -100,6 +100,14 @@ def _state(event: Mapping[str, Any]) -> JobState:
     return JobState(Status.FAILED, "exited", returncode, signal_number, f"exit codes {codes}")
 
 
+def _hang_up(conn: socket.socket) -> None:
+    """End a connection now: ``close`` alone waits for every ``makefile`` reader to be closed,
+    and the driver ends only once no client is connected."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
+
+
 def _start_time(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -475,6 +483,8 @@ class DragonLauncher:
                             break
                 except (OSError, ValueError):
                     pass
+                finally:
+                    _hang_up(conn)
         last = self._last_event(handle)
         if last is not None:
             return _state(last)
@@ -555,21 +565,45 @@ class DragonLauncher:
                 reader = conn.makefile("r", encoding="utf-8")
                 deadline = time.monotonic() + STOP_TIMEOUT
                 conn.settimeout(STOP_TIMEOUT)
+                stopped = False
                 for line in reader:
                     event = json.loads(line)
                     if event.get("name") == handle.name and event.get("ev") == "exited":
-                        return None
-                    if event.get("ev") in ("state", "unknown"):
-                        if event.get("ev") == "unknown":
-                            return None
+                        stopped = True
+                    elif event.get("ev") == "unknown":
+                        stopped = True
+                    elif event.get("ev") == "state":
                         mine = [m for m in event.get("members", []) if m.get("name") == handle.name]
-                        if not mine or mine[0].get("ev") == "exited":
-                            return None
-                    if time.monotonic() > deadline:
+                        stopped = not mine or mine[0].get("ev") == "exited"
+                    if stopped or time.monotonic() > deadline:
                         break
             except (OSError, ValueError) as exc:
                 return OSFailure("stop through the Dragon driver", str(exc))
-        return Timeout(f"stopping {handle.name}", STOP_TIMEOUT)
+            finally:
+                _hang_up(conn)
+        if not stopped:
+            return Timeout(f"stopping {handle.name}", STOP_TIMEOUT)
+        self._await_recorded(handle, SHUTDOWN_TIMEOUT)
+        return None
+
+    @staticmethod
+    def _await_recorded(handle: Handle, timeout: float) -> bool:
+        """Wait (on a pidfd) for the recorded ``dragon`` process to end, if it is still the
+        same process; a runtime that still serves another client may outlast ``timeout``."""
+        pid_text, started = handle.get("runtime_pid"), handle.get("runtime_start")
+        if not pid_text or not started:
+            return False
+        try:
+            pidfd = os.pidfd_open(int(pid_text))
+        except OSError:
+            return True  # already gone
+        try:
+            if _start_time(int(pid_text)) != started:
+                return True  # that pid is another process now: ours is gone
+            readable, _, _ = select.select([pidfd], [], [], timeout)
+            return bool(readable)
+        finally:
+            os.close(pidfd)
 
     @staticmethod
     def _kill_recorded(handle: Handle) -> EffectError | None:
