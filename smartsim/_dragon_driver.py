@@ -35,6 +35,7 @@ so without this a program's children would outlive a stop. It exits with the pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -129,10 +130,8 @@ class Driver:
         with self.lock:
             self.clients.discard(conn)
         self.commands.put((None, {"op": "gone"}))
-        try:
+        with contextlib.suppress(OSError):
             conn.close()
-        except OSError:
-            pass
 
     def emit(self, event: dict[str, Any], to: socket.socket | None = None) -> None:
         event = {"t": time.time(), **event}
@@ -143,10 +142,8 @@ class Driver:
         with self.lock:
             targets = [to] if to is not None else list(self.clients)
         for conn in targets:
-            try:
+            with contextlib.suppress(OSError):
                 conn.sendall(data)
-            except OSError:
-                pass
 
     # ---------------------------------------------------------------- Dragon side (main thread)
 
@@ -166,7 +163,7 @@ class Driver:
                 raise ValueError(f"{name} is already running in this runtime")
             hosts = self.hosts(request, System)
             exe = find_executable(request["exe"], request["cwd"], request["env"])
-        except Exception as exc:  # noqa: BLE001 - reported as the member's failure
+        except Exception as exc:
             self.emit({"ev": "failed", "name": name, "message": f"{type(exc).__name__}: {exc}"})
             return
         member = Member(name)
@@ -193,12 +190,12 @@ class Driver:
                 )
                 proc.start()
                 member.procs.append(proc)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             for proc in member.procs:
                 try:
                     proc.kill()
                     proc.join()
-                except Exception:  # noqa: BLE001, S110
+                except Exception:
                     pass
             self.emit({"ev": "failed", "name": name, "message": f"{type(exc).__name__}: {exc}"})
             return
@@ -232,10 +229,8 @@ class Driver:
         member.cancelled = not member.timed_out
         for proc in member.procs:
             if proc.puid not in member.codes:
-                try:
+                with contextlib.suppress(Exception):
                     proc.send_signal(signal.SIGTERM)
-                except Exception:  # noqa: BLE001, S110 - it may have just exited
-                    pass
         member.kill_at = time.monotonic() + GRACE
 
     def tick(self) -> None:
@@ -259,10 +254,8 @@ class Driver:
             elif member.kill_at is not None and now >= member.kill_at:
                 for proc in member.procs:
                     if proc.puid not in member.codes:
-                        try:
+                        with contextlib.suppress(Exception):
                             proc.kill()
-                        except Exception:  # noqa: BLE001, S110
-                            pass
                 member.kill_at = float("inf")
             elif member.deadline is not None and now >= member.deadline:
                 member.timed_out = True
@@ -298,9 +291,9 @@ class Driver:
             with self.lock:
                 nobody = not self.clients
                 ever = self.ever_connected
-            if nobody and not self.busy():
-                if ever or time.monotonic() - started > FIRST_CLIENT:
-                    return 0
+            waited = time.monotonic() - started > FIRST_CLIENT
+            if nobody and not self.busy() and (ever or waited):
+                return 0
 
     def handle(self, conn: socket.socket | None, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -345,10 +338,8 @@ def supervise(argv: list[str]) -> int:
     killer: list[threading.Timer] = []
 
     def group(sig: int) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(child.pid, sig)
-        except OSError:
-            pass
 
     def forward(signum: int, _frame: object) -> None:
         group(signum)
@@ -392,10 +383,8 @@ def main(argv: list[str]) -> int:
         for member in driver.members.values():
             for proc in member.procs:
                 if proc.puid not in member.codes:
-                    try:
+                    with contextlib.suppress(Exception):
                         proc.kill()
-                    except Exception:  # noqa: BLE001, S110
-                        pass
 
 
 if __name__ == "__main__":

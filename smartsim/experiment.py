@@ -244,6 +244,10 @@ class Experiment:
 
     @staticmethod
     def _settings_problems(rs: RunSettings, launcher: str = "local") -> list[ValidationError]:
+        if launcher == "dragon":  # Dragon places the processes itself: its planner's rules
+            from smartsim.commands.dragon import settings_problems
+
+            return settings_problems(rs)
         errors = run_settings_problems(rs)
         if not errors:
             # Under Slurm an allocation id is the launcher's business (srun --jobid, or the

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TORTURE = (
     "plain",
     "two words",
-    "it's \"quoted\"",
+    'it\'s "quoted"',
     "line one\nline two",
     "tab\there",
     "ünïcødé ✓ 漢字",
@@ -153,7 +153,7 @@ SLEEPER = 'sleep 1000 & echo "$$ $!" > "$1"; wait'
 
 def test_an_ensemble_of_four_with_torture_arguments_and_env(exp_path: Path) -> None:
     exp = Experiment("drag", exp_path=exp_path, launcher="dragon")
-    tags = ["a b", "é\nz", "-x", "it's \"q\""]
+    tags = ["a b", "é\nz", "-x", 'it\'s "q"']
     rs = RunSettings(
         exe=sys.executable,
         args=("-c", ECHO, *TORTURE),
@@ -222,7 +222,9 @@ def test_a_missing_program_fails_its_own_member_only(exp_path: Path) -> None:
 def test_stop_of_a_running_member_leaves_no_process(exp_path: Path) -> None:
     exp = Experiment("drag", exp_path=exp_path, launcher="dragon")
     fifo = _pids_fifo(exp_path.parent / "stopme")
-    model = exp.create_model("stopme", RunSettings(exe="/bin/sh", args=("-c", SLEEPER, "sh", str(fifo))))
+    model = exp.create_model(
+        "stopme", RunSettings(exe="/bin/sh", args=("-c", SLEEPER, "sh", str(fifo)))
+    )
     exp.start(model, block=False)
     member, child = (int(p) for p in _read_fifo(fifo).split())
     assert _alive(member) and _alive(child)
@@ -243,7 +245,8 @@ import sys
 from smartsim.experiment import Experiment
 from smartsim.values import RunSettings
 exp = Experiment("drag", exp_path=sys.argv[1], launcher="dragon")
-m = exp.create_model("blocked", RunSettings(exe="/bin/sh", args=("-c", sys.argv[3], "sh", sys.argv[2])))
+rs = RunSettings(exe="/bin/sh", args=("-c", sys.argv[3], "sh", sys.argv[2]))
+m = exp.create_model("blocked", rs)
 try:
     exp.start(m, block=True)
 except KeyboardInterrupt:
@@ -282,7 +285,8 @@ import os, sys
 from smartsim.experiment import Experiment
 from smartsim.values import RunSettings
 exp = Experiment("drag", exp_path=sys.argv[1], launcher="dragon")
-m = exp.create_model("orphan", RunSettings(exe="/bin/sh", args=("-c", sys.argv[3], "sh", sys.argv[2])))
+rs = RunSettings(exe="/bin/sh", args=("-c", sys.argv[3], "sh", sys.argv[2]))
+m = exp.create_model("orphan", rs)
 exp.start(m, block=False)
 os.kill(os.getpid(), 9)
 """
@@ -336,6 +340,9 @@ def test_without_dragon_the_launcher_says_what_to_install(tmp_path: Path) -> Non
 
 
 def test_importing_smartsim_loads_no_dragon() -> None:
-    code = "import sys, smartsim, smartsim.experiment; print(sorted(m for m in sys.modules if 'dragon' in m))"
+    code = (
+        "import sys, smartsim, smartsim.experiment\n"
+        "print(sorted(m for m in sys.modules if 'dragon' in m))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

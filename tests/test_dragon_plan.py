@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,8 +36,10 @@ def placements(draw: st.DrawFn) -> dict[str, Any]:
     """DragonRunSettings knobs a single-node runtime can honour."""
     tpn = draw(st.none() | st.integers(1, 8))
     host = draw(st.sampled_from([(), ("localhost",), ("n1",)]))
-    nodes = draw(st.sampled_from([None, 1] if host else [None, 1]))
+    nodes = draw(st.sampled_from([None, 1]))
+    ntasks = tpn if tpn is not None else draw(st.none() | st.integers(1, 16))
     return {
+        "ntasks": draw(st.sampled_from([None, ntasks])),
         "tasks_per_node": tpn,
         "hostlist": host,
         "nodes": nodes,
@@ -49,12 +52,14 @@ def placements(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def models(draw: st.DrawFn, name: str | None = None) -> Model:
     knobs = draw(placements())
+    ntasks = knobs.pop("ntasks")
     rs = dragon_run_settings(
         draw(program_names()),
         draw(st.lists(arguments(), max_size=6)),
         env=draw(valid_env()),
         **knobs,
     )
+    rs = attrs.evolve(rs, ntasks=ntasks)
     member = name or draw(names())
     return Model(name=member, run_settings=rs, path=draw(paths()) + "/" + member)
 
@@ -62,7 +67,7 @@ def models(draw: st.DrawFn, name: str | None = None) -> Model:
 class FakeSystem:
     """``dragon.native.machine.System`` of a one-node runtime, for the driver's placement."""
 
-    nodes = ["h0"]
+    nodes: ClassVar[list[str]] = ["h0"]
 
     def node(self, huid: str) -> Any:
         return type("Node", (), {"hostname": "localhost"})()
@@ -102,8 +107,12 @@ def test_any_valid_model_gives_a_request_the_driver_reads_back_exactly(
         assert set(hosts) == {"localhost"}
     else:
         assert set(hosts) == {None}
-    assert request["cpu_affinity"] == [int(c) for c in rs.run_args.get("cpu-affinity", "").split(",") if c]
-    assert request["gpu_affinity"] == [int(g) for g in rs.run_args.get("gpu-affinity", "").split(",") if g]
+    assert request["cpu_affinity"] == [
+        int(c) for c in rs.run_args.get("cpu-affinity", "").split(",") if c
+    ]
+    assert request["gpu_affinity"] == [
+        int(g) for g in rs.run_args.get("gpu-affinity", "").split(",") if g
+    ]
     # the runtime command is the planned one, and the preview's shell line is that argv
     runtime = runtime_for(world)
     assert launch.command == runtime.command

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, final
 
 import attrs
@@ -57,8 +57,12 @@ REQUEST_VERSION: Final = 1
 AFFINITY_KEYS: Final = ("cpu-affinity", "gpu-affinity")
 
 
-def _ints(value: object) -> tuple[int, ...]:
-    return tuple(int(v) for v in value)  # type: ignore[attr-defined]
+def _ints(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(int(v) for v in value)
+
+
+def _strs(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @final
@@ -71,7 +75,7 @@ class DragonPlacement:
     ntasks: int = 1
     nodes: int | None = None
     tasks_per_node: int | None = None
-    hosts: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    hosts: tuple[str, ...] = attrs.field(default=(), converter=_strs)
     cpu_affinity: tuple[int, ...] = attrs.field(default=(), converter=_ints)
     gpu_affinity: tuple[int, ...] = attrs.field(default=(), converter=_ints)
 
@@ -83,7 +87,7 @@ class DragonRequest:
 
     name: str
     exe: str
-    args: tuple[str, ...] = attrs.field(converter=tuple)
+    args: tuple[str, ...] = attrs.field(converter=_strs)
     cwd: str
     env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     stdout: str
@@ -132,8 +136,10 @@ def runtime_for(world: World) -> DragonRuntime:
 
     >>> rt = runtime_for(World(exp_path="/e", run_index=2,
     ...                        tools={"dragon": "/v/bin/dragon", "python": "/v/bin/python3"}))
-    >>> rt.command.argv[:5], rt.state_dir.startswith("/e/.dragon/")
-    (('/v/bin/dragon', '--single-node-override', '/v/bin/python3', '-m', 'smartsim._dragon_driver'), True)
+    >>> rt.command.argv[:5]
+    ('/v/bin/dragon', '--single-node-override', '/v/bin/python3', '-m', 'smartsim._dragon_driver')
+    >>> rt.state_dir.startswith("/e/.dragon/")
+    True
     """
     digest = hashlib.sha256(f"{world.exp_path}\0{world.run_index}".encode()).hexdigest()[:16]
     socket = f"smartsim-dragon-{digest}"
@@ -183,8 +189,11 @@ def placement_of(rs: RunSettings, field: str = "run_settings") -> Result[DragonP
     for key in rs.run_args:
         if key not in AFFINITY_KEYS:
             errors.append(
-                Unsupported(f"{field}.run_args.{key}", rs.run_args[key], f"{TOOL} ({TOOL} "
-                            f"understands {', '.join(AFFINITY_KEYS)})")
+                Unsupported(
+                    f"{field}.run_args.{key}",
+                    rs.run_args[key],
+                    f"{TOOL} ({TOOL} understands {', '.join(AFFINITY_KEYS)})",
+                )
             )
     hosts = rs.hostlist
     nodes = rs.nodes
@@ -201,13 +210,13 @@ def placement_of(rs: RunSettings, field: str = "run_settings") -> Result[DragonP
     if nodes is not None and nodes > 1 and not hosts:
         errors.append(
             Unsupported(
-                f"{field}.nodes", nodes, f"{TOOL} here (a single-node runtime: one node only)"
+                f"{field}.nodes", nodes, "a single-node Dragon runtime (one node only)"
             )
         )
     if len(hosts) > 1:
         errors.append(
             Unsupported(
-                f"{field}.hostlist", hosts, f"{TOOL} here (a single-node runtime: one host only)"
+                f"{field}.hostlist", hosts, "a single-node Dragon runtime (one host only)"
             )
         )
     if errors:
@@ -251,6 +260,23 @@ def _refusals(rs: RunSettings, field: str) -> list[ValidationError]:
     return errors
 
 
+def settings_problems(rs: RunSettings, field: str = "run_settings") -> list[ValidationError]:
+    """Everything in ``rs`` the Dragon launcher cannot honour (what ``create_run_settings``
+    checks under ``launcher="dragon"``: Dragon places the processes itself).
+
+    >>> [e.field for e in settings_problems(RunSettings(exe="a", tasks_per_node=2, mem="1G"))]
+    ['run_settings.mem']
+    """
+    errors = run_settings_problems(rs, field)
+    if not rs.exe:
+        errors.append(EmptyValue(f"{field}.exe", rs.exe))
+    errors += _refusals(rs, field)
+    placed = placement_of(rs, field)
+    if isinstance(placed, Failure):
+        errors += placed.failure().errors
+    return errors
+
+
 def model_problems(model: Model) -> list[ValidationError]:
     """Everything about ``model`` the Dragon launcher cannot run, each field named after it."""
     errors = check_name("name", model.name)
@@ -260,15 +286,7 @@ def model_problems(model: Model) -> list[ValidationError]:
         errors.append(EmptyValue(f"{prefix}.path", model.path))
     elif "\x00" in model.path or not posixpath.isabs(model.path):
         errors.append(BadValue(f"{prefix}.path", model.path, "an absolute path without NUL"))
-    field = f"{prefix}.run_settings"
-    rs = model.run_settings
-    errors += run_settings_problems(rs, field)
-    if not rs.exe:
-        errors.append(EmptyValue(f"{field}.exe", rs.exe))
-    errors += _refusals(rs, field)
-    placed = placement_of(rs, field)
-    if isinstance(placed, Failure):
-        errors += placed.failure().errors
+    errors += settings_problems(model.run_settings, f"{prefix}.run_settings")
     if model.batch_settings is not None:
         errors.append(Unsupported(f"{prefix}.batch_settings", model.batch_settings, TOOL))
     return errors
@@ -333,7 +351,8 @@ def plan_dragon(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, 
 
     >>> bad = Model(name="m", run_settings=RunSettings(exe="x", run_command="srun", nodes=2),
     ...             path="/e/m")
-    >>> [(type(e).__name__, e.field) for e in plan_dragon(bad, World(exp_path="/e")).failure().errors]
+    >>> errors = plan_dragon(bad, World(exp_path="/e")).failure().errors
+    >>> [(type(e).__name__, e.field) for e in errors]
     [('Unsupported', 'm.run_settings.run_command'), ('Unsupported', 'm.run_settings.nodes')]
     """
     errors: list[ValidationError] = []
@@ -401,4 +420,5 @@ __all__ = [
     "request_for",
     "request_path",
     "runtime_for",
+    "settings_problems",
 ]

@@ -121,7 +121,7 @@ def _start_time(pid: int) -> str | None:
 class _Runtime:
     """One runtime this launcher talks to (guarded by the launcher's condition)."""
 
-    socket: str
+    sock: str
     state_dir: str
     process: subprocess.Popen[bytes] | None = None
     conn: socket.socket | None = None
@@ -215,7 +215,7 @@ class DragonLauncher:
 
     @staticmethod
     def _identity(runtime: _Runtime) -> tuple[tuple[str, str], ...]:
-        extra = [("socket", runtime.socket), ("state_dir", runtime.state_dir)]
+        extra = [("socket", runtime.sock), ("state_dir", runtime.state_dir)]
         if runtime.process is not None:
             started = _start_time(runtime.process.pid)
             extra.append(("runtime_pid", str(runtime.process.pid)))
@@ -231,7 +231,7 @@ class DragonLauncher:
                 return current
         if current is not None:
             self._join(current, SHUTDOWN_TIMEOUT)  # the last one is going away: let it finish
-        runtime = _Runtime(socket=sock, state_dir=state_dir)
+        runtime = _Runtime(sock=sock, state_dir=state_dir)
         conn = self._connect(sock)
         if conn is None:
             error = self._spawn(runtime, launch)
@@ -265,7 +265,7 @@ class DragonLauncher:
         to files, never to a pipe of ours: the runtime must outlive this process."""
         command = launch.command
         assert command is not None
-        ready_name = f"{runtime.socket}-ready-{os.getpid()}-{os.urandom(4).hex()}"
+        ready_name = f"{runtime.sock}-ready-{os.getpid()}-{os.urandom(4).hex()}"
         env = dict(os.environ)
         bindir = os.path.dirname(command.argv[0])
         if bindir:
@@ -488,7 +488,9 @@ class DragonLauncher:
         last = self._last_event(handle)
         if last is not None:
             return _state(last)
-        return JobState(Status.UNKNOWN, "gone", reason="the Dragon runtime is gone and recorded no end")
+        return JobState(
+            Status.UNKNOWN, "gone", reason="the Dragon runtime is gone and recorded no end"
+        )
 
     @staticmethod
     def _last_event(handle: Handle) -> dict[str, Any] | None:
@@ -568,9 +570,9 @@ class DragonLauncher:
                 stopped = False
                 for line in reader:
                     event = json.loads(line)
-                    if event.get("name") == handle.name and event.get("ev") == "exited":
-                        stopped = True
-                    elif event.get("ev") == "unknown":
+                    if (
+                        event.get("name") == handle.name and event.get("ev") == "exited"
+                    ) or event.get("ev") == "unknown":
                         stopped = True
                     elif event.get("ev") == "state":
                         mine = [m for m in event.get("members", []) if m.get("name") == handle.name]
