@@ -48,7 +48,7 @@ from returns.result import Result
 from smartsim.commands.dragon import plan_dragon
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.files import write_atomic
-from smartsim.effects.launcher import Handle
+from smartsim.effects.launcher import Handle, wait_by_polling
 from smartsim.errors import (
     EffectError,
     ExecutableNotFound,
@@ -69,6 +69,8 @@ LAUNCH_TIMEOUT: Final = 60.0
 STOP_TIMEOUT: Final = 30.0
 #: How long a stop waits for our ``dragon`` process to exit once it has nothing left.
 SHUTDOWN_TIMEOUT: Final = 60.0
+#: Poll interval for handles from another process's journal (no events reach us for them).
+FOREIGN_POLL: Final = 1.0
 READY: Final = "SMARTSIM-DRAGON-READY"
 INSTALL: Final = "pip install 'smartsim-wlm[dragon]'"
 
@@ -194,9 +196,13 @@ class DragonLauncher:
             if sent is not None:
                 del runtime.members[launch.name]
                 return IOFailure(sent)
-            answered = self._cond.wait_for(
-                lambda: handle in self._states or runtime.ended, LAUNCH_TIMEOUT
-            )
+            try:
+                answered = self._cond.wait_for(
+                    lambda: handle in self._states or runtime.ended, LAUNCH_TIMEOUT
+                )
+            except KeyboardInterrupt:
+                self.stop([handle])
+                raise
             state = self._states.get(handle)
         if state is None:
             with self._cond:
@@ -311,7 +317,11 @@ class DragonLauncher:
                 pidfd = -1
             try:
                 waits: list[Any] = [listener] + ([pidfd] if pidfd >= 0 else [])
-                readable, _, _ = select.select(waits, [], [], STARTUP_TIMEOUT)
+                try:
+                    readable, _, _ = select.select(waits, [], [], STARTUP_TIMEOUT)
+                except KeyboardInterrupt:
+                    self._abandon(runtime, listener, waits)
+                    raise
                 if listener in readable:
                     conn, _ = listener.accept()
                     with conn:
@@ -331,6 +341,23 @@ class DragonLauncher:
             return Timeout("the Dragon runtime's start", STARTUP_TIMEOUT)
         self._join(runtime, SHUTDOWN_TIMEOUT)
         return OSFailure("start the Dragon runtime", self._runtime_error(runtime))
+
+    def _abandon(self, runtime: _Runtime, listener: socket.socket, waits: list[Any]) -> None:
+        """Ctrl-C while the runtime comes up: wait for it to be up, hang up at once (the
+        driver, with no client and nothing to run, ends and Dragon shuts down cleanly), and
+        wait for it to end; a second Ctrl-C kills its process group instead."""
+        try:
+            readable, _, _ = select.select(waits, [], [], STARTUP_TIMEOUT)
+            if listener in readable:
+                listener.accept()[0].close()
+                conn = self._connect(runtime.sock)
+                if conn is not None:
+                    _hang_up(conn)
+                if self._join(runtime, SHUTDOWN_TIMEOUT):
+                    return
+        except KeyboardInterrupt:
+            pass
+        self._kill(runtime)
 
     def _reap(self, runtime: _Runtime, process: subprocess.Popen[bytes]) -> None:
         """Wait for our ``dragon`` process so it leaves no zombie; note its end."""
@@ -422,6 +449,8 @@ class DragonLauncher:
         self, handles: Sequence[Handle], timeout: float
     ) -> IOResult[Mapping[Handle, JobState], EffectError]:
         ours = [h for h in handles if self._known(h)]
+        if len(ours) < len(handles):  # from a journal: their driver is asked once a second
+            return wait_by_polling(self, handles, timeout, FOREIGN_POLL)
         deadline = time.monotonic() + timeout
         with self._cond:
             final = self._cond.wait_for(
