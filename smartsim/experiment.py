@@ -35,7 +35,7 @@ from smartsim.commands.generate import DEFAULT_TAG, FileOp, MakeDir, generation_
 from smartsim.commands.launch import check_run_command
 from smartsim.commands.plan import Launch, Plan, World
 from smartsim.effects import files, journal
-from smartsim.effects.launcher import Handle, Launcher, Notifies, Waits
+from smartsim.effects.launcher import Handle, Launcher, Notifies, NotifiesMembers, Waits
 from smartsim.ensemble import Strategy
 from smartsim.ensemble import ensemble as make_ensemble
 from smartsim.ensemble import model as make_model
@@ -160,6 +160,28 @@ def _members(entity: Entity) -> tuple[Model, ...]:
 
 
 @attrs.define
+class _Part:
+    """One member of a batch launch, followed through its own step (mutable, under the lock)."""
+
+    state: JobState
+    started: float | None = None
+    ended: float | None = None
+    start_seen: bool = False
+
+
+def _stamp(part: _Part | _Run, state: JobState, now: float, adopted: bool) -> None:
+    """Apply a new state's times to ``part``: the scheduler's own start/end when it gives them,
+    else the moment the change was seen -- except for another process's run (``adopted``),
+    whose unseen end is not known and is never the time it was looked at."""
+    if state.start is not None:
+        part.started, part.start_seen = state.start, True
+    elif state.status is Status.RUNNING and not part.start_seen and not adopted:
+        part.started, part.start_seen = now, True
+    if state.status.is_final:
+        part.ended = state.end if state.end is not None else (None if adopted else now)
+
+
+@attrs.define
 class _Run:
     """The experiment's record of one launch (mutable; guarded by the experiment's lock)."""
 
@@ -179,6 +201,8 @@ class _Run:
     adopted: bool = False
     #: Whether ``started`` is a start that was seen (not the launch time).
     start_seen: bool = False
+    #: The members of a batch launch followed one by one (their own steps), by name.
+    parts: dict[str, _Part] = attrs.Factory(dict)
 
     @property
     def job_id(self) -> str:
@@ -229,8 +253,11 @@ class Experiment:
         #: The first error writing the journal, if any (the work goes on without it).
         self.journal_error: EffectError | None = None
         self._session = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._early_parts: dict[Handle, list[tuple[str, JobState]]] = {}
         if isinstance(self._launcher, Notifies):
             self._launcher.watch(self._on_state)
+        if isinstance(self._launcher, NotifiesMembers):
+            self._launcher.watch_members(self._on_member)
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, exp_path={self.exp_path!r}, launcher={self.launcher!r})"
@@ -543,17 +570,38 @@ class Experiment:
             return
         now = time.time()
         run.state = state
-        if state.start is not None:
-            run.started, run.start_seen = state.start, True
-        elif state.status is Status.RUNNING and not run.start_seen and not run.adopted:
-            run.started, run.start_seen = now, True
-        if state.status.is_final:
-            # another process's run that ended unseen: its end is not known, never "now"
-            run.ended = state.end if state.end is not None else (None if run.adopted else now)
+        _stamp(run, state, now, run.adopted)
         if run.adopted and state.status is not Status.CANCELLED:
             return  # reading another process's journal changes nothing but our own stops
         job_id = None if run.handle is None else run.handle.job_id
         self._record(journal.status_record(now, self._session, run.launch.name, job_id, state))
+
+    def _absorb_part(self, run: _Run, member: str, state: JobState) -> None:
+        """A state seen for ``member`` of batch launch ``run`` (lock held)."""
+        part = run.parts.get(member)
+        if part is None:
+            part = run.parts[member] = _Part(JobState(Status.PENDING, "launched"))
+        if part.state == state or part.state.status.is_final:
+            return
+        now = time.time()
+        part.state = state
+        _stamp(part, state, now, run.adopted)
+        if run.adopted and state.status is not Status.CANCELLED:
+            return
+        job_id = None if run.handle is None else run.handle.job_id
+        self._record(
+            journal.status_record(
+                now, self._session, run.launch.name, job_id, state, member=member
+            )
+        )
+
+    def _on_member(self, handle: Handle, member: str, state: JobState) -> None:
+        with self._lock:
+            run = self._by_handle.get(handle)
+            if run is None:
+                self._early_parts.setdefault(handle, []).append((member, state))
+            else:
+                self._absorb_part(run, member, state)
 
     def _on_state(self, handle: Handle, state: JobState) -> None:
         with self._lock:
@@ -636,6 +684,8 @@ class Experiment:
             )
             if handle is not None:
                 self._by_handle[handle] = run
+                for member, part_state in self._early_parts.pop(handle, []):
+                    self._absorb_part(run, member, part_state)
                 for state in self._early.pop(handle, []):
                     self._absorb(run, state)
         return handle
@@ -734,7 +784,7 @@ class Experiment:
         pairs = self._runs_of(entities)
         self._refresh([r for _, r in pairs if r is not None])
         with self._lock:
-            return [Status.NEW if r is None else r.state.status for _, r in pairs]
+            return [Status.NEW if r is None else _member_state(r, n).status for n, r in pairs]
 
     def finished(self, entity: Entity) -> bool:
         """Whether every model of ``entity`` has finished (completed, failed or cancelled)."""
@@ -847,6 +897,25 @@ class Experiment:
                     "job_id": run.job_id or None,
                     "started": run.started,
                     "ended": run.ended,
+                    **(
+                        {
+                            "members": {
+                                member: {
+                                    "status": part.state.status.value,
+                                    "raw": part.state.raw,
+                                    "returncode": part.state.returncode,
+                                    "signal": part.state.signal,
+                                    "reason": part.state.reason,
+                                    "job_id": part.state.job_id or None,
+                                    "started": part.started,
+                                    "ended": part.ended,
+                                }
+                                for member, part in run.parts.items()
+                            }
+                        }
+                        if run.parts
+                        else {}
+                    ),
                 }
                 for name, run in self._runs.items()
             }
@@ -861,24 +930,31 @@ class Experiment:
         with self._lock:
             for run in runs:
                 state = run.state
-                if state.returncode is not None:
-                    code = str(state.returncode)
-                elif state.signal is not None:
-                    code = _signal_label(state.signal)
-                else:
-                    code = "-"
                 rows.append(
                     (
                         run.launch.name,
                         run.kind,
                         run.job_id or "-",
                         str(state.status),
-                        code,
+                        _code(state),
                         _clock(run.started),
                         _clock(run.ended),
                         state.reason,
                     )
                 )
+                for member, part in run.parts.items():
+                    rows.append(
+                        (
+                            f"  {member}",
+                            f"Member of {run.launch.name}",
+                            part.state.job_id or "-",
+                            str(part.state.status),
+                            _code(part.state),
+                            _clock(part.started),
+                            _clock(part.ended),
+                            part.state.reason,
+                        )
+                    )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -926,6 +1002,10 @@ class Experiment:
                     entry.ended,
                     adopted=True,
                     start_seen=entry.start_seen,
+                    parts={
+                        member: _Part(p.state, p.started, p.ended, p.start_seen)
+                        for member, p in entry.parts
+                    },
                 )
                 exp._runs[entry.name] = run
                 for member in entry.members:
@@ -936,10 +1016,27 @@ class Experiment:
         return exp
 
 
+def _member_state(run: _Run, member: str) -> JobState:
+    """The state of ``member`` of ``run``: its own (a batch member's step) when followed."""
+    part = run.parts.get(member)
+    return run.state if part is None else part.state
+
+
 def _clock(t: float | None) -> str:
     if t is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
+def _code(state: JobState) -> str:
+    """The return code column: ``0``, ``3``, ``-9 (SIGKILL)``, ``SIGTERM``, or ``-``."""
+    if state.returncode is not None and state.signal is not None:
+        return f"{state.returncode} ({_signal_label(state.signal)})"
+    if state.returncode is not None:
+        return str(state.returncode)
+    if state.signal is not None:
+        return _signal_label(state.signal)
+    return "-"
 
 
 def _signal_label(number: int) -> str:

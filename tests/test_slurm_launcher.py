@@ -222,6 +222,31 @@ def test_srun_outcome_table(
     assert state.signal == (returncode - 128 if signalled else None)
 
 
+# Verified on 22.05: a step scancelled while srun was still launching it; srun exited 0.
+_EARLY_CANCEL = (
+    "srun: launch/slurm: launch_p_step_launch: StepId=25.2 aborted before step completely "
+    "launched.\nsrun: Job step aborted: Waiting up to 7 seconds for job step to finish.\n"
+    "srun: error: Timed out waiting for job step to complete\n"
+)
+
+
+@pytest.mark.parametrize("err", ["", _BANNER.format("")])
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_step_cancelled_while_launching_is_not_completed(err: str, stopped: bool) -> None:
+    """srun exits 0 for a step ended before its tasks started: CANCELLED, no exit status."""
+    state = srun_outcome(0, _EARLY_CANCEL + err, stopped=stopped)
+    assert (state.status, state.returncode, state.signal) == (Status.CANCELLED, None, None)
+    assert "before its tasks had started" in state.reason
+
+
+@given(st.text(), st.booleans())
+def test_an_exit_0_with_slurms_cancel_words_is_never_completed(text: str, stopped: bool) -> None:
+    """Whatever else srun printed, an exit 0 next to a cancel banner or srun's abort is not a
+    completion."""
+    for words in (_BANNER.format(""), "srun: Job step aborted", _EARLY_CANCEL):
+        assert srun_outcome(0, text + "\n" + words, stopped=stopped).status is not Status.COMPLETED
+
+
 @given(st.integers(1, 255), st.text(), st.booleans())
 def test_srun_outcome_never_invents_a_completion(code: int, messages: str, stopped: bool) -> None:
     """A non-zero srun exit is never COMPLETED, whatever was printed."""

@@ -175,6 +175,7 @@ def _plan_batch(
             stderr=err,
             submission=Submission(script_path=script_path, script=script, submit=submit),
             mkdirs=mkdirs,
+            steps=tuple(ctx.name for _, ctx in members) if isinstance(entity, Ensemble) else (),
         )
     )
 
@@ -450,6 +451,15 @@ _SELF_ABORT: Final = re.compile(r"srun: Terminating |srun: error: .*(?:Aborting|
 _EXITED: Final = re.compile(r"task \d+: Exited with exit code (\d+)")
 
 
+#: srun's words when its step was ended while it was still being launched.
+_EARLY: Final = "aborted before step completely launched"
+
+
+def _controller_ended(messages: str) -> bool:
+    """Whether srun says slurmctld ended its step (and srun did not end it itself)."""
+    return _ABORTED in messages and not _SELF_ABORT.search(messages)
+
+
 def _signalled(returncode: int, messages: str) -> int | None:
     """The signal that ended a step whose srun exited ``returncode`` (128 + N), unless srun said
     a task exited with that code itself."""
@@ -488,7 +498,18 @@ def srun_outcome(
     (<Status.CANCELLED: 'CANCELLED'>, -9, 9)
     """
     if returncode == 0:
-        return JobState(Status.COMPLETED, "COMPLETED", 0)
+        if not (_BANNER.search(messages) or _EARLY in messages or _controller_ended(messages)):
+            return JobState(Status.COMPLETED, "COMPLETED", 0)
+        # srun also exits 0 when its step was ended before the tasks had started (*verified*:
+        # "launch_p_step_launch: StepId=25.2 aborted before step completely launched."): no
+        # task reported, so there is no exit status to give
+        state = srun_outcome(128 + 9, messages, stopped=stopped, step=step)
+        if state.status is Status.FAILED and state.raw == "FAILED":
+            state = attrs.evolve(state, status=Status.CANCELLED, raw="CANCELLED")
+        return attrs.evolve(
+            state, returncode=None, signal=None,
+            reason=f"{state.reason}; ended before its tasks had started: no exit status",
+        )  # fmt: skip
     sig = _signalled(returncode, messages)
     code = -sig if sig is not None else returncode
     banners = [
@@ -512,7 +533,7 @@ def srun_outcome(
         return JobState(Status.FAILED, "OUT_OF_MEMORY", code, sig, "out of memory")
     if stopped:
         return JobState(Status.CANCELLED, "CANCELLED", code, sig, "cancelled by smartsim")
-    if _ABORTED in messages and not _SELF_ABORT.search(messages):
+    if _controller_ended(messages):
         return JobState(
             Status.CANCELLED,
             "CANCELLED",
