@@ -588,7 +588,8 @@ def test_ensemble_of_8_via_one_sbatch_script(tmp_path: object) -> None:
         assert report["argv"] == [f"x={member.params['x']}", f"y={member.params['y']}"]
         reports.append(report)
     assert len({r["job"] for r in reports}) == 1
-    assert {r["node"] for r in reports} == {"n1", "n2"}
+    # both of the job's nodes (which two depends on what else the cluster runs)
+    assert len({r["node"] for r in reports}) == 2
     assert _overlap(reports)
 
 
