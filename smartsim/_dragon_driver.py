@@ -25,8 +25,9 @@ One thread (the main one) makes every Dragon call (Dragon's client is not safe t
 two threads at once); it waits for exits with Global Services' ``multi_join`` in slices of
 ``TICK`` seconds, taking commands between slices, so an exit or a stop is seen within ``TICK``.
 
-Each process Dragon starts is this file in ``exec`` mode (``python _dragon_driver.py exec EXE
-ARGS...``, a small supervisor): it runs the member's program in a new process group, passes
+Each process Dragon starts is this file in ``exec`` mode (``python _dragon_driver.py exec
+STDOUT STDERR EXE ARGS...``, a small supervisor): it runs the member's program in a new process
+group with its output appended straight to the member's files, passes
 SIGTERM/SIGINT on to that group, SIGKILLs the group after ``GRACE`` seconds, and when the
 program exits kills whatever it left in its group — Dragon signals only the process it started,
 so without this a program's children would outlive a stop. It exits with the program's status
@@ -149,7 +150,7 @@ class Driver:
 
     def launch(self, path: str) -> None:
         from dragon.infrastructure.policy import Policy
-        from dragon.native.machine import System
+        from dragon.native.machine import Node, System
         from dragon.native.process import Process
 
         name = "?"
@@ -161,7 +162,7 @@ class Driver:
                 raise ValueError(f"unknown request version {request.get('smartsim_dragon')!r}")
             if name in self.members and not self.members[name].done:
                 raise ValueError(f"{name} is already running in this runtime")
-            hosts = self.hosts(request, System)
+            hosts = self.hosts(request, lambda: [Node(h).hostname for h in System().nodes])
             exe = find_executable(request["exe"], request["cwd"], request["env"])
         except Exception as exc:
             self.emit({"ev": "failed", "name": name, "message": f"{type(exc).__name__}: {exc}"})
@@ -181,7 +182,14 @@ class Driver:
                 )
                 proc = Process(
                     target=sys.executable,
-                    args=(os.path.abspath(__file__), "exec", exe, *request["args"]),
+                    args=(
+                        os.path.abspath(__file__),
+                        "exec",
+                        request["stdout"],
+                        "-" if stderr is Process.STDOUT else request["stderr"],
+                        exe,
+                        *request["args"],
+                    ),
                     cwd=request["cwd"],
                     env=dict(request["env"]),
                     stdout=request["stdout"],
@@ -205,13 +213,26 @@ class Driver:
         self.emit(member.state())
 
     @staticmethod
-    def hosts(request: dict[str, Any], system: Any) -> list[str | None]:
-        """The host of each process (``None``: wherever Dragon's default policy puts it)."""
+    def hosts(request: dict[str, Any], node_names: Any) -> list[str | None]:
+        """The host of each process (``None``: wherever Dragon's default policy puts it);
+        ``node_names()`` lists the runtime's nodes by host name."""
         ntasks = int(request["ntasks"])
         chosen: list[str] = list(request["hosts"])
-        if not chosen and request["nodes"] is not None:
-            sysinfo = system()
-            names = [sysinfo.node(h).hostname for h in sysinfo.nodes]
+        names: list[str] = []
+        if chosen or request["nodes"] is not None:
+            names = list(node_names())
+        if chosen:
+            # a single-node runtime calls its node "localhost": this machine's own names are it
+            here = {socket.gethostname(), socket.getfqdn(), "localhost"}
+            if len(names) == 1:
+                chosen = [names[0] if h in here else h for h in chosen]
+            unknown = [h for h in chosen if h not in names]
+            if unknown:
+                raise ValueError(
+                    f"host {unknown[0]!r} is not a node of this runtime (its nodes: "
+                    + ", ".join(names) + ")"
+                )
+        elif request["nodes"] is not None:
             if request["nodes"] > len(names):
                 raise ValueError(
                     f"{request['nodes']} nodes asked for; this runtime has {len(names)}: "
@@ -326,12 +347,17 @@ def find_executable(exe: str, cwd: str, env: dict[str, str]) -> str:
     return os.path.abspath(found)
 
 
-def supervise(argv: list[str]) -> int:
-    """``exec`` mode: run ``argv`` in its own process group and answer for all of it."""
+def supervise(stdout: str, stderr: str, argv: list[str]) -> int:
+    """``exec`` mode: run ``argv`` in its own process group and answer for all of it. The
+    program writes to its files itself (``O_APPEND``): Dragon relays a process's output in
+    chunks, which interleaves the lines of a member's processes in one file mid-line."""
     import subprocess
 
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
     try:
-        child = subprocess.Popen(argv, start_new_session=True)
+        out = os.open(stdout, flags, 0o644)
+        err = out if stderr == "-" else os.open(stderr, flags, 0o644)
+        child = subprocess.Popen(argv, start_new_session=True, stdout=out, stderr=err)
     except OSError as exc:
         print(f"smartsim dragon: cannot run {argv[0]!r}: {exc}", file=sys.stderr, flush=True)
         return 127
@@ -368,8 +394,8 @@ def supervise(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) >= 3 and argv[1] == "exec":
-        return supervise(argv[2:])
+    if len(argv) >= 5 and argv[1] == "exec":
+        return supervise(argv[2], argv[3], argv[4:])
     import faulthandler
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -346,3 +347,50 @@ def test_importing_smartsim_loads_no_dragon() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+AFFINITY = (
+    "import json, os, sys\n"
+    "print(json.dumps(sorted(os.sched_getaffinity(0))), flush=True)\n"
+)
+
+
+@pytest.mark.parametrize("where", ["anywhere", "nodes=1", "localhost", "this host"])
+def test_tasks_and_cpu_affinity_are_placed_as_asked(exp_path: Path, where: str) -> None:
+    from smartsim.commands.dragon import dragon_run_settings
+
+    exp = Experiment("drag", exp_path=exp_path, launcher="dragon")
+    host = {"localhost": "localhost", "this host": socket.gethostname()}.get(where)
+    rs = dragon_run_settings(
+        sys.executable,
+        ["-c", AFFINITY],
+        tasks_per_node=3,
+        cpu_affinity=[0],
+        hostlist=[host] if host else [],
+        nodes=1 if where == "nodes=1" else None,
+    )
+    model = exp.create_model("placed", rs)
+    exp.start(model, block=True)
+    assert exp.states()["placed"].status is Status.COMPLETED, exp.summary()
+    lines = Path(model.path, "placed.out").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [[0]] * 3
+
+
+def test_a_host_that_is_not_a_node_fails_its_member(exp_path: Path) -> None:
+    from smartsim.commands.dragon import dragon_run_settings
+
+    exp = Experiment("drag", exp_path=exp_path, launcher="dragon")
+    model = exp.create_model("nowhere", dragon_run_settings("/bin/true", hostlist=["elsewhere"]))
+    exp.start(model, block=True)
+    assert exp.states()["nowhere"].status is Status.FAILED
+    assert "'elsewhere' is not a node of this runtime" in str(exp.errors()["nowhere"])
+
+
+def test_a_time_limit_ends_the_member_failed(exp_path: Path) -> None:
+    exp = Experiment("drag", exp_path=exp_path, launcher="dragon")
+    model = exp.create_model("slow", RunSettings(exe="/bin/sleep", args=("1000",), time=1))
+    exp.start(model, block=True)
+    state = exp.states()["slow"]
+    assert state.status is Status.FAILED
+    assert state.reason == "time limit"
+    assert state.signal == signal.SIGTERM

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import pytest
@@ -64,13 +64,9 @@ def models(draw: st.DrawFn, name: str | None = None) -> Model:
     return Model(name=member, run_settings=rs, path=draw(paths()) + "/" + member)
 
 
-class FakeSystem:
-    """``dragon.native.machine.System`` of a one-node runtime, for the driver's placement."""
-
-    nodes: ClassVar[list[str]] = ["h0"]
-
-    def node(self, huid: str) -> Any:
-        return type("Node", (), {"hostname": "localhost"})()
+def one_node() -> list[str]:
+    """The node names of a one-node runtime (its node: ``n1``), for the driver's placement."""
+    return ["n1"]
 
 
 def expected_ntasks(rs: RunSettings) -> int:
@@ -99,12 +95,10 @@ def test_any_valid_model_gives_a_request_the_driver_reads_back_exactly(
     assert request["walltime"] == (rs.time.seconds if isinstance(rs.time, Duration) else None)
     # placed as asked: the driver's own placement of the request
     assert request["ntasks"] == expected_ntasks(rs)
-    hosts = driver.Driver.hosts(request, FakeSystem)
+    hosts = driver.Driver.hosts(request, one_node)
     assert len(hosts) == request["ntasks"]
-    if rs.hostlist:
-        assert set(hosts) == set(rs.hostlist)
-    elif rs.nodes:
-        assert set(hosts) == {"localhost"}
+    if rs.hostlist or rs.nodes:  # "localhost" (this machine) is the one node, n1
+        assert set(hosts) == {"n1"}
     else:
         assert set(hosts) == {None}
     assert request["cpu_affinity"] == [
@@ -179,6 +173,14 @@ def test_batch_settings_are_refused() -> None:
                   batch_settings=BatchSettings(nodes=1))  # fmt: skip
     errors = plan_dragon(model, World(exp_path="/e")).failure().errors
     assert [(type(e), e.field) for e in errors] == [(Unsupported, "m.batch_settings")]
+
+
+def test_the_driver_refuses_a_host_that_is_not_a_node() -> None:
+    request = {"ntasks": 1, "hosts": ["elsewhere"], "nodes": None, "tasks_per_node": None}
+    with pytest.raises(ValueError, match="'elsewhere' is not a node of this runtime"):
+        driver.Driver.hosts(request, one_node)
+    with pytest.raises(ValueError, match="2 nodes asked for; this runtime has 1"):
+        driver.Driver.hosts({**request, "hosts": [], "nodes": 2}, one_node)
 
 
 def test_the_driver_and_its_supervisor_compile() -> None:

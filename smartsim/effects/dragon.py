@@ -214,6 +214,9 @@ class DragonLauncher:
             with self._cond:
                 runtime.members.pop(launch.name, None)
                 self._release_if_idle(runtime)
+                idle = runtime.closing
+            if idle:  # nothing else runs there: it is ending, let it finish first
+                self._join(runtime, SHUTDOWN_TIMEOUT)
             if "FileNotFoundError" in state.reason:
                 return IOFailure(ExecutableNotFound(launch.command.argv[0], state.reason))
             return IOFailure(OSFailure(f"Dragon launch of {launch.name}", state.reason))
