@@ -198,7 +198,8 @@ class DragonLauncher:
                 return IOFailure(sent)
             try:
                 answered = self._cond.wait_for(
-                    lambda: handle in self._states or runtime.ended, LAUNCH_TIMEOUT
+                    lambda: handle in self._states or runtime.ended or runtime.conn is None,
+                    LAUNCH_TIMEOUT,
                 )
             except KeyboardInterrupt:
                 self.stop([handle])
@@ -399,11 +400,33 @@ class DragonLauncher:
                 event = json.loads(line)
                 if isinstance(event, dict) and event.get("ev") in ("running", "failed", "exited"):
                     self._on_event(runtime, event)
+        lost: list[tuple[Handle, JobState]] = []
         with self._cond:
-            if runtime.conn is conn:
+            if runtime.conn is conn:  # the driver hung up on us: it (or the runtime) ended
                 runtime.conn = None
                 runtime.closing = True
+                for handle in runtime.members.values():
+                    state = self._states.get(handle)
+                    if state is not None and state.status.is_final:
+                        continue
+                    last = self._last_event(handle)
+                    if last is not None and last.get("ev") in ("exited", "failed"):
+                        final = _state(last)
+                    else:
+                        final = JobState(
+                            Status.FAILED,
+                            "runtime lost",
+                            reason="the Dragon runtime ended before it reported this member's end",
+                        )
+                    self._states[handle] = final
+                    lost.append((handle, final))
+                callbacks = list(self._callbacks)
+            else:
+                callbacks = []
             self._cond.notify_all()
+        for handle, final in lost:
+            for callback in callbacks:
+                callback(handle, final)
 
     def _on_event(self, runtime: _Runtime, event: Mapping[str, Any]) -> None:
         with self._cond:
