@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, final
 
@@ -33,15 +32,16 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_options, check_text
-from smartsim.commands._types import Command, Submission
+from smartsim.commands._texts import script_text_problems
+from smartsim.commands._types import Command, Submission, simple_command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.script import ScriptReader
 from smartsim.errors import (
     BadName,
     BadValue,
     ConflictingOptions,
     DuplicateOption,
-    ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
@@ -183,6 +183,16 @@ def fsd(duration: Duration) -> str:
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _SENTINEL = re.compile(r"[^\w]*(?:flux|FLUX):")
+
+#: What ``flux batch`` does to a script's text (flux-core ``cli/batch.py`` ``process_script``
+#: and ``job/directives.py`` ``DirectiveParser``): it reads the file with Python's
+#: ``open(..., "r", encoding="utf-8")``, so lines end at LF, CR or CR LF (universal newlines)
+#: and every CR reaches the job as LF — a CR cannot be carried; text that is not UTF-8 is
+#: refused ("does not appear to be a script, or failed to encode as utf-8"); a line matching
+#: ``^[^\w]*(flux|FLUX):`` after the directives ended is an "orphan" directive and refused.
+READER: Final = ScriptReader(
+    tool="flux batch", line_breaks=("\r\n", "\r", "\n"), refused=("\r",), directive=_SENTINEL
+)
 
 
 def directive_word(text: str) -> str:
@@ -675,7 +685,7 @@ def flux_batch_script(
     lines += ["#flux: " + " ".join(directive_word(w) for w in words) for words in directives]
     lines += list(preamble)
     for i, argv in enumerate(body):
-        lines.append(" ".join(shlex.quote(w) for w in argv) + " &")
+        lines.append(simple_command(argv) + " &")
         lines.append(f"pid{i}=$!")
     lines.append("status=0")
     lines += [f'wait "$pid{i}" || status=$?' for i in range(len(body))]
@@ -845,20 +855,6 @@ def _batch_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
     return batch_problems(bs, field) + check_flux_batch(bs, field)
 
 
-def _script_safe(field: str, rs: RunSettings) -> list[ValidationError]:
-    """In a batch script, a line of an argument that Flux would read as a directive is an
-    error (flux-batch(1): directives after the first non-directive line are orphans)."""
-    errors: list[ValidationError] = []
-    texts = [("exe", rs.exe)] + [(f"args[{i}]", a) for i, a in enumerate(rs.args)]
-    texts += [(f"env[{k!r}]", v) for k, v in rs.env.items()]
-    for where, text in texts:
-        for line in text.split("\n")[1:]:
-            if _SENTINEL.match(line):
-                errors.append(ForbiddenCharacter(f"{field}.{where}", text, "\n"))
-                break
-    return errors
-
-
 def _member_argv(model: Model, world: World, subcommand: str) -> tuple[str, ...]:
     out, err = output_paths(model.path, model.name, world.run_index)
     return flux_job_argv(
@@ -939,7 +935,7 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
         errors += _model_problems(entity, "model")
         if entity.batch_settings is not None:
             errors += _batch_problems(entity.batch_settings, "model.batch_settings")
-            errors += _script_safe("model.run_settings", entity.run_settings)
+            errors += script_text_problems(READER, entity, "model", errors)
         if errors:
             return Failure(Invalid.of(errors))
         if entity.batch_settings is not None:
@@ -959,17 +955,16 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
         seen.add(member.name)
         if entity.batch_settings is None and member.batch_settings is not None:
             errors += _batch_problems(member.batch_settings, f"{field}.batch_settings")
-            errors += _script_safe(f"{field}.run_settings", member.run_settings)
-        if entity.batch_settings is not None:
-            errors += _script_safe(f"{field}.run_settings", member.run_settings)
-            if member.batch_settings is not None:
-                errors.append(
-                    ConflictingOptions(
-                        f"{field}.batch_settings", "set", "the ensemble's batch_settings"
-                    )
+            errors += script_text_problems(READER, member, field, errors)
+        if entity.batch_settings is not None and member.batch_settings is not None:
+            errors.append(
+                ConflictingOptions(
+                    f"{field}.batch_settings", "set", "the ensemble's batch_settings"
                 )
+            )
     if entity.batch_settings is not None:
         errors += _batch_problems(entity.batch_settings, "ensemble.batch_settings")
+        errors += script_text_problems(READER, entity, "ensemble", errors)
     if errors:
         return Failure(Invalid.of(errors))
     if entity.batch_settings is not None:

@@ -51,7 +51,7 @@ from smartsim.commands.batch import (
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.script import batch_script
+from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -68,6 +68,11 @@ TOOL: Final = "bsub"
 TOOLS: Final = ("bsub", "bjobs", "bkill")
 PREFIX: Final = "#BSUB"
 SHEBANG: Final = "#!/bin/bash"
+#: What ``bsub`` does to a script on standard input: every line beginning with ``#BSUB`` is a
+#: directive, wherever it is (bsub *command* argument). IBM documents nothing of carriage
+#: returns in such a script (nor does it for backslashes, which :func:`check_word` refuses), so
+#: smartsim does not rely on them: a CR, alone or before LF, is refused.
+READER: Final = ScriptReader(tool="bsub", refused=("\r",), directive=re.compile("#BSUB"))
 #: The job script's name is the entity's output stem plus this.
 SUFFIX: Final = ".lsf.sh"
 
@@ -547,6 +552,6 @@ def plan_lsf(
         prefix=PREFIX,
         path_check=check_lsf_path,
         settings_check=check_bsub,
+        reader=READER,
         render=lambda job: render(job, tool=tool, csm=csm),
-        directives_anywhere=True,
     )

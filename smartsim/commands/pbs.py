@@ -63,7 +63,7 @@ from smartsim.commands.batch import raw_options as raw_options
 from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.script import batch_script
+from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -86,6 +86,11 @@ TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel")
 PREFIX: Final = "#PBS"
 SHEBANG: Final = "#!/bin/bash"
+#: What OpenPBS ``qsub`` does to a script's text: it refuses any line ending in CR LF ("qsub:
+#: script contains cr, lf": ``check_crlf`` in ``get_script``, ``src/cmds/qsub_sup.c``) and reads
+#: ``#PBS`` directives only until the first executable line (``pbs_isexecutable``), which the
+#: body always starts with; a lone CR is an ordinary byte.
+READER: Final = ScriptReader(tool="qsub (OpenPBS)", refused=("\r\n",))
 #: The job script's name is the entity's output stem plus this.
 SUFFIX: Final = ".pbs.sh"
 
@@ -634,5 +639,6 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
         prefix=PREFIX,
         path_check=check_pbs_path,
         settings_check=check_qsub,
+        reader=READER,
         render=lambda job: render(job, tool=tool),
     )

@@ -50,7 +50,7 @@ from smartsim.commands.batch import (
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.script import batch_script, directive_line
+from smartsim.commands.script import ScriptReader, batch_script, directive_line
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -67,6 +67,11 @@ TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
 PREFIX: Final = "#$"
 SHEBANG: Final = "#!/bin/bash"
+#: What Grid Engine ``qsub`` does to a script's text: every line starting with ``#$`` in its
+#: first column is a directive, wherever it is (``parse_script_file``,
+#: ``source/common/parse_job_cull.c``); lines end at LF only. Checked with the real qsub 8.1.9
+#: (``qsub -verify``): CR LF in the body is accepted and kept, a lone CR does not end a line.
+READER: Final = ScriptReader(tool="qsub (Grid Engine)", directive=re.compile(re.escape("#$")))
 #: The job script's name is the entity's output stem plus this.
 SUFFIX: Final = ".sge.sh"
 #: The parallel environment smartsim asks for by default (sites name their own).
@@ -126,7 +131,8 @@ def check_word(field: str, word: str) -> list[ValidationError]:
         if ch in word:
             errors.append(ForbiddenCharacter(field, word, ch))
             break
-    if len(word.encode()) > _MAX_LINE:
+    # "surrogatepass": a byte count for any str (a lone surrogate is READER's to refuse)
+    if len(word.encode("utf-8", "surrogatepass")) > _MAX_LINE:
         errors.append(BadValue(field, word, f"at most {_MAX_LINE} bytes on a #$ line"))
     return errors
 
@@ -685,7 +691,7 @@ def plan_sge(
         prefix=PREFIX,
         path_check=check_sge_path,
         settings_check=check_qsub,
+        reader=READER,
         render=lambda job: render(job, tool=tool, pe=pe),
         job_check=job_check,
-        directives_anywhere=True,
     )
