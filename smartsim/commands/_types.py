@@ -41,7 +41,7 @@ def simple_command(argv: Sequence[str], env: Mapping[str, str] = FrozenMap()) ->
 
     >>> print(simple_command(["srun", "a b"], {"X": "1 2"}))
     env 'X=1 2' srun 'a b'
-    >>> print(simple_command(["%prog", "x"]), simple_command(["%a=b"], {"X": "1"}), sep="\n")
+    >>> print(simple_command(["%prog", "x"]), simple_command(["%a=b"], {"X": "1"}), sep="\\n")
     env %prog x
     (X=1 exec '%a=b')
     """

@@ -211,9 +211,9 @@ class ScriptReader:
     cannot encode it (scripts are written as UTF-8: a lone surrogate, such as ``os.fsdecode``
     makes of a non-UTF-8 byte, would fail the write or be refused by the reader).
 
-    >>> reader = ScriptReader(tool="qsub", refused=("\r\n",), directive=re.compile("#PBS"))
-    >>> [(e.field, e.character) for e in reader.problems("args[0]", "a\r\nb")]
-    [('args[0]', '\r\n')]
+    >>> reader = ScriptReader(tool="qsub", refused=("\\r\\n",), directive=re.compile("#PBS"))
+    >>> [(e.field, e.character) for e in reader.problems("args[0]", "a\\r\\nb")]
+    [('args[0]', '\\r\\n')]
     """
 
     #: The tool whose reader this is (for messages and docs).
@@ -233,7 +233,7 @@ class ScriptReader:
     def lines(self, text: str) -> list[str]:
         """``text`` split the way this reader ends lines.
 
-        >>> ScriptReader(tool="flux", line_breaks=("\r\n", "\r", "\n")).lines("a\rb\r\nc")
+        >>> ScriptReader(tool="flux", line_breaks=("\\r\\n", "\\r", "\\n")).lines("a\\rb\\r\\nc")
         ['a', 'b', 'c']
         """
         return self._breaks().split(text)
