@@ -40,3 +40,30 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # slurm / slurm_no_accounting / mpi: skip when missing, FAIL when CI is set
     _machine.check_item(item)
+
+
+# ------------------------------------------------------------------ the fuzz report
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run that included the ``fuzz`` selection: examples per planner, their total,
+    the wall time and the seed (tests/test_fuzz.py)."""
+    fuzz = sys.modules.get("tests.test_fuzz")
+    report = getattr(fuzz, "REPORT", None)
+    if not report:
+        return
+    write = terminalreporter.write_line
+    write(
+        f"fuzz report (seed {fuzz.SEED}, budget {fuzz.EXAMPLES} per planner, "  # type: ignore[union-attr]
+        f"database {fuzz.DATABASE}):"
+    )  # type: ignore[union-attr]
+    total = planned = 0
+    seconds = 0.0
+    for planner, (runs, ok, took) in sorted(report.items()):
+        write(
+            f"  fuzz {planner:<11} {int(runs):>7} examples ({int(ok)} planned, "
+            f"{int(runs - ok)} refused) in {took:6.1f} s"
+        )
+        total, planned, seconds = total + int(runs), planned + int(ok), seconds + took
+    write(
+        f"  fuzz total       {total:>7} examples ({planned} planned) in {seconds:6.1f} s "
+        "planning (the examples' generation is not counted)"
+    )

@@ -340,7 +340,10 @@ def plan_batch(
             if not entity.path:
                 errors.append(EmptyValue("ensemble.path", entity.path))
             else:
+                # the job's own files (-o/-e and the script) live there: the scheduler's path
+                # rule applies to it as to every member's
                 errors += check_text("ensemble.path", entity.path)
+                errors += path_check("ensemble.path", entity.path)
             errors += settings_problems(entity.batch_settings, "ensemble.batch_settings")
         seen: set[str] = set()
         for i, member in enumerate(entity.members):

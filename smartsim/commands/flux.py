@@ -42,6 +42,7 @@ from smartsim.errors import (
     BadValue,
     ConflictingOptions,
     DuplicateOption,
+    EmptyValue,
     Invalid,
     Unsupported,
     ValidationError,
@@ -963,6 +964,10 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
                 )
             )
     if entity.batch_settings is not None:
+        # the job's script and output files live in the ensemble's directory
+        if not entity.path:
+            errors.append(EmptyValue("ensemble.path", entity.path))
+        errors += check_text("ensemble.path", entity.path)
         errors += _batch_problems(entity.batch_settings, "ensemble.batch_settings")
         errors += script_text_problems(READER, entity, "ensemble", errors)
     if errors:
