@@ -790,6 +790,8 @@ def check_sbatch(
     for name, value in (("output", output), ("error", error)):
         if name not in spelled:
             errors += check_nonempty_text(name, value)
+            if value is not None:
+                errors += READER.problems(name, value)  # the job's own files: directives
     export = spelled.get("export")
     for i, (rs, ctx) in enumerate(members):
         f = f"members[{i}]"
