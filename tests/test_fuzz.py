@@ -85,6 +85,7 @@ def _database() -> object:
 @example(entity=_ensemble("/w/it's"))  # the ensemble's own path skipped the path rule
 @example(entity=_ensemble("/w/a\\b"))
 @example(entity=_ensemble("\n"))
+@example(entity=_ensemble("/w/\ud800"))  # Slurm: the job's own files skipped the reader
 def _every_plan_is_a_typed_refusal_or_read_back_exactly(entity: Model | Ensemble) -> None:
     """Whatever the entity holds, every planner refuses it with typed errors or writes launches
     whose every reader gives back the directives and argv that were asked; never raises.
