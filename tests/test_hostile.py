@@ -30,7 +30,7 @@ from smartsim.commands.slurm_plan import plan_slurm
 from smartsim.errors import ValidationError
 from smartsim.values import BatchSettings, Ensemble, Model, RunSettings
 from tests.fuzz_checks import PLANNERS, check_plan
-from tests.oracles import bash_lexer, flux_cli, pbs_lexer, sbatch_lexer
+from tests.oracles import bash_lexer, flux_cli, lsf_lexer, pbs_lexer, sbatch_lexer
 from tests.strategies import any_text, env_names, single_line_text
 
 WORLD = World(exp_path="/w")
@@ -336,3 +336,22 @@ def test_every_planner_holds_on_the_issue_examples(planner: str, entity: Model) 
             ),
         )
     check_plan(planner, entity)
+
+
+# =========================================================================== the reader models
+
+
+def test_the_reader_models_split_refuse_and_rewrite_as_their_sources_say() -> None:
+    """pbs_lexer.check_script refuses a line ending in CR LF only (qsub_sup.c check_crlf);
+    lsf_lexer.check_script any CR; flux_cli.submitted_script turns CR and CR LF into LF and
+    refuses text UTF-8 cannot encode (flux-core cli/batch.py reads the file in text mode)."""
+    pbs_lexer.check_script("#!/bin/bash\necho 'a\rb'\n")
+    with pytest.raises(pbs_lexer.PbsLexError, match="cr, lf"):
+        pbs_lexer.check_script("#!/bin/bash\necho 'a\r\nb'\n")
+    with pytest.raises(lsf_lexer.LsfLexError):
+        lsf_lexer.check_script("#!/bin/bash\necho 'a\rb'\n")
+    assert flux_cli.submitted_script("a\rb\r\nc\n") == "a\nb\nc\n"
+    with pytest.raises(flux_cli.FluxUsageError):
+        flux_cli.submitted_script(NON_UTF8_DIR)
+    with pytest.raises(flux_cli.FluxUsageError, match="orphan"):
+        flux_cli.read_directives("#!/bin/sh\n#flux: -N 1\necho 'a\rflux: -N 90'\n")
