@@ -136,8 +136,9 @@ _SHORT: Final[Mapping[str, Mapping[str, str]]] = {
 #: What ``sbatch`` does to a script's text: it refuses a script holding CR LF anywhere ("Batch
 #: script contains DOS line breaks", ``src/sbatch/sbatch.c``); lines end at LF; ``#SBATCH`` lines
 #: are read only before the first command (sbatch(1)), but ``#PBS`` and ``#BSUB`` lines are
-#: translated *anywhere* in the script unless ``--ignore-pbs`` (``src/sbatch/opt.c``; observed on
-#: 22.05.8: a body line ``#PBS -N x`` renamed a held job ``x``).
+#: translated wherever they are among the first 100 non-comment lines, unless ``--ignore-pbs``
+#: (``xlate_batch_script``, ``src/sbatch/xlate.c``; ``_opt_wrpr_batch_script`` in 22.05's
+#: ``opt.c``; observed on 22.05.8: a body line ``#PBS -N x`` renamed a held job ``x``).
 READER: Final = ScriptReader(tool="sbatch", refused=("\r\n",), directive=re.compile("#PBS|#BSUB"))
 
 #: Options that take no argument (a value for them is an error; ``--requeue`` is one).
