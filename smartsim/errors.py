@@ -191,6 +191,20 @@ class UnknownLauncher(ValidationError):
         return f"unknown {self.field} {self.value!r}; known: {', '.join(self.known)}"
 
 
+@final
+@attrs.frozen
+class UnsafePath(ValidationError):
+    """A generator file whose copy, link or configuration would destroy or escape something:
+    ``/``, the experiment directory or an ancestor, the entity's own directory or anything in
+    it (``generate(overwrite=True)`` removes that directory first)."""
+
+    reason: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"{self.field}={self.value!r} is refused: {self.reason}"
+
+
 def _error_tuple(value: object) -> tuple[ValidationError, ...]:
     if not isinstance(value, (tuple, list)):
         raise TypeError(f"expected a sequence of ValidationError, got {value!r}")

@@ -51,12 +51,19 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.validate import batch_problems, check_name, run_settings_problems
+from smartsim.validate import (
+    batch_problems,
+    check_name,
+    generator_files_problems,
+    run_settings_problems,
+)
 from smartsim.values import BatchSettings, Ensemble, GeneratorFiles, Model, ParamValue, RunSettings
 
 Entity = Model | Ensemble
 E = TypeVar("E", Model, Ensemble)
 T = TypeVar("T")
+#: A file argument: one path, or a sequence of them.
+FileArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
 #: Launcher name -> "module:class" of its effects (constructed with no arguments, on use).
 LAUNCHERS: Final[dict[str, str]] = {
@@ -148,6 +155,38 @@ def _io_ok(result: IOResult[T, EffectError]) -> T:
     if isinstance(result, IOFailure):
         raise SmartSimError(unsafe_perform_io(result.failure()))
     return unsafe_perform_io(result.unwrap())
+
+
+def _file_paths(field: str, value: FileArg) -> tuple[str, ...]:
+    """One path or a sequence of paths as absolute paths (a string is one path, never its
+    characters); a wrong type is a ``TypeError`` naming the argument."""
+    if value is None:
+        return ()
+    items: list[object]
+    if isinstance(value, (str, os.PathLike)):
+        items = [value]
+    elif isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"{field} must be a path or a list of paths, got {value!r}")
+    else:
+        items = list(value)
+    out: list[str] = []
+    errors: list[ValidationError] = []
+    for i, item in enumerate(items):
+        path = os.fspath(item) if isinstance(item, (str, os.PathLike)) else item
+        if not isinstance(path, str):
+            raise TypeError(f"{field}[{i}] must be a str or os.PathLike path, got {item!r}")
+        if not path or "\x00" in path:
+            errors.append(
+                EmptyValue(f"{field}[{i}]", path)
+                if not path
+                else BadValue(f"{field}[{i}]", path, "a path without NUL bytes")
+            )
+            continue
+        absolute = os.path.abspath(path)
+        # POSIX lets "//" be a root of its own; on Linux it is "/": spell it so.
+        out.append("/" + absolute.lstrip("/") if absolute.startswith("//") else absolute)
+    _raise_invalid(errors)
+    return tuple(out)
 
 
 def _members(entity: Entity) -> tuple[Model, ...]:
@@ -321,22 +360,32 @@ class Experiment:
     def attach_generator_files(
         self,
         entity: E,
-        to_copy: Sequence[str] = (),
-        to_symlink: Sequence[str] = (),
-        to_configure: Sequence[str] = (),
+        to_copy: FileArg = (),
+        to_symlink: FileArg = (),
+        to_configure: FileArg = (),
     ) -> E:
         """A new version of ``entity`` (every member of an ensemble) with these files added;
         :meth:`generate` places them in each directory, ``;name;`` tags in configured files
         replaced by the member's parameters. The experiment uses the new version from now on,
-        even where the old value is passed. Relative paths are taken from the current directory.
+        even where the old value is passed.
+
+        Each argument is one path (``str`` or :class:`os.PathLike`) or a list of them; relative
+        paths are taken from the current directory. Refused with
+        :class:`~smartsim.errors.UnsafePath`: ``/``, the experiment directory or an ancestor,
+        the entity's own directory, an ancestor of it or anything inside it.
         """
         current = self._resolve(entity)
+        added = {
+            "to_copy": _file_paths("to_copy", to_copy),
+            "to_symlink": _file_paths("to_symlink", to_symlink),
+            "to_configure": _file_paths("to_configure", to_configure),
+        }
 
         def add(files_: GeneratorFiles) -> GeneratorFiles:
             return GeneratorFiles(
-                to_copy=files_.to_copy + tuple(os.path.abspath(p) for p in to_copy),
-                to_symlink=files_.to_symlink + tuple(os.path.abspath(p) for p in to_symlink),
-                to_configure=files_.to_configure + tuple(os.path.abspath(p) for p in to_configure),
+                to_copy=files_.to_copy + added["to_copy"],
+                to_symlink=files_.to_symlink + added["to_symlink"],
+                to_configure=files_.to_configure + added["to_configure"],
             )
 
         new: Entity
@@ -345,11 +394,19 @@ class Experiment:
         else:
             members = tuple(attrs.evolve(m, files=add(m.files)) for m in current.members)
             new = attrs.evolve(current, members=members)
+        self._check_files(new)
         with self._lock:
             self._entities[new.name] = new
             self._versions[new.name].append(new)
         assert isinstance(new, type(entity))
         return new
+
+    def _check_files(self, entity: Entity) -> None:
+        errors: list[ValidationError] = []
+        for member in _members(entity):
+            prefix = f"{member.name}." if isinstance(entity, Ensemble) else ""
+            errors += generator_files_problems(member, self.exp_path, prefix)
+        _raise_invalid(errors)
 
     def generate(self, *entities: Entity, overwrite: bool = False, tag: str = DEFAULT_TAG) -> None:
         """Create the experiment directory and each entity's directories with their attached
@@ -357,7 +414,10 @@ class Experiment:
         if not tag or "\x00" in tag:
             _refuse(EmptyValue("tag", tag))
         ops: list[FileOp] = [MakeDir(self.exp_path)]
-        for entity in self._resolve_all(entities):
+        resolved = self._resolve_all(entities)
+        for entity in resolved:
+            self._check_files(entity)
+        for entity in resolved:
             ops.extend(generation_ops(entity, overwrite=overwrite, tag=tag))
         _io_ok(files.apply(ops))
 
