@@ -753,7 +753,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     alloc = sub.add_parser("alloc", help="obtain a Slurm allocation (salloc) and print its id")
     alloc.add_argument("--nodes", "-N", type=int, required=True)
-    alloc.add_argument("--time", "-t", help="H:MM:SS or D-HH:MM:SS")
+    alloc.add_argument(
+        "--time", "-t", help="MM, MM:SS, H:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (as Slurm reads them)"
+    )
     alloc.add_argument("--partition", "-p")
     alloc.add_argument("--account", "-A")
     alloc.add_argument(

@@ -111,13 +111,13 @@ class BadHostName(ValidationError):
 @final
 @attrs.frozen
 class BadDuration(ValidationError):
-    """Text that is not an unambiguous duration (``H:MM:SS`` or ``D-HH:MM:SS``)."""
+    """Text that is not a duration in one of Slurm's ``--time`` forms."""
 
     @property
     def message(self) -> str:
         return (
             f"{self.field}={self.value!r} is not a duration: use a timedelta, a number of "
-            "seconds, 'H:MM:SS' or 'D-HH:MM:SS'"
+            "seconds, or text 'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
         )
 
 

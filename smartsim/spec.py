@@ -460,7 +460,7 @@ class _Reader:
         return tuple(value) if ok else None
 
     def duration(self, field: str, value: object) -> Duration | str | int | None:
-        """Seconds, ``"H:MM:SS"``/``"D-HH:MM:SS"`` text, or a bare TOML time (``01:30:00``)."""
+        """Seconds, text in a Slurm ``--time`` form, or a bare TOML time (``01:30:00``)."""
         if isinstance(value, _dt.time) and not isinstance(value, _dt.datetime):
             if value.tzinfo is not None:
                 self.wrong(field, value, "a duration")
@@ -469,7 +469,7 @@ class _Reader:
         if isinstance(value, str):
             return value  # unparsable text is reported by validation, with its own message
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.wrong(field, value, 'a duration: seconds, "H:MM:SS" or a TOML time')
+            self.wrong(field, value, 'a duration: seconds, "H:MM:SS" (any Slurm form), TOML time')
             return None
         if isinstance(value, float):
             if not math.isfinite(value):

@@ -29,7 +29,13 @@ ParamValue: TypeAlias = str | int | float | bool
 
 # --------------------------------------------------------------------------- Duration
 
-_HMS = re.compile(r"(?:(?P<d>\d+)-)?(?P<h>\d+):(?P<m>[0-5]?\d):(?P<s>[0-5]?\d)")
+#: Slurm's --time forms (sbatch(1)): "minutes", "minutes:seconds", "hours:minutes:seconds",
+#: "days-hours", "days-hours:minutes", "days-hours:minutes:seconds". Slurm sums the fields, so
+#: a field may overflow (``10:00:70`` is 10 h 1 min 10 s).
+_DAYS = re.compile(r"(?P<d>\d+)-(?P<h>\d+)(?::(?P<m>\d+)(?::(?P<s>\d+))?)?")
+_CLOCK = re.compile(r"(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?")
+#: The forms a duration text may take, for error messages.
+DURATION_FORMS: Final = "'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
 
 
 @final
@@ -58,19 +64,29 @@ class Duration:
 
     @staticmethod
     def parse(text: str) -> Result[Duration, str]:
-        """Parse ``H:MM:SS`` (hours unbounded) or ``D-HH:MM:SS``.
+        """Parse every form Slurm's ``--time`` takes: ``MM``, ``MM:SS``, ``H:MM:SS``, ``D-HH``,
+        ``D-HH:MM``, ``D-HH:MM:SS`` (fields may overflow: ``10:00:70``). As in Slurm, a
+        two-field ``10:00`` is ten *minutes* and a bare ``30`` is thirty minutes (an ``int``
+        given to a time field is seconds).
 
-        ``MM:SS`` and ``HH:MM`` are refused: Slurm reads ``10:00`` as ten minutes, other tools
-        as ten hours, so a two-field string is ambiguous.
+        >>> [Duration.parse(t).unwrap().seconds for t in ("30", "10:00", "10:00:70", "1-2")]
+        [1800, 600, 36070, 93600]
         """
-        match = _HMS.fullmatch(text.strip())
+        text = text.strip()
+        match = _DAYS.fullmatch(text)
+        if match is not None:
+            days, hours = int(match["d"]), int(match["h"])
+            minutes, secs = int(match["m"] or 0), int(match["s"] or 0)
+            return Success(Duration(((days * 24 + hours) * 60 + minutes) * 60 + secs))
+        match = _CLOCK.fullmatch(text)
         if match is None:
             return Failure(text)
-        days = int(match["d"] or 0)
-        hours, minutes, secs = int(match["h"]), int(match["m"]), int(match["s"])
-        if match["d"] is not None and hours > 23:
-            return Failure(text)
-        return Success(Duration(((days * 24 + hours) * 60 + minutes) * 60 + secs))
+        a, b, c = match["a"], match["b"], match["c"]
+        if c is not None:
+            return Success(Duration(int(a) * 3600 + int(b) * 60 + int(c)))
+        if b is not None:
+            return Success(Duration(int(a) * 60 + int(b)))
+        return Success(Duration(int(a) * 60))
 
     @property
     def timedelta(self) -> _dt.timedelta:
@@ -111,7 +127,7 @@ def to_duration(value: object) -> Duration | str | None:
     if isinstance(value, str):
         parsed = Duration.parse(value)
         return parsed.unwrap() if isinstance(parsed, Success) else value
-    raise TypeError(f"expected a timedelta, seconds or 'H:MM:SS' text, got {value!r}")
+    raise TypeError(f"expected a timedelta, seconds or text like 'H:MM:SS', got {value!r}")
 
 
 # --------------------------------------------------------------------------- Memory

@@ -226,7 +226,7 @@ CASES: list[tuple[str, str, str, type | None]] = [
      "run_settings.r.nodes", None),
     ("not positive", BASE.replace('exe = "echo"', 'exe = "echo"\nnodes = 0 #<'),
      "run_settings.r.nodes", NotPositive),
-    ("bad duration", BASE.replace('exe = "echo"', 'exe = "echo"\ntime = "10:00" #<'),
+    ("bad duration", BASE.replace('exe = "echo"', 'exe = "echo"\ntime = "1 day" #<'),
      "run_settings.r.time", BadDuration),
     ("missing exe", BASE.replace('[run_settings.r] \n', "").replace(
         '[run_settings.r]\nexe = "echo"', "[run_settings.r] #<\nargs = []"),
