@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Iterable
-from typing import Final, TypeAlias, final
+from collections.abc import Callable, Iterable
+from typing import Any, Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -364,6 +364,61 @@ def _opt_int(value: object) -> int | None:
     return value
 
 
+def _int_field(name: str) -> Callable[[object], int | None]:
+    """:func:`_opt_int` for the field ``name``: a wrong type names it (``nodes="2"``)."""
+
+    def convert(value: object) -> int | None:
+        if value is None or type(value) is int:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            hint = ""
+            if isinstance(value, str) and value.strip().isdigit():
+                hint = f" (write {name}={int(value)}, without quotes)"
+            raise TypeError(f"{name} must be an int, got {value!r}{hint}")
+        return value
+
+    return convert
+
+
+def _str_field(name: str) -> Callable[[object], str | None]:
+    """:func:`_opt_str` for the field ``name``: a wrong type names it."""
+
+    def convert(value: object) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        raise TypeError(f"{name} must be a str, got {value!r}")
+
+    return convert
+
+
+def _named(converter: Callable[[object], object], name: str) -> Callable[[object], object]:
+    """``converter`` whose ``TypeError`` starts with the field's name."""
+
+    def convert(value: object) -> object:
+        try:
+            return converter(value)
+        except TypeError as exc:
+            raise TypeError(f"{name}: {exc}") from None
+
+    return convert
+
+
+def _name_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """attrs ``field_transformer``: every converter's ``TypeError`` names its field. (Done at
+    class creation, so the type checker still sees the plain converters below.)"""
+    out = []
+    for field in fields:
+        conv: Any = field.converter
+        if conv is _opt_int:
+            conv = _int_field(field.name)
+        elif conv is _opt_str:
+            conv = _str_field(field.name)
+        elif conv is not None:
+            conv = _named(conv, field.name)
+        out.append(field.evolve(converter=conv))
+    return out
+
+
 def _opt_str(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -422,7 +477,7 @@ def _array(value: object) -> ArraySpec | None:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
@@ -443,7 +498,7 @@ class AllocationRequest:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class RunSettings:
     """How to run one program: the executable, its arguments and environment, its resources.
 
@@ -488,7 +543,7 @@ class RunSettings:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class BatchSettings:
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
@@ -512,7 +567,7 @@ class BatchSettings:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -522,7 +577,7 @@ class GeneratorFiles:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class Model:
     """One program to run, with its parameters and its own directory."""
 
@@ -539,7 +594,7 @@ class Model:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class Ensemble:
     """Several models launched together; with ``batch_settings``, as one batch job."""
 

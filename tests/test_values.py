@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 
 import attrs
 import pytest
@@ -328,3 +329,30 @@ def test_array_spec_from_a_range() -> None:
     """A range converts to the inclusive ArraySpec with the same indices."""
     assert BatchSettings(array=range(0, 10, 2)).array == ArraySpec(0, 8, 2)
     assert str(ArraySpec(0, 9, limit=2)) == "0-9%2"
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: RunSettings(exe="a", nodes="2"), "nodes"),
+        (lambda: RunSettings(exe="a", ntasks=4.0), "ntasks"),
+        (lambda: RunSettings(exe="a", args="a b"), "args"),
+        (lambda: RunSettings(exe="a", run_command=3), "run_command"),
+        (lambda: RunSettings(exe="a", time=True), "time"),
+        (lambda: BatchSettings(nodes="2"), "nodes"),
+        (lambda: BatchSettings(batch_args={1: "x"}), "batch_args"),
+        (lambda: AllocationRequest(partition=3), "partition"),
+        (lambda: AllocationRequest(mem=True), "mem"),
+    ],
+)
+def test_a_wrong_type_names_its_field(build: Callable[[], object], field: str) -> None:
+    """A constructor's TypeError starts with the name of the field that has the wrong type."""
+    with pytest.raises(TypeError) as info:
+        build()
+    assert str(info.value).startswith(field), str(info.value)
+
+
+def test_a_quoted_count_says_how_to_write_it() -> None:
+    """nodes="2" says to write nodes=2."""
+    with pytest.raises(TypeError, match=r"nodes must be an int, got '2' \(write nodes=2"):
+        RunSettings(exe="a", nodes="2")
