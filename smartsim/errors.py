@@ -359,6 +359,19 @@ class NotStarted(EffectError):
         return f"{self.name!r} has not been started"
 
 
+@final
+@attrs.frozen
+class AfterNotCompleted(EffectError):
+    """``start(..., after=[...])``: an entity waited for did not complete, so this one was not
+    started."""
+
+    names: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return f"not started: {', '.join(self.names)} did not complete (after=)"
+
+
 # --------------------------------------------------------------------------- shell
 
 

@@ -32,7 +32,11 @@ from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Command
 from smartsim.commands.generate import DEFAULT_TAG, FileOp, MakeDir, generation_ops
-from smartsim.commands.launch import check_run_command
+from smartsim.commands.launch import (
+    OWN_PARALLEL_LAUNCHER,
+    check_run_command,
+    resolve_run_command,
+)
 from smartsim.commands.plan import Launch, Plan, World
 from smartsim.effects import files, journal
 from smartsim.effects.launcher import Handle, Launcher, Notifies, Waits
@@ -40,6 +44,7 @@ from smartsim.ensemble import Strategy
 from smartsim.ensemble import ensemble as make_ensemble
 from smartsim.ensemble import model as make_model
 from smartsim.errors import (
+    AfterNotCompleted,
     BadValue,
     EffectError,
     EmptyValue,
@@ -267,9 +272,19 @@ class Experiment:
     ) -> RunSettings:
         """Validated :class:`RunSettings`; an option ``run_command`` cannot express (or an
         unknown ``run_command``) is an error here, not at launch."""
-        rs = _resolve_flavour(RunSettings(exe=exe, args=args, run_command=run_command, **fields))
+        rs = RunSettings(exe=exe, args=args, run_command=run_command, **fields)
+        rs = _resolve_flavour(self._own_run_command(rs))
         _raise_invalid(self._settings_problems(rs, self.launcher))
         return rs
+
+    def _own_run_command(self, rs: RunSettings) -> RunSettings:
+        """``run_command="auto"``, or none named for settings that need a parallel launcher:
+        this launcher's own (``srun`` under Slurm, ``flux`` under Flux, ``jsrun`` under LSF
+        with CSM); a serial program keeps its direct launch."""
+        key = self.launcher
+        if key == "lsf" and getattr(self._launcher, "csm", False):
+            key = "lsf-csm"
+        return resolve_run_command(rs, OWN_PARALLEL_LAUNCHER.get(key))
 
     def create_batch_settings(self, **fields: Any) -> BatchSettings:
         """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs)."""
@@ -307,7 +322,7 @@ class Experiment:
         args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`)."""
         if not isinstance(run_settings, RunSettings):
             raise TypeError(f"run_settings must be a RunSettings, got {run_settings!r}")
-        run_settings = _resolve_flavour(run_settings)
+        run_settings = _resolve_flavour(self._own_run_command(run_settings))
         where = self._path(name, path)
         model = _ok(make_model(name, run_settings, where, params, batch_settings))
         self._check(model)
@@ -336,7 +351,7 @@ class Experiment:
         if not isinstance(run_settings, RunSettings):
             _refuse(BadValue("run_settings", run_settings, "a RunSettings"))
         if isinstance(run_settings, RunSettings):
-            run_settings = _resolve_flavour(run_settings)
+            run_settings = _resolve_flavour(self._own_run_command(run_settings))
         if perm_strategy == "random" and seed is None:
             seed = int.from_bytes(os.urandom(4), "big")
         where = self._path(name, path)
@@ -435,19 +450,9 @@ class Experiment:
         Where the wait cannot be expressed it is an error, never a dropped option."""
         if not after:
             return ()
-        names = [e.name for e in after]
-        if self.launcher != "slurm":
-            _refuse(Unsupported("after", names, f"the {self.launcher} launcher"))
-        steps = [e.name for e in entities if e.batch_settings is None]
-        if steps:
-            _refuse(
-                Unsupported(
-                    "after",
-                    names,
-                    f"{steps[0]!r} without batch_settings (an srun step in an allocation cannot "
-                    "wait for another job; only a batch job can: sbatch --dependency)",
-                )
-            )
+        if not self._scheduler_waits(entities):
+            self._after_runs(after)  # each must have been started (NotStarted names it)
+            return ()  # start() waits for them itself
         ids: list[str] = []
         with self._lock:
             for entity in after:
@@ -463,6 +468,56 @@ class Experiment:
                     raise SmartSimError(NotStarted(entity.name))
                 ids += [i for i in found if i not in ids]
         return tuple(ids)
+
+    def _scheduler_waits(self, entities: Sequence[Entity]) -> bool:
+        """Whether the scheduler can hold ``entities`` until others succeed: Slurm batch jobs
+        (``sbatch --dependency=afterok``). Otherwise :meth:`start` waits for them itself."""
+        return self.launcher == "slurm" and all(e.batch_settings is not None for e in entities)
+
+    def _after_runs(self, after: Sequence[Entity]) -> dict[str, list[_Run]]:
+        """The latest runs of each entity of ``after`` (NotStarted if one was never started)."""
+        out: dict[str, list[_Run]] = {}
+        for entity in after:
+            runs = [r for _, r in self._runs_of([entity]) if r is not None]
+            if not runs:
+                raise SmartSimError(NotStarted(entity.name))
+            out[entity.name] = runs
+        return out
+
+    def _wait_after(self, after: Sequence[Entity]) -> list[str]:
+        """Block until every entity of ``after`` has finished; the names of those that did not
+        complete."""
+        runs = self._after_runs(after)
+        handles = [r.handle for rs in runs.values() for r in rs if r.handle is not None]
+        self._wait_for(handles, interval=None, out=None)
+        with self._lock:
+            return [
+                name
+                for name, rs in runs.items()
+                if any(r.state.status is not Status.COMPLETED for r in rs)
+            ]
+
+    def _skip(self, launch: Launch, kind: str, run_index: int, blockers: Sequence[str]) -> None:
+        """Record ``launch`` as never started because ``blockers`` did not complete."""
+        error = AfterNotCompleted(tuple(blockers))
+        now = time.time()
+        state = JobState(Status.CANCELLED, "not started", reason=error.message)
+        with self._lock:
+            self._runs[launch.name] = _Run(launch, kind, None, state, run_index, now, now, error)
+            for member in launch.members:
+                self._member_run[member] = launch.name
+            self._record(
+                journal.launch_record(
+                    t=now,
+                    session=self._session,
+                    launcher=self.launcher,
+                    launch=launch,
+                    handle=None,
+                    run_index=run_index,
+                    error=error,
+                )
+            )
+            self._record(journal.status_record(now, self._session, launch.name, None, state))
 
     def _world(self, entities: Sequence[Entity]) -> World:
         outputs: list[tuple[str, str]] = []
@@ -613,9 +668,12 @@ class Experiment:
         """Launch ``entities`` (the plan :meth:`preview` shows); with ``block``, return when all
         have finished. A program that cannot start fails its own entity and no other. Ctrl-C
         (during the launches or the wait) stops everything this experiment started, unless
-        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``. ``after``: batch
-        entities start only once these (already started) entities have succeeded (Slurm:
-        ``sbatch --dependency=afterok:<ids>``)."""
+        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``. ``after``:
+        ``entities`` start only once these (already started) entities have completed. Slurm
+        batch jobs are submitted at once with ``sbatch --dependency=afterok:<ids>``; under any
+        other launcher (or for srun steps) this call first waits for them, and if one did not
+        complete, ``entities`` are not started: they end CANCELLED, their error
+        :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them)."""
         resolved = self._resolve_all(entities)
         if not resolved:
             return
@@ -633,6 +691,13 @@ class Experiment:
         kinds = self._kind(resolved)
         handles: list[Handle] = []
         try:
+            if after and not self._scheduler_waits(resolved):
+                blockers = self._wait_after(after)
+                if blockers:
+                    for launch in plan.launches:
+                        kind = kinds.get(launch.name, launch.kind)
+                        self._skip(launch, kind, world.run_index, blockers)
+                    return
             for launch in plan.launches:
                 handle = self._launch(launch, kinds.get(launch.name, launch.kind), world.run_index)
                 if handle is not None:

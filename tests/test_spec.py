@@ -636,7 +636,7 @@ def test_a_toml_syntax_error_gives_line_and_column() -> None:
 
 def test_a_json_spec_reads_like_toml_and_names_paths() -> None:
     """A .json spec is read like its TOML twin; problems name the same paths."""
-    doc = {
+    doc: dict[str, Any] = {
         "experiment": {"name": "t"},
         "run_settings": {"r": {"exe": "echo", "nodes": "2", "ntasks": 0}},
         "model": [{"name": "m", "run_settings": "r", "bogus": 1}],
