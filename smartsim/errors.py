@@ -205,6 +205,19 @@ class UnsafePath(ValidationError):
         return f"{self.field}={self.value!r} is refused: {self.reason}"
 
 
+@final
+@attrs.frozen
+class SmartSimName(ValidationError):
+    """A name of CrayLabs SmartSim's API that is not ours; ``replacement`` says what to write
+    here (docs/migrating-from-smartsim.md)."""
+
+    replacement: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"{self.field} is SmartSim's; here: {self.replacement}"
+
+
 def _error_tuple(value: object) -> tuple[ValidationError, ...]:
     if not isinstance(value, (tuple, list)):
         raise TypeError(f"expected a sequence of ValidationError, got {value!r}")

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, NoReturn, TextIO, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO, TypeVar, final
 
 import attrs
 from returns.io import IOFailure, IOResult
@@ -46,6 +47,7 @@ from smartsim.ensemble import model as make_model
 from smartsim.errors import (
     AfterNotCompleted,
     BadValue,
+    ConflictingOptions,
     EffectError,
     EmptyValue,
     Invalid,
@@ -66,6 +68,7 @@ from smartsim.values import BatchSettings, Ensemble, GeneratorFiles, Model, Para
 
 Entity = Model | Ensemble
 E = TypeVar("E", Model, Ensemble)
+_log = logging.getLogger("smartsim")
 T = TypeVar("T")
 #: A file argument: one path, or a sequence of them.
 FileArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
@@ -160,6 +163,33 @@ def _io_ok(result: IOResult[T, EffectError]) -> T:
     if isinstance(result, IOFailure):
         raise SmartSimError(unsafe_perform_io(result.failure()))
     return unsafe_perform_io(result.unwrap())
+
+
+def _smartsim_run_keywords(
+    args: Sequence[str], fields: dict[str, Any]
+) -> tuple[Sequence[str], dict[str, Any]]:
+    """SmartSim's ``exe_args``/``env_vars`` as ``args``/``env``; ``container`` refused."""
+    from smartsim import compat
+
+    fields = dict(fields)
+    compat.refuse_keywords("create_run_settings", fields)
+    if "exe_args" in fields:
+        exe_args = fields.pop("exe_args")
+        if isinstance(exe_args, str):
+            compat.refuse(
+                "create_run_settings",
+                "exe_args",
+                "args=[...], one item per argument (SmartSim split a string on spaces)",
+            )
+        if args:
+            _refuse(ConflictingOptions("exe_args", exe_args, "args"))
+        args = () if exe_args is None else exe_args
+    if "env_vars" in fields:
+        env_vars = fields.pop("env_vars")
+        if "env" in fields:
+            _refuse(ConflictingOptions("env_vars", env_vars, "env"))
+        fields["env"] = env_vars or {}
+    return args, fields
 
 
 def _file_paths(field: str, value: FileArg) -> tuple[str, ...]:
@@ -261,6 +291,13 @@ class Experiment:
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, exp_path={self.exp_path!r}, launcher={self.launcher!r})"
 
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("Experiment", name)
+
     # ------------------------------------------------------------------ settings
 
     def create_run_settings(
@@ -271,7 +308,11 @@ class Experiment:
         **fields: Any,
     ) -> RunSettings:
         """Validated :class:`RunSettings`; an option ``run_command`` cannot express (or an
-        unknown ``run_command``) is an error here, not at launch."""
+        unknown ``run_command``) is an error here, not at launch. SmartSim's ``exe_args`` (a
+        list) and ``env_vars`` mean ``args`` and ``env``; ``run_command="auto"`` is this
+        launcher's own parallel launcher where the settings need one."""
+        if "exe_args" in fields or "env_vars" in fields or "container" in fields:
+            args, fields = _smartsim_run_keywords(args, fields)
         rs = RunSettings(exe=exe, args=args, run_command=run_command, **fields)
         rs = _resolve_flavour(self._own_run_command(rs))
         _raise_invalid(self._settings_problems(rs, self.launcher))
@@ -287,7 +328,16 @@ class Experiment:
         return resolve_run_command(rs, OWN_PARALLEL_LAUNCHER.get(key))
 
     def create_batch_settings(self, **fields: Any) -> BatchSettings:
-        """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs)."""
+        """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs).
+        SmartSim's empty-string defaults (``time=""``, ``account=""``, ``queue=""``) mean
+        unset; a ``queue`` is called ``partition`` here."""
+        for key in ("time", "account", "queue"):
+            if fields.get(key) == "":
+                del fields[key]
+        if "queue" in fields:
+            from smartsim import compat
+
+            compat.refuse_keywords("create_batch_settings", fields)
         bs = BatchSettings(**fields)
         errors = batch_problems(bs)
         if self.launcher == "local":
@@ -317,9 +367,16 @@ class Experiment:
         params: Mapping[str, ParamValue] | None = None,
         path: str | os.PathLike[str] | None = None,
         batch_settings: BatchSettings | None = None,
+        *,
+        enable_key_prefixing: bool = False,
     ) -> Model:
         """A model in ``path`` (default ``<exp_path>/<name>``); ``{param}`` placeholders in its
-        args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`)."""
+        args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`).
+        ``enable_key_prefixing`` (SmartSim's database feature) can only be false."""
+        if enable_key_prefixing:
+            from smartsim import compat
+
+            compat.refuse_keywords("create_model", {"enable_key_prefixing": True})
         if not isinstance(run_settings, RunSettings):
             raise TypeError(f"run_settings must be a RunSettings, got {run_settings!r}")
         run_settings = _resolve_flavour(self._own_run_command(run_settings))
@@ -348,6 +405,15 @@ class Experiment:
         ``seed`` for reproducibility; drawn at random when not given) or a callable;
         ``replicas=N`` repeats each parameter set N times. See :mod:`smartsim.ensemble`.
         """
+        if isinstance(run_settings, Mapping) and params is None:
+            from smartsim import compat
+
+            compat.refuse(
+                "create_ensemble",
+                "params",
+                "create_ensemble(name, run_settings, params) or keywords (SmartSim's second "
+                "positional argument is params, ours is run_settings)",
+            )
         if not isinstance(run_settings, RunSettings):
             _refuse(BadValue("run_settings", run_settings, "a RunSettings"))
         if isinstance(run_settings, RunSettings):
@@ -423,9 +489,16 @@ class Experiment:
             errors += generator_files_problems(member, self.exp_path, prefix)
         _raise_invalid(errors)
 
-    def generate(self, *entities: Entity, overwrite: bool = False, tag: str = DEFAULT_TAG) -> None:
+    def generate(
+        self,
+        *entities: Entity,
+        overwrite: bool = False,
+        tag: str = DEFAULT_TAG,
+        verbose: bool = False,
+    ) -> None:
         """Create the experiment directory and each entity's directories with their attached
-        files, configured files and ``params.json`` (``overwrite``: remove them first)."""
+        files, configured files and ``params.json`` (``overwrite``: remove them first).
+        ``verbose`` (SmartSim's): log each operation at INFO instead of DEBUG."""
         if not tag or "\x00" in tag:
             _refuse(EmptyValue("tag", tag))
         ops: list[FileOp] = [MakeDir(self.exp_path)]
@@ -434,13 +507,24 @@ class Experiment:
             self._check_files(entity)
         for entity in resolved:
             ops.extend(generation_ops(entity, overwrite=overwrite, tag=tag))
+        level = logging.INFO if verbose else logging.DEBUG
+        if _log.isEnabledFor(level):
+            for op in ops:
+                _log.log(level, "generate: %s", op)
         _io_ok(files.apply(ops))
 
     # ------------------------------------------------------------------ planning
 
-    def preview(self, *entities: Entity, after: Sequence[Entity] = ()) -> Plan:
+    def preview(self, *entities: Entity, after: Sequence[Entity] = (), **smartsim: Any) -> Plan:
         """Exactly what :meth:`start` would execute for ``entities`` now, as a value; ``str()``
-        of it is shell text. Runs nothing and creates nothing."""
+        of it is shell text. Runs nothing and creates nothing. (SmartSim's
+        ``verbosity_level``/``output_format``/``output_filename`` are typed errors naming
+        what to write instead.)"""
+        if smartsim:
+            from smartsim import compat
+
+            compat.refuse_keywords("preview", smartsim)
+            raise TypeError(f"preview() got unexpected keyword arguments {sorted(smartsim)}")
         resolved = self._resolve_all(entities)
         return self._plan(resolved, self._after_ids(resolved, after))[1]
 
@@ -664,6 +748,7 @@ class Experiment:
         block: bool = True,
         kill_on_interrupt: bool = True,
         after: Sequence[Entity] = (),
+        summary: bool = False,
     ) -> None:
         """Launch ``entities`` (the plan :meth:`preview` shows); with ``block``, return when all
         have finished. A program that cannot start fails its own entity and no other. Ctrl-C
@@ -674,6 +759,10 @@ class Experiment:
         other launcher (or for srun steps) this call first waits for them, and if one did not
         complete, ``entities`` are not started: they end CANCELLED, their error
         :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them)."""
+        if summary:
+            from smartsim import compat
+
+            compat.refuse_keywords("start", {"summary": True})
         resolved = self._resolve_all(entities)
         if not resolved:
             return
@@ -899,8 +988,12 @@ class Experiment:
         with self._lock:
             return {name: run.state for name, run in self._runs.items()}
 
-    def summary(self) -> str:
-        """A table of every launch: name, type, job id, status, return code, start and end."""
+    def summary(self, style: str = "plain") -> str:
+        """A table of every launch: name, type, job id, status, return code, start and end.
+        ``style="github"`` (SmartSim's default) gives a Markdown table instead of aligned
+        columns."""
+        if style not in ("plain", "github"):
+            _refuse(BadValue("style", style, "'plain' or 'github'"))
         with self._lock:
             runs = list(self._runs.values())
         self._refresh(runs)
@@ -928,10 +1021,19 @@ class Experiment:
                     )
                 )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        if style == "github":
+
+            def cells(row: Sequence[str]) -> str:
+                padded = (c.replace("|", "\\|").ljust(w) for c, w in zip(row, widths, strict=True))
+                return "| " + " | ".join(padded) + " |"
+
+            lines = [cells(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+            lines += [cells(row) for row in rows[1:]]
+        else:
+            lines = [
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                for row in rows
+            ]
         title = f"Experiment {self.name} ({self.launcher}) in {self.exp_path}"
         if self.journal_error is not None:
             lines.append(f"journal not written: {self.journal_error}")

@@ -14,7 +14,7 @@ import datetime as _dt
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Final, TypeAlias, final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -541,6 +541,23 @@ class RunSettings:
         """This program followed by its MPMD parts."""
         return (attrs.evolve(self, mpmd=()), *self.mpmd)
 
+    @property
+    def exe_args(self) -> list[str]:
+        """SmartSim's name for :attr:`args` (a new list)."""
+        return list(self.args)
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        """SmartSim's name for :attr:`env` (a new dict)."""
+        return dict(self.env)
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("RunSettings", name)
+
 
 @final
 @attrs.frozen(kw_only=True, field_transformer=_name_fields)
@@ -561,6 +578,13 @@ class BatchSettings:
     array: ArraySpec | None = attrs.field(default=None, converter=_array)
     #: Lines run before the members (``module load ...``); each is one shell line, written as is.
     preamble: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("BatchSettings", name)
 
 
 # --------------------------------------------------------------------------- entities
@@ -592,6 +616,13 @@ class Model:
     def kind(self) -> str:
         return "Model"
 
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("Model", name)
+
 
 @final
 @attrs.frozen(kw_only=True, field_transformer=_name_fields)
@@ -606,6 +637,23 @@ class Ensemble:
     @property
     def kind(self) -> str:
         return "Ensemble"
+
+    @property
+    def models(self) -> list[Model]:
+        """SmartSim's name for :attr:`members` (a new list)."""
+        return list(self.members)
+
+    @property
+    def entities(self) -> list[Model]:
+        """SmartSim's other name for :attr:`members` (a new list)."""
+        return list(self.members)
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("Ensemble", name)
 
 
 Entity: TypeAlias = Model | Ensemble
