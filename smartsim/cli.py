@@ -721,6 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render, run and follow smartsim experiment specs; obtain Slurm allocations.",
         epilog="Exit status: 0 all completed, 1 something failed or was cancelled, 2 bad input.",
     )
+    from smartsim import __version__
+
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def spec_command(name: str, help_: str) -> argparse.ArgumentParser:

@@ -20,10 +20,11 @@ import importlib
 import importlib.util
 import logging
 import os
+import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO, TypeVar, final
 
 import attrs
@@ -38,7 +39,7 @@ from smartsim.commands.launch import (
     check_run_command,
     resolve_run_command,
 )
-from smartsim.commands.plan import Launch, Plan, World
+from smartsim.commands.plan import Launch, Plan, World, output_paths
 from smartsim.effects import files, journal
 from smartsim.effects.launcher import Handle, Launcher, Notifies, Waits
 from smartsim.ensemble import Strategy
@@ -285,6 +286,7 @@ class Experiment:
         #: The first error writing the journal, if any (the work goes on without it).
         self.journal_error: EffectError | None = None
         self._session = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._callbacks: list[StatusCallback] = []
         if isinstance(self._launcher, Notifies):
             self._launcher.watch(self._on_state)
 
@@ -731,6 +733,29 @@ class Experiment:
         self._record(
             journal.status_record(time.time(), self._session, run.launch.name, job_id, state)
         )
+        self._tell(run.launch.name, state)
+
+    def _tell(self, name: str, state: JobState) -> None:
+        """Log a final state (INFO) and call the status callbacks (lock held)."""
+        if state.status.is_final:
+            _log.info("%s: %s%s", name, state.status, _state_detail(state))
+        for callback in list(self._callbacks):
+            callback(name, state)
+
+    def on_status_change(self, callback: StatusCallback) -> None:
+        """Call ``callback(name, state)`` on every status change of a launch of this
+        experiment (PENDING, RUNNING, then a final state). It runs in the thread that saw the
+        change, with the experiment's lock held: keep it short (it may read this experiment)."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def remove_status_callback(self, callback: StatusCallback) -> None:
+        """Stop calling ``callback`` (registered with :meth:`on_status_change`)."""
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
 
     def _on_state(self, handle: Handle, state: JobState) -> None:
         with self._lock:
@@ -749,6 +774,7 @@ class Experiment:
         kill_on_interrupt: bool = True,
         after: Sequence[Entity] = (),
         summary: bool = False,
+        progress: bool | None = None,
     ) -> None:
         """Launch ``entities`` (the plan :meth:`preview` shows); with ``block``, return when all
         have finished. A program that cannot start fails its own entity and no other. Ctrl-C
@@ -758,7 +784,9 @@ class Experiment:
         batch jobs are submitted at once with ``sbatch --dependency=afterok:<ids>``; under any
         other launcher (or for srun steps) this call first waits for them, and if one did not
         complete, ``entities`` are not started: they end CANCELLED, their error
-        :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them)."""
+        :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them).
+        ``progress``: while ``block`` waits, keep one line on stderr up to date
+        (``3/8 running, 4 done, 1 failed``); by default only when stderr is a terminal."""
         if summary:
             from smartsim import compat
 
@@ -792,13 +820,58 @@ class Experiment:
                 if handle is not None:
                     handles.append(handle)
             if block:
-                self._wait_for(handles, interval=None, out=None)
+                stream = sys.stderr
+                if progress is None:
+                    progress = _is_tty(stream)
+                if progress and handles:
+                    with _Progress(self, handles, stream):
+                        self._wait_for(handles, interval=None, out=None)
+                else:
+                    self._wait_for(handles, interval=None, out=None)
         except KeyboardInterrupt:
             if kill_on_interrupt:
                 self._stop_all_quietly()
             raise
 
+    def wait(self, *entities: Entity, timeout: float | None = None) -> bool:
+        """Block until every model of ``entities`` (everything launched, when none are given)
+        has finished; True then, False if ``timeout`` seconds passed first. Ctrl-C is not
+        caught here."""
+        if timeout is not None and not timeout >= 0:  # NaN too
+            _refuse(BadValue("timeout", timeout, "seconds >= 0, or None to wait for ever"))
+        if entities:
+            runs = [r for _, r in self._runs_of(entities) if r is not None]
+            missing = [n for n, r in self._runs_of(entities) if r is None]
+            if missing:
+                raise SmartSimError(NotStarted(missing[0]))
+        else:
+            with self._lock:
+                runs = list(self._runs.values())
+        handles = [r.handle for r in runs if r.handle is not None]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._wait_for(handles, interval=None, out=None, deadline=deadline)
+
+    def get_output(self, entity: Entity) -> Output | list[Output]:
+        """The output files of the latest run of ``entity`` (a list, one per member, for an
+        ensemble); a rerun writes ``name.1.out``, and this reads that run's files."""
+        pairs = self._runs_of([entity])
+        outs: list[Output] = []
+        for name, run in pairs:
+            if run is None:
+                raise SmartSimError(NotStarted(name))
+            member = next(m for m in _members(self._resolve(entity)) if m.name == name)
+            stdout, stderr = output_paths(member.path, member.name, run.run_index)
+            if run.launch.members == (name,) and run.launch.stdout:
+                stdout, stderr = run.launch.stdout, run.launch.stderr or stderr
+            outs.append(Output(name, stdout, stderr))
+        return outs[0] if isinstance(entity, Model) else outs
+
     def _launch(self, launch: Launch, kind: str, run_index: int) -> Handle | None:
+        if _log.isEnabledFor(logging.DEBUG):
+            if launch.command is not None:
+                _log.debug("%s: run %s", launch.name, shlex.join(launch.command.argv))
+            if launch.submission is not None:
+                _log.debug("%s: submit %s", launch.name, launch.submission.script_path)
         result = self._launcher.start(launch)
         now = time.time()
         with self._lock:
@@ -826,6 +899,13 @@ class Experiment:
                     error=error,
                 )
             )
+            if error is not None:
+                _log.info("%s: not started: %s", launch.name, error.message)
+                self._tell(launch.name, run.state)
+            else:
+                job = "" if handle is None or not handle.job_id else f" as {handle.job_id}"
+                _log.info("launched %s (%s)%s", launch.name, kind, job)
+                self._tell(launch.name, run.state)
             if handle is not None:
                 self._by_handle[handle] = run
                 for state in self._early.pop(handle, []):
@@ -847,16 +927,28 @@ class Experiment:
                     self._absorb(run, state)
 
     def _wait_for(
-        self, handles: Sequence[Handle], interval: float | None, out: TextIO | None
-    ) -> None:
-        """Block until every handle is done, reporting to ``out`` every ``interval`` seconds."""
+        self,
+        handles: Sequence[Handle],
+        interval: float | None,
+        out: TextIO | None,
+        deadline: float | None = None,
+    ) -> bool:
+        """Block until every handle is done (True), reporting to ``out`` every ``interval``
+        seconds; False once ``deadline`` (``time.monotonic()``) has passed first."""
         last_report = time.monotonic()
         while True:
             with self._lock:
                 pending = [h for h in handles if not self._by_handle[h].done]
             if not pending:
-                return
+                return True
             step = interval if interval is not None else _WAIT_SLICE
+            if self._callbacks and interval is None:
+                step = min(step, _PROGRESS_SLICE)  # someone follows the changes as they come
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                step = min(step, left)
             if isinstance(self._launcher, Waits):
                 result = self._launcher.wait(pending, step)
             else:
@@ -1083,6 +1175,96 @@ class Experiment:
                     exp._by_handle[entry.handle] = run
         exp._refresh(list(exp._runs.values()))
         return exp
+
+
+#: A status callback: ``callback(launch name, state)``.
+StatusCallback = Callable[[str, JobState], None]
+#: How long one wait lasts while someone follows status changes.
+_PROGRESS_SLICE: Final = 0.5
+
+
+def _state_detail(state: JobState) -> str:
+    if state.returncode is not None:
+        return f" (exit {state.returncode})"
+    if state.reason:
+        return f" ({state.reason})"
+    return ""
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@final
+@attrs.frozen
+class Output:
+    """The output files of one run of a model."""
+
+    name: str
+    stdout_path: str
+    stderr_path: str
+
+    def stdout(self) -> str:
+        """What the run wrote to stdout so far ("" when the file does not exist yet)."""
+        return _read_text(self.stdout_path)
+
+    def stderr(self) -> str:
+        """What the run wrote to stderr so far ("" when the file does not exist yet)."""
+        return _read_text(self.stderr_path)
+
+    def __str__(self) -> str:
+        return self.stdout()
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+class _Progress:
+    """One status line on a terminal, rewritten on every change while ``start`` blocks."""
+
+    def __init__(self, exp: Experiment, handles: Sequence[Handle], stream: TextIO) -> None:
+        self.exp = exp
+        self.names = {exp._by_handle[h].launch.name for h in handles}
+        self.stream = stream
+        self.last = ""
+
+    def __enter__(self) -> _Progress:
+        self.exp.on_status_change(self.changed)
+        self.draw()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.exp.remove_status_callback(self.changed)
+        self.draw()
+        self.stream.write("\n")
+        self.stream.flush()
+
+    def changed(self, name: str, state: JobState) -> None:
+        if name in self.names:
+            self.draw()
+
+    def draw(self) -> None:
+        with self.exp._lock:
+            states = [r.state.status for n, r in self.exp._runs.items() if n in self.names]
+        running = sum(s is Status.RUNNING for s in states)
+        done = sum(s is Status.COMPLETED for s in states)
+        failed = sum(s in (Status.FAILED, Status.CANCELLED) for s in states)
+        line = f"{running}/{len(states)} running, {done} done, {failed} failed"
+        pending = len(states) - running - done - failed
+        if pending:
+            line += f", {pending} pending"
+        if line != self.last:
+            self.last = line
+            self.stream.write("\r\x1b[K" + line)
+            self.stream.flush()
 
 
 def _clock(t: float | None) -> str:
