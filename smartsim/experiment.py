@@ -255,7 +255,8 @@ class Experiment:
     """A named set of entities run by one launcher, with its files under ``exp_path``.
 
     ``launcher`` is a name (``"local"``, ``"slurm"``, ``"pbs"``, ``"lsf"``, ``"sge"``,
-    ``"flux"``, ``"kubernetes"``), checked here, or a launcher object implementing
+    ``"flux"``, ``"kubernetes"``, or ``"auto"``: the scheduler whose job environment or client
+    is present, see :mod:`smartsim.effects.detect`), checked here, or a launcher object implementing
     :class:`~smartsim.effects.launcher.Launcher`. Nothing is created on disk until
     :meth:`generate` or :meth:`start`.
     """
@@ -271,6 +272,10 @@ class Experiment:
         _raise_invalid(check_name("name", name))
         self.name = name
         self.exp_path = os.path.abspath(os.fspath(exp_path) if exp_path is not None else name)
+        if launcher == "auto":
+            from smartsim.effects.detect import detect_launcher
+
+            launcher = detect_launcher()
         self._launcher = _load_launcher(launcher) if isinstance(launcher, str) else launcher
         self.launcher = self._launcher.name
         self._lock = threading.RLock()
