@@ -72,7 +72,7 @@ REPLACEMENTS: Final[dict[tuple[str, str], str]] = {
             "set_partition": "partition='debug'",
             "set_queue": "partition='debug' (queue is called partition here)",
             "set_cpus_per_task": "batch_args={'cpus-per-task': 2} (sbatch)",
-            "set_hostlist": "batch_args={'nodelist': 'n1,n2'} (sbatch)",
+            "set_hostlist": "hostlist=['n1', 'n2']",
             "set_tasks": "batch_args={'n': 4} (bsub)",
             "set_ncpus": "batch_args / select resources (qsub)",
             "set_resource": "batch_args={'l': 'name=value'} (qsub)",

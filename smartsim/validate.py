@@ -242,6 +242,8 @@ def batch_problems(bs: BatchSettings, field: str = "batch_settings") -> list[Val
     if bs.job_name is not None:
         errors += check_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
+    errors += check_hosts(f + "hostlist", bs.hostlist)
+    errors += check_hosts(f + "excluded_hosts", bs.excluded_hosts)
     for i, line in enumerate(bs.preamble):
         errors += check_text(f"{f}preamble[{i}]", line)
     return errors

@@ -578,6 +578,10 @@ class BatchSettings:
     array: ArraySpec | None = attrs.field(default=None, converter=_array)
     #: Lines run before the members (``module load ...``); each is one shell line, written as is.
     preamble: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    #: Hosts the job must run on / must not run on (``sbatch --nodelist``/``--exclude``,
+    #: ``bsub -m``, Grid Engine ``-l hostname=``, Flux ``--requires=host:``).
+    hostlist: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
+    excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
 
     if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
 

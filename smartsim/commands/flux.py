@@ -288,6 +288,7 @@ _TYPED_BATCH: Final = {
     "job-name": "job_name",
     "output": "output",
     "error": "output",
+    "requires": "hostlist",
 }
 
 
@@ -632,8 +633,11 @@ def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[V
         errors.append(Unsupported(f + "array", str(bs.array), "flux batch (no job arrays)"))
     errors += option_kind_errors(f + "batch_args", bs.batch_args)
     for key in bs.batch_args:
-        if key in _TYPED_BATCH and getattr(bs, _TYPED_BATCH[key], None) is not None:
-            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{_TYPED_BATCH[key]}"))
+        typed = _TYPED_BATCH.get(key)
+        if typed == "hostlist" and not bs.hostlist and bs.excluded_hosts:
+            typed = "excluded_hosts"
+        if typed is not None and getattr(bs, typed, None) not in (None, ()):
+            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{typed}"))
         elif key in ("output", "error", "wrap", "dry-run"):
             errors.append(
                 Unsupported(f"{f}batch_args[{key!r}]", key, "flux batch (set by smartsim)")
@@ -685,6 +689,10 @@ def batch_directive_options(
         out.append((_bank(bs.account),))
     if bs.job_name is not None:
         out.append((f"--job-name={bs.job_name}",))
+    hosts = [f"host:{','.join(bs.hostlist)}"] if bs.hostlist else []
+    hosts += [f"-host:{','.join(bs.excluded_hosts)}"] if bs.excluded_hosts else []
+    if hosts:  # flux-batch(1) CONSTRAINTS, as for flux run: terms ANDed
+        out.append(("--requires=" + " ".join(hosts),))
     if output is not None:
         out.append((f"--output={output}",))
     if error is not None:

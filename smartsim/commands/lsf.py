@@ -186,6 +186,7 @@ _TYPED: Final = {
     "n": ("nodes",),
     "nnodes": ("nodes",),
     "gpu": ("gpus",),
+    "m": ("hostlist",),
 }
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -210,6 +211,19 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
             )
         )
     errors += check_array(f + "array", bs.job_name or "smartsim", bs.array)
+    if bs.excluded_hosts:
+        errors.append(
+            Unsupported(
+                f + "excluded_hosts",
+                bs.excluded_hosts,
+                "bsub (no exclusion list: batch_args {'R': \"select[hname!='n3']\"})",
+            )
+        )
+    for i, host in enumerate(bs.hostlist):
+        if "[" in host or "," in host:
+            errors.append(
+                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (bsub -m)")
+            )
     for name in ("account", "partition", "job_name"):
         value = getattr(bs, name)
         if isinstance(value, str):
@@ -220,8 +234,8 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
             errors.append(BadValue(f + "batch_args", key, "a bsub option name such as 'G'"))
         elif key in _NOT_IN_SCRIPT:
             errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and any(getattr(bs, t) is not None for t in _TYPED[key]):
-            typed = next(t for t in _TYPED[key] if getattr(bs, t) is not None)
+        elif key in _TYPED and any(getattr(bs, t) not in (None, ()) for t in _TYPED[key]):
+            typed = next(t for t in _TYPED[key] if getattr(bs, t) not in (None, ()))
             errors.append(DuplicateOption(f + "batch_args", key, f + typed))
         if isinstance(value, str):
             errors += check_word(where, value)
@@ -281,6 +295,8 @@ def bsub_options(
     ngpus = bs.gpus if bs.gpus is not None else -(-gpus // nodes)
     if ngpus:
         out.append(("-gpu", f"num={ngpus}"))
+    if bs.hostlist:
+        out.append(("-m", " ".join(bs.hostlist)))  # bsub(1) -m "host_name ..."
     if isinstance(bs.time, Duration):
         out.append(("-W", run_limit(bs.time)))
     out += output_options(stdout, stderr, bs.batch_args)

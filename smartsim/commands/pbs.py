@@ -239,6 +239,16 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
+    for name in ("hostlist", "excluded_hosts"):
+        if getattr(bs, name):
+            errors.append(
+                Unsupported(
+                    f + name,
+                    getattr(bs, name),
+                    "qsub (PBS places chunks by resources: batch_args "
+                    "{'l': 'select=1:host=n1+1:host=n2'})",
+                )
+            )
     if bs.job_name is not None:
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)

@@ -248,6 +248,19 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
                 "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
             )
         )
+    if bs.excluded_hosts:
+        errors.append(
+            Unsupported(
+                f + "excluded_hosts",
+                bs.excluded_hosts,
+                "Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
+            )
+        )
+    for i, host in enumerate(bs.hostlist):
+        if "[" in host or "," in host:
+            errors.append(
+                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (-l hostname=)")
+            )
     if bs.array is not None and bs.array.start < 1:
         errors.append(BadValue(f + "array.start", bs.array.start, "a Grid Engine task id >= 1"))
     if bs.job_name is not None:
@@ -317,6 +330,8 @@ def qsub_options(
         out.append(("-pe", f"{pe} {slots}"))
     if isinstance(bs.time, Duration):
         out.append(("-l", f"h_rt={h_rt(bs.time)}"))
+    if bs.hostlist:
+        out.append(("-l", "hostname=" + "|".join(bs.hostlist)))  # sge_types(1): a|b
     if bs.array is not None:
         out.append(("-t", task_range(bs.array)))
         if bs.array.limit is not None:

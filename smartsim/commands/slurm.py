@@ -736,6 +736,8 @@ def _batch_typed(bs: BatchSettings) -> dict[str, str]:
         ("gpus", bs.gpus is not None, "gpus"),
         ("job-name", bs.job_name is not None, "job_name"),
         ("array", bs.array is not None, "array"),
+        ("nodelist", bool(bs.hostlist), "hostlist"),
+        ("exclude", bool(bs.excluded_hosts), "excluded_hosts"),
     ):
         if is_set:
             typed[name] = path
@@ -887,6 +889,10 @@ def _batch_directives(
         groups.append(("--mem", bs.mem.slurm()))
     if bs.gpus is not None:
         groups.append(("--gpus", str(bs.gpus)))
+    if bs.hostlist:
+        groups.append(("--nodelist", ",".join(bs.hostlist)))
+    if bs.excluded_hosts:
+        groups.append(("--exclude", ",".join(bs.excluded_hosts)))
     if bs.array is not None:
         groups.append((f"--array={bs.array}",))
     for key, value in bs.batch_args.items():
