@@ -13,12 +13,14 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from smartsim import BatchSettings, Experiment, SmartSimError
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
-from smartsim.errors import BadValue
+from smartsim.errors import BadValue, Invalid
 from smartsim.values import RunSettings
-from tests.oracles import flux_cli, slurm_cli
+from tests.oracles import flux_cli, lsf_lexer, pbs_lexer, sge_lexer, slurm_cli
 from tests.oracles.mpi_cli import MPICH, OPENMPI, PALS, OptionTable, parse_colon_argv
+from tests.oracles.sbatch_lexer import parse_sbatch_script
 from tests.oracles.vendor_cli import APRUN, JSRUN
 
 CTX = LaunchContext(cwd="/w/exp/m", name="m", stdout="/w/exp/m/m.out", stderr="/w/exp/m/m.err")
@@ -226,3 +228,66 @@ def test_oversubscribe_1_is_refused() -> None:
     rs = RunSettings(exe="a.out", run_command="mpirun", run_args={"oversubscribe": 1})
     (error,) = check_run_command(rs)
     assert isinstance(error, BadValue) and "oversubscribe" in error.field and error.value == 1
+
+
+# --------------------------------------------------------------------------- batch arguments
+
+
+@dataclass(frozen=True)
+class BatchTool:
+    """A batch scheduler, the raw options drawn for it and its directive reader."""
+
+    id: str
+    launcher: str
+    valued: tuple[str, ...]
+    flags: tuple[str, ...]
+    read: Callable[[str], list[tuple[str, str | None]]]
+
+
+def _sbatch_read(script: str) -> list[tuple[str, str | None]]:
+    parsed = parse_sbatch_script(script)
+    return [(f"--{o.name}", o.value) for o in parsed.options]
+
+
+BATCH_TOOLS = [
+    BatchTool("pbs", "pbs", ("p", "m", "M", "r", "a"), ("V", "h"), pbs_lexer.options),
+    BatchTool("lsf", "lsf", ("G", "sp", "u", "L", "app"), ("x", "N", "B"), lsf_lexer.options),
+    BatchTool("sge", "sge", ("p", "m", "M", "r", "ckpt"), ("notify",), sge_lexer.options),
+    BatchTool(
+        "sbatch", "slurm", ("comment", "qos", "priority", "wckey", "mincpus"),
+        ("requeue", "overcommit", "contiguous"), _sbatch_read,
+    ),
+]  # fmt: skip
+_BATCH_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=6)
+
+
+@pytest.mark.parametrize("tool", BATCH_TOOLS, ids=lambda t: t.id)
+@given(data=st.data())
+def test_batch_args_parse_back_from_the_script(tool: BatchTool, data: st.DataObject) -> None:
+    """batch_args with int/str values and None/True flags are accepted when each has the
+    option's kind, and the scheduler's directive lexer reads each back unchanged; a value for
+    a flag or a bare valued option is refused naming it."""
+    keys = data.draw(
+        st.lists(st.sampled_from(tool.valued + tool.flags), max_size=4, unique=True), label="keys"
+    )
+    values = {k: data.draw(_INTS | _BATCH_WORDS | _FLAG, label=k) for k in keys}
+    wrong = {k for k, v in values.items() if (k in tool.flags) != (v is None or v is True)}
+    exp = Experiment("b", exp_path="/tmp/b", launcher=tool.launcher)
+    bs = BatchSettings(nodes=1, batch_args=values)
+    try:
+        model = exp.create_model("m", RunSettings(exe="true"), batch_settings=bs)
+    except SmartSimError as exc:
+        assert isinstance(exc.error, Invalid)
+        named = {e.field.split("[", 1)[1].rstrip("]").strip("'") for e in exc.error.errors}
+        assert named == wrong and all(isinstance(e, BadValue) for e in exc.error.errors)
+        event("refused")
+        return
+    assert not wrong, (values, "accepted")
+    submission = exp.preview(model).launches[0].submission
+    assert submission is not None
+    read = tool.read(submission.script)
+    for key, value in values.items():
+        flag = f"--{key}" if tool.id == "sbatch" else f"-{key}"
+        want = None if value is None or value is True else str(value)
+        assert (flag, want) in read, (key, value, read)
+    event("accepted")

@@ -46,6 +46,7 @@ from smartsim.commands.batch import (
     env_item,
     first_state,
     option_argv,
+    option_kind_errors,
     option_lines,
     output_options,
     plan_batch,
@@ -191,6 +192,16 @@ _TYPED: Final = {
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
+#: bsub(1): options that take no value, and those that need one.
+_BSUB_FLAGS: Final = frozenset({"x", "K", "B", "N", "I", "Ip", "Is", "r", "rn", "H"})
+_BSUB_VALUED: Final = frozenset(
+    {"a", "b", "C", "c", "cwd", "D", "E", "Ep", "e", "eo", "F", "f", "G", "g", "i", "is", "J",
+     "Jd", "k", "L", "Lp", "M", "m", "n", "o", "oo", "P", "p", "Q", "q", "R", "S", "s", "sla",
+     "sp", "T", "t", "U", "u", "v", "W", "We", "w", "wa", "wt", "gpu", "nnodes", "alloc_flags",
+     "env", "csm", "app", "ext", "jsdl", "jsdl_strict", "rnc", "freq", "data"}
+)  # fmt: skip
+
+
 def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``bsub`` cannot express for ``bs``.
 
@@ -228,6 +239,9 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_BSUB_FLAGS, valued=_BSUB_VALUED, tool="bsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if not _KEY.fullmatch(key):

@@ -45,6 +45,7 @@ from smartsim.commands.batch import (
     Option,
     cancel_succeeded,
     first_state,
+    option_kind_errors,
     option_words,
     output_options,
     plan_batch,
@@ -221,6 +222,15 @@ _TYPED: Final = {
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
+#: qsub(1) of Grid Engine: options that take no value, and those that need one.
+_SGE_FLAGS: Final = frozenset({"cwd", "V", "terse", "notify", "hard", "soft", "clear"})
+_SGE_VALUED: Final = frozenset(
+    {"a", "ac", "A", "b", "c", "ckpt", "C", "dc", "dl", "e", "hold_jid", "hold_jid_ad", "i",
+     "j", "js", "l", "m", "M", "masterq", "N", "now", "o", "P", "p", "pe", "q", "R", "r", "S",
+     "sc", "shell", "sync", "t", "tc", "v", "w", "wd"}
+)  # fmt: skip
+
+
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What Grid Engine's ``qsub`` cannot express for ``bs``.
 
@@ -269,6 +279,9 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_SGE_FLAGS, valued=_SGE_VALUED, tool="qsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if not _KEY.fullmatch(key):
