@@ -272,7 +272,8 @@ def test_a_batch_members_status_is_its_own_steps(tmp_path: Path) -> None:
         sys.executable, ["-c", "import sys, time; time.sleep({t}); sys.exit({code})"],
         run_command="srun", ntasks=1,
     )  # fmt: skip
-    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    # room for the three at once (sizing a job from its members is another test's subject)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00", batch_args={"ntasks-per-node": 3})
     assert isinstance(bs, BatchSettings)
     params = {"t": [0, 0, 5], "code": [0, 3, 0]}
     ens = exp.create_ensemble("bm", rs, params, batch_settings=bs, perm_strategy="step")
