@@ -47,11 +47,12 @@ def _model(name: str = "m", path: str = "/e/m", **fields: object) -> Model:
 
 
 def test_model_is_one_srun_step_in_the_worlds_allocation() -> None:
-    """A model is one ``srun --jobid`` step named after its output stem, writing its files."""
+    """A model is one ``srun --jobid`` step named after the model (a rerun too), writing its
+    run's files."""
     (launch,) = plan_slurm(_model(), World(exp_path="/e", alloc="42", run_index=2)).unwrap()
     assert launch.command is not None
     argv = launch.command.argv
-    assert argv[:5] == ("srun", "--jobid", "42", "--job-name", "m.2")
+    assert argv[:5] == ("srun", "--jobid", "42", "--job-name", "m")
     assert argv[5:7] == ("--output", "/e/m/m.2.out")
     assert argv[7:9] == ("--error", "/e/m/m.2.err")
     assert argv[-2:] == ("echo", "a b")
