@@ -540,10 +540,9 @@ def _nodes_of(alloc: str) -> set[str]:
     """The nodes allocation ``alloc`` holds (whichever the cluster had free)."""
     listed = subprocess.run(["squeue", "-h", "-j", alloc, "-o", "%N"], capture_output=True,
                             text=True, check=True).stdout.strip()  # fmt: skip
-    return set(
-        subprocess.run(["scontrol", "show", "hostnames", listed], capture_output=True,
-                       text=True, check=True).stdout.split()  # fmt: skip
-    )
+    names = subprocess.run(["scontrol", "show", "hostnames", listed], capture_output=True,
+                           text=True, check=True).stdout  # fmt: skip
+    return set(names.split())
 
 
 def _overlap(reports: Sequence[Mapping[str, object]]) -> bool:
