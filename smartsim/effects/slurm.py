@@ -874,7 +874,7 @@ class SlurmLauncher:
         need_sacct: list[Handle] = []
         for h in batches:
             state = queued.get(JobId.parse(h.job_id).map(str).value_or(h.job_id))
-            if state is None or state.status.is_final or self._member_ended(h, listed):
+            if state is None or state.status.is_final or self._members_unknown(h, state, listed):
                 need_sacct.append(h)
         for h in steps:
             tracked = self._track(h)
@@ -897,6 +897,14 @@ class SlurmLauncher:
         for h in batches:
             out[h] = self._batch_state(h, queued, accounted)
             if h.get(_STEPS):
+                if out[h].status.is_final and self.accounting and not _accounted(h, accounted):
+                    # slurmdbd records a job's steps before the job itself: until the job's
+                    # own row is there, its members' rows may not be
+                    out[h] = JobState(
+                        Status.RUNNING,
+                        "COMPLETING",
+                        reason="the job has ended; waiting for accounting to record its steps",
+                    )
                 self._member_states(h, out[h], listed, accounted)
         for h in steps:
             out[h] = self._step_state(h, running_ids, accounted)
@@ -1001,14 +1009,18 @@ class SlurmLauncher:
                 if step in names:
                     tracked.members_seen.add(member)
 
-    def _member_ended(self, h: Handle, listed: Sequence[tuple[JobId, str]]) -> bool:
-        """Whether a member step seen running has left squeue and is not final yet."""
+    def _members_unknown(
+        self, h: Handle, job: JobState, listed: Sequence[tuple[JobId, str]]
+    ) -> bool:
+        """Whether a running batch job has a member that is neither final nor running (its
+        step ended, perhaps before any poll saw it): then only sacct can tell."""
+        if job.status is not Status.RUNNING or not h.get(_STEPS):
+            return False
         tracked = self._track(h)
         jid = _parse_id(h.job_id)
         names = {name for j, name in listed if jid is not None and j.job == jid.job}
         return any(
-            member in tracked.members_seen
-            and step not in names
+            step not in names
             and not (member in tracked.members and tracked.members[member].status.is_final)
             for member, step in self._member_steps(h)
         )
@@ -1027,41 +1039,44 @@ class SlurmLauncher:
         jid = _parse_id(h.job_id)
         if jid is None:
             return
-        running = {name: j for j, name in listed if j.job == jid.job}
+        # a job that has ended runs nothing, whatever squeue still lists of its steps
+        running = {} if job.status.is_final else {n: j for j, n in listed if j.job == jid.job}
         rows = (accounted or {}).get(str(jid.job), [])
         for member, step in self._member_steps(h):
             known = tracked.members.get(member)
             if known is not None and known.status.is_final:
                 continue
-            named = [
-                (rid, s) for rid, s, rname in rows if rname == step and "." in rid
-            ]
+            step_id = known.job_id if known is not None else ""
+            named = [(rid, st) for rid, st, rname in rows if rname == step and "." in rid]
             if named:
                 rid, state = max(named, key=lambda c: _step_no(_parse_id(c[0]) or JobId(0)))
-                if state.status.is_final or step not in running:
+                step_id = rid
+                if state.status.is_final:
                     tracked.members[member] = attrs.evolve(state, job_id=rid)
                     continue
             if step in running:
                 step_id = job_id_text(attrs.evolve(running[step], cluster=_cluster(h)))
                 tracked.members[member] = JobState(Status.RUNNING, "RUNNING", job_id=step_id)
             elif job.status is Status.COMPLETED:
-                tracked.members[member] = attrs.evolve(
-                    job, job_id=known.job_id if known else "", start=None, end=None
-                )
+                # the script exits non-zero when any member did: each member exited 0
+                tracked.members[member] = JobState(
+                    Status.COMPLETED, "COMPLETED", 0, job_id=step_id,
+                    reason="" if step_id else "the batch job completed (no row for its step)",
+                )  # fmt: skip
             elif job.status.is_final:
                 tracked.members[member] = JobState(
                     job.status,
                     job.raw,
                     reason=f"the batch job ended {job.raw or job.status}; this member's own exit "
                     "is not known (no accounting row for its step)",
-                    job_id=known.job_id if known else "",
+                    job_id=step_id,
                 )
             elif member in tracked.members_seen:
                 tracked.members[member] = JobState(
                     Status.RUNNING,
                     "COMPLETING",
                     reason="its step has ended; its exit is not known yet",
-                    job_id=known.job_id if known else "",
+                    job_id=step_id,
                 )
             else:
                 tracked.members[member] = JobState(
@@ -1265,6 +1280,15 @@ def _already_gone(done: Completed) -> bool:
     """Whether a failed scancel only said that its targets had already ended."""
     errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
     return bool(errors) and all(any(g in line for g in _GONE) for line in errors)
+
+
+def _accounted(
+    handle: Handle, accounted: Mapping[str, list[tuple[str, JobState, str]]] | None
+) -> bool:
+    """Whether sacct has a final job-level row for ``handle``'s job."""
+    jid = _parse_id(handle.job_id)
+    rows = (accounted or {}).get(str(jid.job), []) if jid is not None else []
+    return any(_same_job(rid, jid) and s.status.is_final for rid, s, _ in rows if jid)
 
 
 def _listed(step: JobId | None, running: Iterable[JobId]) -> bool:
