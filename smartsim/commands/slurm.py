@@ -76,6 +76,8 @@ __all__ = [
     "SLURM_STATES",
     "SRUN",
     "SacctRow",
+    "StepShape",
+    "batch_size",
     "check_allocation",
     "check_batch",
     "check_sbatch",
@@ -94,6 +96,7 @@ __all__ = [
     "slurm_status",
     "squeue_argv",
     "srun_command",
+    "step_shape",
     "validate_salloc",
     "validate_sbatch",
     "validate_srun",
@@ -583,6 +586,97 @@ def _jobid(rs: RunSettings, ctx: LaunchContext) -> tuple[str, str | None] | None
     return text, None  # not validated: rendered as given, for srun to judge
 
 
+@final
+@attrs.frozen
+class StepShape:
+    """What one ``srun`` step (or one MPMD part) asks for, as counts: ``nodes`` (the fewest it
+    may run on), ``tasks``, CPUs per task and GPUs in all."""
+
+    nodes: int
+    tasks: int
+    cpus_per_task: int
+    gpus: int
+
+    @property
+    def cpus(self) -> int:
+        return self.tasks * self.cpus_per_task
+
+
+def _count(value: object) -> int | None:
+    """A whole count given as an int or digits (``run_args={"n": "4"}``), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def _raw_count(part: RunSettings, name: str) -> tuple[bool, int | None]:
+    """(whether ``run_args`` names the srun option ``name``, its count if it is one)."""
+    short = _SHORT["srun"]
+    for key, value in part.run_args.items_tuple():
+        canonical = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
+        if canonical == name and value is not False:
+            return True, _count(value)
+    return False, None
+
+
+def step_shape(part: RunSettings) -> StepShape | None:
+    """The counts srun gives a step of ``part`` (one MPMD part; srun(1) defaults: one task per
+    node, one node, one CPU per task), from its typed fields or the same options in
+    ``run_args``; ``None`` when a count is not a plain number (``--nodes=2-4``).
+
+    >>> step_shape(RunSettings(exe="a")), step_shape(RunSettings(exe="a", nodes=2)).tasks
+    (StepShape(nodes=1, tasks=1, cpus_per_task=1, gpus=0), 2)
+    >>> step_shape(RunSettings(exe="a", ntasks=4, cpus_per_task=2, gpus_per_task=1)).gpus
+    4
+    """
+    counts: dict[str, int | None] = {}
+    for name, typed in (
+        ("nodes", part.nodes),
+        ("ntasks", part.ntasks),
+        ("ntasks-per-node", part.tasks_per_node),
+        ("cpus-per-task", part.cpus_per_task),
+        ("gpus-per-task", part.gpus_per_task),
+    ):
+        named, raw = _raw_count(part, name)
+        if typed is not None:
+            counts[name] = typed
+        elif named:
+            if raw is None:
+                return None
+            counts[name] = raw
+        else:
+            counts[name] = None
+    nodes = counts["nodes"]
+    tasks = counts["ntasks"]
+    if tasks is None:
+        per_node = counts["ntasks-per-node"]
+        tasks = per_node * (nodes or 1) if per_node is not None else (nodes or 1)
+    cpt = counts["cpus-per-task"] or 1
+    gpus = (counts["gpus-per-task"] or 0) * tasks
+    return StepShape(nodes or 1, tasks, cpt, gpus)
+
+
+def _batch_counts(part: RunSettings, mentioned: set[str]) -> list[str]:
+    """A member step's own node and task counts inside a batch script: srun would otherwise
+    take them from the batch job (``SLURM_NNODES``, ``SLURM_NTASKS``) -- *verified* on 22.05: a
+    1-task step in a 2-node job warns ``can't run 1 processes on 2 nodes``, and a step with no
+    ``-n`` in a job of ``--ntasks 4`` runs 4 tasks. Counts the member gives stay its own."""
+    shape = step_shape(part)
+    if shape is None:
+        return []
+    argv: list[str] = []
+    if part.nodes is None and "nodes" not in mentioned:
+        fixed = part.tasks_per_node is not None or "ntasks-per-node" in mentioned
+        argv += ["-N", "1" if shape.tasks == 1 or fixed else f"1-{shape.tasks}"]
+    if part.ntasks is None and "ntasks" not in mentioned:
+        argv += ["-n", str(shape.tasks)]
+    return argv
+
+
 def _part_argv(
     rs: RunSettings,
     ctx: LaunchContext,
@@ -591,6 +685,7 @@ def _part_argv(
     *,
     bound: bool,
     array_task: bool = False,
+    in_batch: bool = False,
 ) -> list[str]:
     mentioned, present = _named("srun", rs.run_args)
     argv: list[str] = []
@@ -612,6 +707,8 @@ def _part_argv(
         argv += ["-N", str(rs.nodes)]
     if rs.ntasks is not None:
         argv += ["-n", str(rs.ntasks)]
+    if in_batch:
+        argv += _batch_counts(rs, mentioned)
     if rs.tasks_per_node is not None:
         argv += ["--ntasks-per-node", str(rs.tasks_per_node)]
     if rs.cpus_per_task is not None:
@@ -674,7 +771,9 @@ def _srun(
         if i:
             argv.append(":")
         prefix = _part_env(part, shared) if len(parts) > 1 else ()
-        argv += _part_argv(part, ctx, jobid, prefix, bound=bound, array_task=array_task)
+        argv += _part_argv(
+            part, ctx, jobid, prefix, bound=bound, array_task=array_task, in_batch=in_batch
+        )
     return Command(argv=argv, env=shared, cwd=ctx.cwd)
 
 
@@ -783,6 +882,14 @@ def check_sbatch(
             text = getattr(ctx, name)
             if isinstance(text, str) and "\r\n" in text:
                 errors.append(ForbiddenCharacter(f"{f}.context.{name}", text, "\r\n"))
+        wide = [s.nodes for s in map(step_shape, _parts(rs)) if s is not None]
+        if bs.nodes is not None and sum(wide) > bs.nodes:
+            errors.append(
+                BadValue(
+                    f"{f}.nodes", sum(wide),
+                    f"at most the batch job's nodes ({bs.nodes}): the step could never start",
+                )
+            )  # fmt: skip
         if rs.run_command != "srun":
             errors.append(
                 Unsupported(
@@ -850,9 +957,70 @@ def validate_sbatch(
     return Failure(Invalid(tuple(errors))) if errors else Success(bs)
 
 
+#: sbatch options by which the user sizes the job's tasks and CPUs (smartsim then adds none).
+_SIZING: Final = frozenset({
+    "ntasks", "ntasks-per-node", "ntasks-per-core", "ntasks-per-socket", "ntasks-per-gpu",
+    "cpus-per-task", "mincpus", "cores-per-socket", "sockets-per-node", "threads-per-core",
+    "extra-node-info", "cpus-per-gpu",
+})  # fmt: skip
+_GPU_SIZING: Final = frozenset(
+    {"gpus", "gres", "gpus-per-node", "gpus-per-task", "gpus-per-socket"}
+)
+
+
+def batch_size(members: Members, bs: BatchSettings) -> list[tuple[str, ...]]:
+    """The ``#SBATCH`` sizing that lets every member of a batch job run at once: the tasks of
+    all members (``--ntasks``, with ``--cpus-per-task`` when they all ask the same number of
+    CPUs per task, else one task per CPU), enough nodes for the widest member, and their GPUs.
+    What the user sized (``nodes``, ``gpus``, ``ntasks``/``cpus-per-task``... in
+    ``batch_args``) stays as given; a member whose counts are not plain numbers leaves the
+    job as the user wrote it.
+
+    >>> one = RunSettings(exe="a", run_command="srun")
+    >>> members = [(one, LaunchContext(cwd="/w", name=f"m{i}")) for i in range(4)]
+    >>> batch_size(members, BatchSettings(nodes=2))
+    [('--ntasks', '4')]
+    >>> two = RunSettings(exe="a", run_command="srun", ntasks=2, cpus_per_task=3, nodes=2)
+    >>> batch_size([(two, LaunchContext(cwd="/w", name="m"))] * 2, BatchSettings())
+    [('-N', '2'), ('--ntasks', '4'), ('--cpus-per-task', '3')]
+    """
+    spelled = _spelled("sbatch", bs.batch_args)
+    shapes: list[StepShape] = []
+    widest = 1
+    for rs, _ctx in members:
+        parts = [step_shape(p) for p in _parts(rs)]
+        if any(p is None for p in parts):
+            return []
+        known = [p for p in parts if p is not None]
+        shapes += known
+        widest = max(widest, sum(p.nodes for p in known))
+    if not shapes:
+        return []
+    groups: list[tuple[str, ...]] = []
+    nodes = bs.nodes
+    if nodes is None and "nodes" not in spelled and widest > 1:
+        nodes = widest
+        groups.append(("-N", str(widest)))
+    if not _SIZING & spelled.keys():
+        per_task = {s.cpus_per_task for s in shapes}
+        if len(per_task) == 1:
+            tasks, (cpt,) = sum(s.tasks for s in shapes), per_task
+        else:
+            tasks, cpt = sum(s.cpus for s in shapes), 1
+        if tasks > (nodes or 1):
+            groups.append(("--ntasks", str(tasks)))
+        if cpt > 1:
+            groups.append(("--cpus-per-task", str(cpt)))
+    gpus = sum(s.gpus for s in shapes)
+    if gpus and bs.gpus is None and not _GPU_SIZING & spelled.keys():
+        groups.append(("--gpus", str(gpus)))
+    return groups
+
+
 def _batch_directives(
-    bs: BatchSettings, job_name: str, output: str | None, error: str | None
-) -> list[tuple[str, ...]]:
+    bs: BatchSettings, job_name: str, output: str | None, error: str | None,
+    members: Members = (),
+) -> list[tuple[str, ...]]:  # fmt: skip
     spelled = _spelled("sbatch", bs.batch_args)
     groups: list[tuple[str, ...]] = []
     name = bs.job_name if bs.job_name is not None else job_name
@@ -877,6 +1045,7 @@ def _batch_directives(
         groups.append(("--gpus", str(bs.gpus)))
     if bs.array is not None:
         groups.append((f"--array={bs.array}",))
+    groups += batch_size(members, bs)
     for key, value in bs.batch_args.items():
         words = option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["sbatch"])
         if words:
@@ -912,7 +1081,7 @@ def sbatch_script(
     #SBATCH -C gpu
     #SBATCH --comment "run #3"
     smartsim_pids=()
-    cd /w/m && env X=1 srun --job-name m --exact --mem=0 echo 'hi there' &
+    cd /w/m && env X=1 srun --job-name m --exact --mem=0 -N 1 -n 1 echo 'hi there' &
     smartsim_pids+=("$!")
     smartsim_rc=0
     for smartsim_pid in "${smartsim_pids[@]}"; do
@@ -921,10 +1090,13 @@ def sbatch_script(
     exit "$smartsim_rc"
     <BLANKLINE>
 
-    Members run in the batch job's allocation: no ``--jobid``.
+    Members run in the batch job's allocation: no ``--jobid``; each member step has its own
+    node and task counts (``-N``/``-n``), and the job is sized for all members at once
+    (:func:`batch_size`).
     """
     directives = [
-        directive_line("#SBATCH", words) for words in _batch_directives(bs, job_name, output, error)
+        directive_line("#SBATCH", words)
+        for words in _batch_directives(bs, job_name, output, error, members)
     ]
     # every array task runs every member: each task gets its own files (``%a``)
     each_task = bs.array is not None
