@@ -504,17 +504,18 @@ def _run_stages(inst: Instance, progress: Progress, interval: float) -> bool:
     return not not_ok
 
 
-def _allocate(spec: Spec) -> dict[str, str]:
-    """Obtain every allocation of ``spec``; on any failure release those already obtained."""
-    from smartsim.slurm import get_slurm_allocation, release_slurm_allocation
-
+def _allocate(spec: Spec, exp: Experiment) -> dict[str, str]:
+    """Obtain every allocation of ``spec`` for ``exp`` (journaled in its directory, so that
+    ``smartsim stop DIR`` can release them if this process dies); on any failure release those
+    already obtained."""
     got: dict[str, str] = {}
     try:
         for name, alloc in spec.allocations.items():
             req = alloc.request
-            got[name] = get_slurm_allocation(
+            got[name] = exp.get_allocation(
                 req.nodes,
-                dict(req.add_opts),
+                name=name,
+                add_opts=dict(req.add_opts),
                 time=req.time,
                 partition=req.partition,
                 account=req.account,
@@ -529,7 +530,7 @@ def _allocate(spec: Spec) -> dict[str, str]:
     except BaseException:
         for job in got.values():
             try:
-                release_slurm_allocation(job)
+                exp.release_allocation(job)
             except SmartSimError as exc:
                 _error(f"releasing allocation {job} failed: {exc}")
         raise
@@ -537,8 +538,6 @@ def _allocate(spec: Spec) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from smartsim.slurm import release_slurm_allocation
-
     spec = _load(args.spec)
     if isinstance(spec, int):
         return spec
@@ -555,7 +554,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stdout)
     code = OK
     try:
-        allocs = _allocate(spec)
+        allocs = _allocate(spec, checked.experiment)
         made = _instance(spec, args.launcher, args.path, allocs) if allocs else checked
         if isinstance(made, int):
             return made
@@ -577,7 +576,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         for name, job in allocs.items():
             try:
-                release_slurm_allocation(job)
+                checked.experiment.release_allocation(job)
                 _say(f"allocation {name}: {job} released")
             except SmartSimError as exc:
                 _error(f"releasing allocation {name} ({job}) failed: {exc}")
@@ -612,7 +611,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return exp
     states = exp.states()
     if args.format == "json":
-        document = {
+        document: dict[str, Any] = {
             "experiment": exp.name,
             "launcher": exp.launcher,
             "path": exp.exp_path,
@@ -627,6 +626,20 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for name, s in states.items()
             },
         }
+        try:
+            document["allocations"] = [
+                {
+                    "name": a.name,
+                    "job_id": a.job_id,
+                    "released": a.released,
+                    "owner": a.owner,
+                    "detail": a.detail,
+                    "slurm_state": a.slurm_state,
+                }
+                for a in exp.allocations()
+            ]
+        except SmartSimError as exc:
+            return _fail(exc)
         _say(json.dumps(document, indent=2))
         return OK
     try:
@@ -646,12 +659,15 @@ def cmd_stop(args: argparse.Namespace) -> int:
     if isinstance(exp, int):
         return exp
     running = [n for n, s in exp.states().items() if not s.status.is_final]
-    if not running:
-        _say("nothing is running")
-        return OK
     try:
-        exp.stop()
-        _say(f"stopped: {', '.join(running)}")
+        if running:
+            exp.stop()
+            _say(f"stopped: {', '.join(running)}")
+        # what a dead process obtained and never released (a kill -9 of `smartsim run`)
+        for alloc in exp.release_abandoned():
+            _say(f"allocation {alloc.name + ' ' if alloc.name else ''}{alloc.job_id} released")
+        if not running:
+            _say("nothing is running")
         _say(exp.summary())
     except SmartSimError as exc:
         return _fail(exc)

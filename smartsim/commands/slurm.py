@@ -89,6 +89,7 @@ __all__ = [
     "parse_sbatch_parsable",
     "parse_squeue",
     "sacct_argv",
+    "sacct_known_argv",
     "salloc_argv",
     "sbatch_command",
     "sbatch_script",
@@ -1152,7 +1153,11 @@ def _job_level(jid: JobId) -> str:
 
 
 def scancel_argv(
-    ids: Iterable[JobId], *, clusters: str | None = None, signal: str | int | None = None
+    ids: Iterable[JobId],
+    *,
+    clusters: str | None = None,
+    signal: str | int | None = None,
+    verbose: bool = False,
 ) -> tuple[str, ...]:
     """``scancel`` argv for jobs, array tasks, het components or steps.
 
@@ -1164,10 +1169,14 @@ def scancel_argv(
     ``-M`` comes from the ids' clusters unless ``clusters`` is given; pass ids of one cluster per
     call (a job number means different jobs on different clusters). A pending range
     ``7_[0-3]`` cancels the whole array ``7`` (scancel(1): an array id without an index
-    cancels every element).
+    cancels every element). ``verbose`` (``-v``) makes scancel say what it could not cancel
+    (*verified* on 22.05: without it an unknown id is silent, exit 0; with it
+    ``Kill job error on job id N: Invalid job id specified``, still exit 0).
     """
     jids = list(ids)
     argv = ["scancel", *_clusters(jids, clusters)]
+    if verbose:
+        argv.append("-v")
     if signal is not None:
         argv += ["--signal", str(signal)]
     for jid in jids:
@@ -1202,6 +1211,17 @@ def squeue_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[s
 
 #: sacct fields: id, state, exit code, reason, then the name (last: free text that may hold '|').
 SACCT_FIELDS: Final = ("JobID", "State", "ExitCode", "Reason", "JobName")
+
+
+def sacct_known_argv(jid: JobId) -> tuple[str, ...]:
+    """``sacct`` argv that prints one line per record accounting has of job ``jid`` (nothing
+    when it has none). sacct(1): with ``--jobs`` and no ``--starttime`` the search starts at the
+    epoch, so an old job is found too.
+
+    >>> sacct_known_argv(JobId.parse("12;cl").unwrap())
+    ('sacct', '-M', 'cl', '-n', '-X', '-P', '-o', 'JobID', '--jobs=12')
+    """
+    return ("sacct", *_clusters([jid], None), "-n", "-X", "-P", "-o", "JobID", f"--jobs={jid.job}")
 
 
 def sacct_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[str, ...]:

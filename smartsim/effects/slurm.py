@@ -55,6 +55,7 @@ from smartsim.commands.slurm import (
     parse_sbatch_parsable,
     parse_squeue,
     sacct_argv,
+    sacct_known_argv,
     salloc_argv,
     scancel_argv,
     squeue_argv,
@@ -84,6 +85,7 @@ from smartsim.errors import (
     OSFailure,
     SchedulerUnavailable,
     Timeout,
+    UnknownJob,
     UnparsableOutput,
 )
 from smartsim.status import JobState, Status
@@ -104,6 +106,7 @@ __all__ = [
     "parse_job_layout",
     "plan_slurm",
     "release",
+    "release_allocation",
     "srun_outcome",
 ]
 
@@ -176,6 +179,43 @@ def release(job_id: JobId | str) -> IOResult[None, EffectError]:
         return IOSuccess(None)
 
     return _client(scancel_argv([jid])).bind(check)
+
+
+def release_allocation(job_id: JobId | str) -> IOResult[None, EffectError]:
+    """Release an allocation by its id (``scancel -v``): one that has already ended is not an
+    error, an id Slurm does not know is :class:`~smartsim.errors.UnknownJob` with Slurm's own
+    words -- unless accounting remembers it (it ended longer ago than ``MinJobAge``)."""
+    jid = _parse_id(job_id) if isinstance(job_id, str) else job_id
+    if jid is None:
+        return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
+
+    def check(done: Completed) -> IOResult[None, EffectError]:
+        if done.returncode != 0 and not _already_gone(done):
+            return IOFailure(_failed(done))
+        unknown = [line.strip() for line in done.stderr.splitlines() if _UNKNOWN in line]
+        if not unknown:
+            return IOSuccess(None)
+        return _in_accounting(jid).bind(
+            lambda known: IOSuccess(None) if known else IOFailure(UnknownJob(str(jid), unknown[-1]))
+        )
+
+    return _client(scancel_argv([jid], verbose=True)).bind(check)
+
+
+#: What Slurm says of a job id it does not know (scancel -v, squeue, scontrol).
+_UNKNOWN: Final = "Invalid job id specified"
+
+
+def _in_accounting(jid: JobId) -> IOResult[bool, EffectError]:
+    """Whether accounting has a record of job ``jid`` (False when there is no accounting:
+    then nothing says it ever existed)."""
+    argv = sacct_known_argv(jid)
+
+    def read(done: Completed) -> IOResult[bool, EffectError]:
+        rows = [line for line in done.stdout.splitlines() if line.strip()]
+        return IOSuccess(done.returncode == 0 and bool(rows))
+
+    return _client(argv).bind(read)
 
 
 #: Seconds salloc is given to exit after its pending job is cancelled, then after SIGTERM,
