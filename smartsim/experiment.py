@@ -79,6 +79,8 @@ ALLOCATION_VARIABLES: Final[dict[str, str]] = {
 }
 #: How long one wait on a launcher lasts while blocking (Ctrl-C interrupts it at once).
 _WAIT_SLICE: Final = 60.0
+#: Seconds a released allocation is given to leave Slurm's queue (COMPLETING -> gone).
+_RELEASE_WAIT: Final = 30.0
 #: Poll interval of a blocking start for a launcher that cannot wait by itself.
 _BLOCK_POLL: Final = 1.0
 
@@ -857,7 +859,8 @@ class Experiment:
         """Release every journaled allocation whose owner is known to be gone (it died without
         releasing it); returns them, released. One whose owner runs, or cannot be checked
         (another host), is left alone -- :meth:`allocations` says so."""
-        from smartsim.errors import UnknownJob
+        from smartsim.effects.allocations import wait_gone
+        from smartsim.errors import Timeout, UnknownJob
         from smartsim.slurm import release_slurm_allocation
 
         done = []
@@ -872,6 +875,11 @@ class Experiment:
                 # Slurm has forgotten it (it ended long ago): nothing is held any more
             self._released(info.job_id)
             done.append(attrs.evolve(info, released=True, slurm_state=None))
+        # released means gone: a cancelled job is COMPLETING until its nodes are clean
+        holding = _io_ok(wait_gone([a.job_id for a in done], _RELEASE_WAIT)) if done else {}
+        if holding:
+            what = ", ".join(f"{j} ({s})" for j, s in holding.items())
+            raise SmartSimError(Timeout(f"the release of {what}", _RELEASE_WAIT))
         return done
 
     def _allocation_lines(self) -> list[str]:

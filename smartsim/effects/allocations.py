@@ -104,3 +104,25 @@ def slurm_states(job_ids: Sequence[str]) -> IOResult[dict[str, str], EffectError
     parsed = parse_squeue(done.stdout)
     rows = parsed.value_or({})
     return IOSuccess({key: state.raw for key, state in rows.items() if key in job_ids})
+
+
+#: squeue states of a job that still holds (or is giving back) its nodes.
+_HOLDING: Final = frozenset(
+    {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING",
+     "SIGNALING", "STAGE_OUT", "STOPPED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"}
+)  # fmt: skip
+
+
+def wait_gone(job_ids: Sequence[str], timeout: float) -> IOResult[dict[str, str], EffectError]:
+    """Wait (at most ``timeout`` seconds) until Slurm lists none of ``job_ids`` as holding
+    nodes (a cancelled job is ``COMPLETING`` until its nodes are clean); returns the ones still
+    holding, with their state (empty when all are gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = slurm_states(job_ids)
+        if isinstance(got, IOFailure):
+            return got
+        holding = {j: s for j, s in unsafe_perform_io(got.unwrap()).items() if s in _HOLDING}
+        if not holding or time.monotonic() >= deadline:
+            return IOSuccess(holding)
+        time.sleep(0.1)  # squeue has no way to wait for a state change
