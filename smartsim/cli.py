@@ -659,16 +659,25 @@ def cmd_stop(args: argparse.Namespace) -> int:
     if isinstance(exp, int):
         return exp
     running = [n for n, s in exp.states().items() if not s.status.is_final]
+    if not running:
+        code = _release_abandoned(exp)
+        _say("nothing is running")
+        return code
     try:
-        if running:
-            exp.stop()
-            _say(f"stopped: {', '.join(running)}")
-        # what a dead process obtained and never released (a kill -9 of `smartsim run`)
+        exp.stop()
+        _say(f"stopped: {', '.join(running)}")
+        code = _release_abandoned(exp)
+        _say(exp.summary())
+    except SmartSimError as exc:
+        return _fail(exc)
+    return code
+
+
+def _release_abandoned(exp: Experiment) -> int:
+    """Release what a dead process obtained and never released (a kill -9 of `smartsim run`)."""
+    try:
         for alloc in exp.release_abandoned():
             _say(f"allocation {alloc.name + ' ' if alloc.name else ''}{alloc.job_id} released")
-        if not running:
-            _say("nothing is running")
-        _say(exp.summary())
     except SmartSimError as exc:
         return _fail(exc)
     return OK
