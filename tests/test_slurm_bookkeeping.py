@@ -41,7 +41,7 @@ def test_allocations_replay_with_their_owner_and_release() -> None:
             journal.allocation_record(
                 t=1.0, session="s", name="main", job_id="12", launcher="slurm", pid=7,
                 owner=owner,
-            ),  # fmt: skip
+            ),
             journal.allocation_record(
                 t=2.0, session="s", name="", job_id="13", launcher="slurm", pid=7, owner=owner
             ),
