@@ -359,25 +359,6 @@ class UnknownJob(EffectError):
         return f"no job {self.job_id}{': ' + self.said if self.said else ''}"
 
 
-@final
-@attrs.frozen
-class DoesNotFit(EffectError):
-    """A step asks for more than the allocation it is to run in has: it could never start."""
-
-    name: str
-    allocation: str
-    #: What the step asks for and what the allocation has, in words.
-    needs: str
-    has: str
-
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.name!r} needs {self.needs} but allocation {self.allocation} has "
-            f"{self.has}: the step could never start"
-        )
-
-
 # --------------------------------------------------------------------------- shell
 
 

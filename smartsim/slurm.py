@@ -51,7 +51,7 @@ def get_slurm_allocation(
     partition: str | None = None,
     account: str | None = None,
     constraint: str | None = None,
-    exclusive: bool = False,
+    exclusive: bool | None = None,
     job_name: str | None = None,
     mem: Memory | int | str | None = None,
     gpus: int | None = None,
@@ -62,10 +62,12 @@ def get_slurm_allocation(
 
     ``add_opts`` are salloc options in the seed's vocabulary (``{"C": "haswell"}`` is
     ``-C haswell``, ``{"exclusive": None}`` is ``--exclusive``, ``False`` leaves an option out);
-    the keyword fields are the common options, typed. The same option given twice (``nodes``
-    and ``N``, ``time`` and ``t``) is an error. ``timeout`` (seconds, ``None``: as long as Slurm
-    takes) bounds the wait for a pending request; ``add_opts={"immediate": S}`` makes Slurm give
-    up itself after ``S`` seconds.
+    the keyword fields are the common options, typed. ``nodes`` means whole nodes unless the
+    request sizes tasks or CPUs itself or ``exclusive=False`` (``exclusive=None``, the
+    default; see :class:`~smartsim.values.AllocationRequest`). The same option given twice
+    (``nodes`` and ``N``, ``time`` and ``t``) is an error. ``timeout`` (seconds, ``None``: as
+    long as Slurm takes) bounds the wait for a pending request; ``add_opts={"immediate": S}``
+    makes Slurm give up itself after ``S`` seconds.
 
     ``exp_path``: the experiment directory this allocation serves. It is then recorded in that
     experiment's journal with its id and this process, so ``smartsim status DIR`` shows it and
@@ -144,7 +146,7 @@ def slurm_allocation(
     partition: str | None = None,
     account: str | None = None,
     constraint: str | None = None,
-    exclusive: bool = False,
+    exclusive: bool | None = None,
     job_name: str | None = None,
     mem: Memory | int | str | None = None,
     gpus: int | None = None,

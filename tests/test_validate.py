@@ -97,8 +97,8 @@ def test_valid_batch_jobs_pass_every_check(
     typed_members = [(rs, ctx) for rs, ctx in members]
     if bs.nodes is not None:
         for rs, _ctx in typed_members:
-            shape = step_shape(rs)
-            assume(shape is None or shape.nodes <= bs.nodes)
+            shapes = [step_shape(part) for part in (rs, *rs.mpmd)]
+            assume(sum(s.nodes for s in shapes if s is not None) <= bs.nodes)
     assert validate_sbatch(typed_members, bs, job_name="job") == Success(bs)  # type: ignore[arg-type]
 
 

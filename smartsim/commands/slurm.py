@@ -101,6 +101,7 @@ __all__ = [
     "validate_salloc",
     "validate_sbatch",
     "validate_srun",
+    "whole_nodes",
 ]
 
 Members: TypeAlias = Sequence[tuple[RunSettings, LaunchContext]]
@@ -314,7 +315,7 @@ def _allocation_typed(req: AllocationRequest) -> dict[str, str]:
         ("partition", req.partition is not None, "partition"),
         ("account", req.account is not None, "account"),
         ("constraint", req.constraint is not None, "constraint"),
-        ("exclusive", req.exclusive, "exclusive"),
+        ("exclusive", req.exclusive is True, "exclusive"),
         ("job-name", req.job_name is not None, "job_name"),
         ("mem", req.mem is not None, "mem"),
         ("gpus", req.gpus is not None, "gpus"),
@@ -365,6 +366,31 @@ def validate_salloc(req: AllocationRequest) -> Result[AllocationRequest, Invalid
     return Failure(Invalid(tuple(errors))) if errors else Success(req)
 
 
+#: salloc options by which a request sizes its tasks or CPUs, or says how nodes are shared.
+_ALLOC_SIZING: Final = frozenset({
+    "ntasks", "ntasks-per-node", "ntasks-per-core", "ntasks-per-socket", "ntasks-per-gpu",
+    "cpus-per-task", "mincpus", "cores-per-socket", "sockets-per-node", "threads-per-core",
+    "extra-node-info", "cpus-per-gpu", "exclusive", "oversubscribe", "core-spec",
+    "thread-spec",
+})  # fmt: skip
+
+
+def whole_nodes(req: AllocationRequest) -> bool:
+    """Whether ``req`` gets whole nodes (``--exclusive``): asked (``exclusive=True``), or by
+    default (``exclusive=None``) when it asks for nodes and sizes no tasks or CPUs itself.
+
+    >>> sized = AllocationRequest(nodes=1, add_opts={"ntasks-per-node": 4})
+    >>> shared = AllocationRequest(nodes=1, exclusive=False)
+    >>> whole_nodes(AllocationRequest(nodes=1)), whole_nodes(sized), whole_nodes(shared)
+    (True, False, False)
+    """
+    if req.exclusive is not None:
+        return req.exclusive
+    spelled = _spelled("salloc", req.add_opts)
+    asks_nodes = req.nodes is not None or "nodes" in spelled
+    return asks_nodes and not _ALLOC_SIZING & spelled.keys()
+
+
 def salloc_argv(
     req: AllocationRequest, *, job_name: str = "smartsim", immediate: int | Duration | None = None
 ) -> tuple[str, ...]:
@@ -381,7 +407,11 @@ def salloc_argv(
 
     ``job_name`` is the default name: ``req.job_name`` or a ``J``/``job-name`` key wins; so does
     an ``immediate``/``I`` key over ``immediate``. salloc(1): ``--immediate[=<seconds>]`` takes
-    its argument attached.
+    its argument attached. A request for nodes that sizes nothing else gets whole nodes
+    (:func:`whole_nodes`): ``--exclusive`` last.
+
+    >>> salloc_argv(AllocationRequest(nodes=1))
+    ('salloc', '--no-shell', '--job-name', 'smartsim', '-N', '1', '--exclusive')
     """
     opts = req.add_opts
     spelled = _spelled("salloc", opts)
@@ -413,6 +443,8 @@ def salloc_argv(
         argv += ["--gpus", str(req.gpus)]
     for key, value in opts.items():
         argv.extend(option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["salloc"]))
+    if req.exclusive is None and whole_nodes(req):
+        argv.append("--exclusive")
     return tuple(argv)
 
 

@@ -67,6 +67,7 @@ from smartsim.commands.slurm_plan import (
     _is_mpi_launch,
     _parse_id,
     allocation_env,
+    allocations_used,
     job_id_text,
     parse_job_layout,
     parse_squeue_steps,
@@ -506,9 +507,16 @@ class SlurmLauncher:
     # ------------------------------------------------------------------ planning
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-        """Pure: the launches that run ``entity`` (see :func:`plan_slurm`)."""
+        """The launches that run ``entity`` (see :func:`plan_slurm`), given the layout of each
+        running allocation its steps use (read once per allocation, ``scontrol show job -d``;
+        one that cannot be read now is left out: its steps are not checked against it)."""
         after = world.after or self._after
-        return plan_slurm(entity, world, alloc=self.alloc, after=after)
+        layouts = {}
+        for job in allocations_used(entity, world, alloc=self.alloc):
+            got = self.layout(job)
+            if isinstance(got, IOSuccess):
+                layouts[job] = unsafe_perform_io(got.unwrap())
+        return plan_slurm(entity, world, alloc=self.alloc, after=after, layouts=layouts)
 
     @contextlib.contextmanager
     def after(self, handles: Iterable[Handle]) -> Iterator[None]:
@@ -680,10 +688,13 @@ class SlurmLauncher:
         """Start an MPI launcher as a local process that sees allocation ``SLURM_JOB_ID`` as
         ``salloc``'s shell would; its output goes to the model's files."""
         job = command.env["SLURM_JOB_ID"]
-        got = self.layout(job)
-        if isinstance(got, IOFailure):
-            return IOFailure(unsafe_perform_io(got.failure()))
-        env = environment({**command.env, **allocation_env(job, unsafe_perform_io(got.unwrap()))})
+        planned = dict(command.env.items())
+        if "SLURM_JOB_NODELIST" not in planned:  # the layout could not be read when planned
+            got = self.layout(job)
+            if isinstance(got, IOFailure):
+                return IOFailure(unsafe_perform_io(got.failure()))
+            planned.update(allocation_env(job, unsafe_perform_io(got.unwrap())))
+        env = environment(planned)
         try:
             with open(launch.stdout, "ab") as out, open(launch.stderr, "ab") as err:
                 proc = subprocess.Popen(
