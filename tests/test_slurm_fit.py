@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from returns.result import Failure
 from returns.unsafe import unsafe_perform_io
 
 from smartsim import BatchSettings, Ensemble, Model, RunSettings, Status
@@ -158,3 +159,67 @@ def test_four_member_batch_on_two_nodes_runs_them_concurrently(tmp_path: Path) -
     assert starts[-1] < ends[0], rows  # ISO times compare as text
     batch_err = Path(ens.path, "ens.err").read_text(encoding="utf-8")
     assert "can't run" not in batch_err, batch_err
+
+
+# --------------------------------------------------------------------------- allocations
+
+
+def test_a_request_for_nodes_gets_whole_nodes_unless_it_sizes_cpus() -> None:
+    """nodes=N alone is --exclusive (whole nodes); a request that sizes tasks or CPUs, or says
+    exclusive=False, is left as asked."""
+    from smartsim import AllocationRequest
+    from smartsim.commands.slurm import salloc_argv
+
+    assert salloc_argv(AllocationRequest(nodes=2))[-1] == "--exclusive"
+    sized = AllocationRequest(nodes=2, add_opts={"ntasks-per-node": 4})
+    assert "--exclusive" not in salloc_argv(sized)
+    assert "--exclusive" not in salloc_argv(AllocationRequest(nodes=2, exclusive=False))
+    assert salloc_argv(AllocationRequest(nodes=2, exclusive=True)).count("--exclusive") == 1
+    assert "--exclusive" not in salloc_argv(AllocationRequest(add_opts={"n": 4}))
+
+
+def test_a_step_that_cannot_fit_the_known_layout_is_refused_when_planned() -> None:
+    """With the allocation's layout known (8 CPUs on 1 node): 8 tasks fit; 9 tasks, 2 nodes,
+    or 9 CPUs per task never could -- each a typed error naming the field; a step that lets
+    steps share CPUs (--overcommit) is not checked."""
+    from smartsim.commands.slurm_plan import JobLayout
+
+    layouts = {"7": JobLayout("n1", (8,), (1,))}
+
+    def plan(**fields: object) -> list[str]:
+        model = Model(name="m", path="/e/m", run_settings=RunSettings(exe="a", **fields))
+        planned = plan_slurm(model, World(exp_path="/e", alloc="7"), layouts=layouts)
+        return [e.field for e in planned.failure().errors] if isinstance(planned, Failure) else []
+
+    assert plan(ntasks=8) == []
+    assert plan(ntasks=9) == ["m.run_settings.ntasks"]
+    assert plan(nodes=2) == ["m.run_settings.nodes"]
+    assert plan(cpus_per_task=9) == ["m.run_settings.ntasks"]
+    assert plan(ntasks=9, run_args={"overcommit": None}) == []
+
+
+@pytest.mark.slurm
+def test_one_node_allocation_runs_a_four_task_step(tmp_path: Path) -> None:
+    """get_slurm_allocation(nodes=1) is a whole node: a 4-task step runs (4 tasks, COMPLETED);
+    a 16-task step (more than the node's 8 CPUs) is refused when created, before any srun."""
+    from smartsim import Experiment, SmartSimError, slurm
+    from smartsim.errors import Invalid
+
+    with slurm.slurm_allocation(nodes=1, time="00:05:00", job_name="ss-fit", timeout=120) as a:
+        shown = subprocess.run(
+            ["scontrol", "show", "job", a], capture_output=True, text=True, check=True
+        ).stdout
+        cpus = int(shown.split("NumCPUs=")[1].split()[0])
+        assert cpus >= 4, shown
+        exp = Experiment("fit1", exp_path=str(tmp_path), launcher="slurm")
+        rs = RunSettings(exe="hostname", ntasks=4, alloc=a)
+        four = exp.create_model("four", rs)
+        exp.start(four, block=True)
+        assert exp.get_status(four) == [Status.COMPLETED]
+        lines = Path(four.path, "four.out").read_text().split()
+        assert len(lines) == 4, lines
+        with pytest.raises(SmartSimError) as info:
+            exp.create_model("many", RunSettings(exe="hostname", ntasks=cpus * 2, alloc=a))
+        assert isinstance(info.value.error, Invalid)
+        assert [e.field for e in info.value.error.errors] == ["many.run_settings.ntasks"]
+        assert not Path(tmp_path, "many").exists()  # nothing was started for it

@@ -101,6 +101,53 @@ def test_layout_and_environment_are_salloc_s() -> None:
     assert isinstance(parse_job_layout("JobId=9 NodeList=(null)\n"), Failure)
 
 
+def _recording_popen(monkeypatch: pytest.MonkeyPatch, run: bool) -> list[dict[str, Any]]:
+    """Record the argv and environment every process the Slurm effects start gets (then start
+    it for real when ``run``, else a process that exits at once)."""
+    import subprocess
+
+    import smartsim.effects.slurm as effects
+
+    seen: list[dict[str, Any]] = []
+    real = subprocess.Popen
+
+    def popen(argv: Any, **kwargs: Any) -> Any:
+        seen.append({"argv": tuple(argv), "env": dict(kwargs.get("env") or {})})
+        return real(argv if run else ["true"], **kwargs)
+
+    monkeypatch.setattr(effects.subprocess, "Popen", popen)
+    return seen
+
+
+def test_preview_is_what_start_runs_for_mpi_in_an_allocation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the allocation's layout known to the launcher, preview carries salloc's layout
+    variables, and start executes exactly the previewed argv with exactly that environment on
+    top of the caller's (no variable is added or changed at start)."""
+    from smartsim.effects.slurm import SlurmLauncher
+
+    launcher = SlurmLauncher(environ={})
+    launcher._layouts["42"] = JobLayout("n[1-2]", (2, 2), (2, 2))  # as read by scontrol
+    exp = Experiment("pv", exp_path=str(tmp_path), launcher=launcher)
+    rs = RunSettings(exe="hostname", run_command="mpirun", ntasks=4, alloc="42")
+    model = exp.create_model("ranks", rs)
+    (launch,) = exp.preview(model).launches
+    assert launch.command is not None
+    planned = dict(launch.command.env.items())
+    assert planned == {"SLURM_JOB_ID": "42", "SLURM_JOBID": "42",
+                       **allocation_env("42", launcher._layouts["42"])}  # fmt: skip
+    assert "SLURM_JOB_NODELIST=n[1-2]" in str(exp.preview(model))  # the shell text too
+    seen = _recording_popen(monkeypatch, run=False)
+    exp.start(model, block=False)
+    (started,) = seen
+    assert started["argv"] == launch.command.argv
+    assert {k: started["env"][k] for k in planned} == planned
+    added = {k: v for k, v in started["env"].items() if os.environ.get(k) != v}
+    assert added == {**planned, **rs.env}  # the caller's environment + exactly the plan's
+    exp.stop()
+
+
 # =========================================================================== real
 
 
@@ -187,3 +234,35 @@ def test_create_run_settings_accepts_an_allocation_for_mpirun_under_slurm(
     local = Experiment("alloc", exp_path=f"{tmp_path}/l", launcher="local")
     with pytest.raises(SmartSimError):
         local.create_run_settings("hostname", run_command="mpirun", ntasks=2, alloc="12")
+
+
+@pytest.mark.slurm
+@pytest.mark.mpi("openmpi")
+def test_preview_is_what_start_runs_on_the_cluster(
+    alloc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a real 2-node allocation: preview shows the layout scontrol reports, start runs that
+    very argv and environment, and the 4 ranks run on both nodes."""
+    script = tmp_path / "report.py"
+    script.write_text(REPORT, encoding="utf-8")
+    exp = Experiment("pv", exp_path=str(tmp_path), launcher="slurm")
+    rs = RunSettings(
+        exe=sys.executable, args=(str(script), "x"), run_command="mpirun", ntasks=4,
+        env=OMPI_ENV, run_args={"oversubscribe": None}, alloc=alloc,
+    )  # fmt: skip
+    model = exp.create_model("ranks", rs)
+    (launch,) = exp.preview(model).launches
+    assert launch.command is not None
+    planned = dict(launch.command.env.items())
+    assert planned["SLURM_JOB_ID"] == alloc and planned["SLURM_NNODES"] == "2"
+    assert planned["SLURM_TASKS_PER_NODE"] == "2(x2)"
+    seen = _recording_popen(monkeypatch, run=True)
+    exp.start(model, block=True)
+    (started,) = seen
+    assert started["argv"] == launch.command.argv
+    added = {k: v for k, v in started["env"].items() if os.environ.get(k) != v}
+    assert added == planned  # the caller's environment + exactly the plan's
+    assert exp.get_status(model) == [Status.COMPLETED]
+    out = Path(model.path) / "ranks.out"
+    nodes = {json.loads(line)["node"] for line in out.read_text().splitlines() if line}
+    assert nodes == {"n1", "n2"}
