@@ -106,8 +106,6 @@ def _recording_popen(monkeypatch: pytest.MonkeyPatch, run: bool) -> list[dict[st
     it for real when ``run``, else a process that exits at once)."""
     import subprocess
 
-    import smartsim.effects.slurm as effects
-
     seen: list[dict[str, Any]] = []
     real = subprocess.Popen
 
@@ -115,7 +113,7 @@ def _recording_popen(monkeypatch: pytest.MonkeyPatch, run: bool) -> list[dict[st
         seen.append({"argv": tuple(argv), "env": dict(kwargs.get("env") or {})})
         return real(argv if run else ["true"], **kwargs)
 
-    monkeypatch.setattr(effects.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)  # the module smartsim.effects.slurm uses
     return seen
 
 
