@@ -347,6 +347,25 @@ class NotStarted(EffectError):
 
 @final
 @attrs.frozen
+class StillRunning(EffectError):
+    """A stop was asked and these entities were still not final when the wait for them ended
+    (their scheduler ids or processes in ``names``); they may still be alive."""
+
+    names: tuple[str, ...]
+    seconds: float
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+    @property
+    def message(self) -> str:
+        alive = ", ".join(self.names)
+        return f"still running {self.seconds:g} s after they were asked to stop: {alive}"
+
+
+@final
+@attrs.frozen
 class UnknownJob(EffectError):
     """The scheduler does not know this job id (and, where it keeps accounting, never did)."""
 

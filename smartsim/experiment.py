@@ -46,6 +46,7 @@ from smartsim.errors import (
     Invalid,
     NotStarted,
     SmartSimError,
+    StillRunning,
     UnknownLauncher,
     Unsupported,
     ValidationError,
@@ -83,6 +84,10 @@ _WAIT_SLICE: Final = 60.0
 _RELEASE_WAIT: Final = 30.0
 #: Poll interval of a blocking start for a launcher that cannot wait by itself.
 _BLOCK_POLL: Final = 1.0
+#: How long :meth:`Experiment.stop` waits for what it stopped to be final.
+STOP_TIMEOUT: Final = 60.0
+#: Poll interval while waiting for stopped entities of a launcher that cannot wait by itself.
+_STOP_POLL: Final = 0.2
 
 
 def available_launchers() -> tuple[str, ...]:
@@ -182,11 +187,24 @@ class _Run:
     handle: Handle | None
     state: JobState
     run_index: int
+    #: When it started running: the scheduler's own start when it reports one, else when a
+    #: status first said RUNNING (at most one poll interval late), else when it was launched.
     started: float | None = None
+    #: When it ended: the scheduler's own end, else when the final status was seen; ``None``
+    #: when that cannot be known (a run adopted from a journal that did not record its end).
     ended: float | None = None
     error: EffectError | None = None
     #: Read back from a journal, not started by this process.
     adopted: bool = False
+    #: Whether ``started`` is a start that was seen (not the launch time).
+    start_seen: bool = False
+
+    @property
+    def job_id(self) -> str:
+        """The id the scheduler knows this run by (a Slurm step ``296.0``), else the launch's."""
+        if self.state.job_id:
+            return self.state.job_id
+        return "" if self.handle is None else self.handle.job_id
 
     @property
     def done(self) -> bool:
@@ -545,15 +563,19 @@ class Experiment:
         """A status seen for ``run`` (lock held): record a change, never un-finish."""
         if run.state == state or run.state.status.is_final:
             return
+        now = time.time()
         run.state = state
+        if state.start is not None:
+            run.started, run.start_seen = state.start, True
+        elif state.status is Status.RUNNING and not run.start_seen and not run.adopted:
+            run.started, run.start_seen = now, True
         if state.status.is_final:
-            run.ended = time.time()
+            # another process's run that ended unseen: its end is not known, never "now"
+            run.ended = state.end if state.end is not None else (None if run.adopted else now)
         if run.adopted and state.status is not Status.CANCELLED:
             return  # reading another process's journal changes nothing but our own stops
         job_id = None if run.handle is None else run.handle.job_id
-        self._record(
-            journal.status_record(time.time(), self._session, run.launch.name, job_id, state)
-        )
+        self._record(journal.status_record(now, self._session, run.launch.name, job_id, state))
 
     def _on_state(self, handle: Handle, state: JobState) -> None:
         with self._lock:
@@ -665,6 +687,8 @@ class Experiment:
             if not pending:
                 return
             step = interval if interval is not None else _WAIT_SLICE
+            if not isinstance(self._launcher, Notifies):
+                step = min(step, _BLOCK_POLL)  # changes are recorded when a wait returns
             if isinstance(self._launcher, Waits):
                 result = self._launcher.wait(pending, step)
             else:
@@ -750,17 +774,51 @@ class Experiment:
         with self._lock:
             return {n: r.error for n, r in self._runs.items() if r.error is not None}
 
-    def stop(self, *entities: Entity) -> None:
-        """Stop ``entities`` (everything this experiment started when none are given) and wait
-        until they are gone; they end CANCELLED."""
+    def stop(self, *entities: Entity, timeout: float = STOP_TIMEOUT) -> dict[str, JobState]:
+        """Stop ``entities`` (everything this experiment started when none are given) and
+        return once each is final: its final state by launch name (CANCELLED, with the signal
+        that ended it where that is known; one that had already ended is returned as it
+        ended). What is still not final after ``timeout`` seconds is raised as a
+        :class:`~smartsim.errors.StillRunning` naming it."""
         if entities:
             runs = [r for _, r in self._runs_of(entities) if r is not None]
         else:
             with self._lock:
                 runs = list(self._runs.values())
-        self._stop_runs(runs)
+        runs = [r for i, r in enumerate(runs) if all(r is not o for o in runs[:i])]
+        self._stop_runs(runs, timeout)
+        with self._lock:
+            return {r.launch.name: r.state for r in runs}
 
-    def _stop_runs(self, runs: Sequence[_Run]) -> None:
+    def _await_final(self, runs: Sequence[_Run], timeout: float) -> None:
+        """Wait until every one of ``runs`` is done, or raise :class:`StillRunning`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [r for r in runs if r.handle is not None and not r.done]
+            remaining = deadline - time.monotonic()
+            if not pending:
+                return
+            if remaining <= 0:
+                names = tuple(f"{r.launch.name} ({r.job_id or '?'})" for r in pending)
+                raise SmartSimError(StillRunning(names, timeout))
+            handles = [r.handle for r in pending if r.handle is not None]
+            if isinstance(self._launcher, Waits):
+                result = self._launcher.wait(handles, min(remaining, _BLOCK_POLL))
+            else:
+                time.sleep(min(remaining, _STOP_POLL))
+                result = self._launcher.poll(handles)
+            if isinstance(result, IOFailure):
+                error = unsafe_perform_io(result.failure())
+                if not error.transient:
+                    raise SmartSimError(error)
+                continue
+            states = unsafe_perform_io(result.unwrap())
+            with self._lock:
+                for handle, state in states.items():
+                    self._absorb(self._by_handle[handle], state)
+
+    def _stop_runs(self, runs: Sequence[_Run], timeout: float = STOP_TIMEOUT) -> None:
         targets: list[_Run] = []
         with self._lock:
             for run in runs:
@@ -774,7 +832,7 @@ class Experiment:
         handles = [r.handle for r in targets if r.handle is not None]
         if handles:
             _io_ok(self._launcher.stop(handles))
-            self._refresh(targets)
+            self._await_final(targets, timeout)
 
     def _stop_all_quietly(self) -> None:
         """After Ctrl-C: stop all this experiment started, including launches whose handle had
@@ -906,6 +964,25 @@ class Experiment:
         with self._lock:
             return {name: run.state for name, run in self._runs.items()}
 
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Every launch's facts by name, in launch order, as recorded (no new poll): status,
+        the scheduler's words, return code, signal, the id the scheduler knows it by, and its
+        start and end (Unix seconds; ``None`` when not known)."""
+        with self._lock:
+            return {
+                name: {
+                    "status": run.state.status.value,
+                    "raw": run.state.raw,
+                    "returncode": run.state.returncode,
+                    "signal": run.state.signal,
+                    "reason": run.state.reason,
+                    "job_id": run.job_id or None,
+                    "started": run.started,
+                    "ended": run.ended,
+                }
+                for name, run in self._runs.items()
+            }
+
     def summary(self) -> str:
         """A table of every launch: name, type, job id, status, return code, start and end."""
         with self._lock:
@@ -926,7 +1003,7 @@ class Experiment:
                     (
                         run.launch.name,
                         run.kind,
-                        "-" if run.handle is None else run.handle.job_id,
+                        run.job_id or "-",
                         str(state.status),
                         code,
                         _clock(run.started),
@@ -981,6 +1058,7 @@ class Experiment:
                     entry.started,
                     entry.ended,
                     adopted=True,
+                    start_seen=entry.start_seen,
                 )
                 exp._runs[entry.name] = run
                 for member in entry.members:

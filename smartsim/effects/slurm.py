@@ -38,7 +38,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Final, final
 
 import attrs
@@ -49,6 +49,7 @@ from returns.unsafe import unsafe_perform_io
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.slurm import (
+    SACCT_ENV,
     parse_sacct_rows,
     parse_salloc_pending,
     parse_salloc_stderr,
@@ -62,7 +63,6 @@ from smartsim.commands.slurm import (
     validate_salloc,
 )
 from smartsim.commands.slurm_plan import (
-    _BANNER,
     JobLayout,
     _is_mpi_launch,
     _parse_id,
@@ -115,6 +115,9 @@ __all__ = [
 #: 9 s before they give up (*verified*), so this is well above that.
 CLIENT_TIMEOUT: Final = 60.0
 
+#: The longest a wait goes between two polls: every change is seen at most this late.
+MAX_POLL_INTERVAL: Final = 1.0
+
 #: What Slurm clients print when slurmctld cannot be reached (*verified*: squeue, sbatch,
 #: salloc, scancel after ~9 s of retries).
 _UNREACHABLE: Final = (
@@ -144,7 +147,11 @@ def enclosing_allocation(environ: Mapping[str, str]) -> str | None:
 
 
 def _client(
-    argv: Sequence[str], *, timeout: float = CLIENT_TIMEOUT, cwd: str | None = None
+    argv: Sequence[str],
+    *,
+    timeout: float = CLIENT_TIMEOUT,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> IOResult[Completed, EffectError]:
     """Run one Slurm client command; an unreachable controller is a transient
     :class:`SchedulerUnavailable`, whatever the exit status."""
@@ -154,7 +161,7 @@ def _client(
             return IOFailure(SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip()))
         return IOSuccess(done)
 
-    return run(Command(argv=tuple(argv), cwd=cwd), timeout=timeout).bind(check)
+    return run(Command(argv=tuple(argv), cwd=cwd, env=env or {}), timeout=timeout).bind(check)
 
 
 def _failed(done: Completed) -> EffectError:
@@ -437,6 +444,8 @@ _PID: Final = "pid"
 _LOG: Final = "srun_log"
 _ERR: Final = "stderr"
 _SEQ: Final = "seq"
+#: Handle.extra key under which a journal hands back the step id an earlier process learned.
+STEP_KEY: Final = "step"
 
 
 @attrs.define
@@ -454,12 +463,6 @@ class _Tracked:
     stopped: bool = False
     #: When this process saw the srun client exit (``time.monotonic()``).
     ended_at: float | None = None
-
-
-#: How long after a signalled srun client exits its step's slurmstepd banner may still be on
-#: its way to the step's error file (seen on 22.05 without accounting: the client reported
-#: "task 0: Killed" before "*** STEP ... CANCELLED ***" reached the file).
-BANNER_GRACE: Final = 3.0
 
 
 def _kind(handle: Handle) -> str:
@@ -503,6 +506,9 @@ class SlurmLauncher:
         self._after: tuple[str, ...] = ()
         #: Allocation layouts read for MPI launchers (one ``scontrol`` per allocation).
         self._layouts: dict[str, JobLayout] = {}
+        self._listeners: list[Callable[[Handle, JobState], None]] = []
+        #: The last state told to the listeners, per handle.
+        self._reported: dict[Handle, JobState] = {}
 
     # ------------------------------------------------------------------ planning
 
@@ -764,6 +770,11 @@ class SlurmLauncher:
             tracked = self._tracked.get(handle)
             if tracked is None:  # a handle from an earlier process (the journal)
                 tracked = self._tracked[handle] = _Tracked()
+                step = _parse_id(handle.get(STEP_KEY) or "")
+                if step is not None and step.step is not None:
+                    tracked.resolved = step
+                    if _kind(handle) == "job":
+                        tracked.own_job = attrs.evolve(step, step=None)
             return tracked
 
     def _reap(self, handle: Handle, tracked: _Tracked) -> None:
@@ -779,9 +790,11 @@ class SlurmLauncher:
             if match is not None:
                 tracked.own_job = JobId(int(match[1]), cluster=_cluster(handle))
 
-    def _call(self, argv: Sequence[str]) -> IOResult[Completed, EffectError]:
+    def _call(
+        self, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> IOResult[Completed, EffectError]:
         self.calls += 1
-        return _client(argv, timeout=self.timeout)
+        return _client(argv, timeout=self.timeout, env=env)
 
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
@@ -805,7 +818,42 @@ class SlurmLauncher:
             if isinstance(result, IOFailure):
                 return result
             states.update(unsafe_perform_io(result.unwrap()))
-        return IOSuccess({h: states[h] for h in handles})
+        out = {h: self._named(h, states[h]) for h in handles}
+        self._notify(out)
+        return IOSuccess(out)
+
+    def _named(self, handle: Handle, state: JobState) -> JobState:
+        """``state`` with the id Slurm knows the run by: the step (``296.0``) once it is known,
+        srun's own job's step ``N.0``, or the batch job."""
+        if state.job_id:
+            return state
+        tracked = self._track(handle)
+        if tracked.resolved is not None:
+            jid = job_id_text(tracked.resolved)
+        elif _kind(handle) == "job" and tracked.own_job is not None:
+            jid = job_id_text(tracked.own_job)
+        elif _kind(handle) in ("batch", "mpi"):
+            jid = handle.job_id
+        else:
+            return state
+        named = attrs.evolve(state, job_id=jid)
+        if tracked.final is state:
+            tracked.final = named
+        return named
+
+    def watch(self, callback: Callable[[Handle, JobState], None]) -> None:
+        """Call ``callback(handle, state)`` for every change a poll sees (``wait`` polls at least
+        once a second, so a change is told at most that late)."""
+        self._listeners.append(callback)
+
+    def _notify(self, states: Mapping[Handle, JobState]) -> None:
+        with self._lock:
+            changed = [(h, s) for h, s in states.items() if self._reported.get(h) != s]
+            for h, s in changed:
+                self._reported[h] = s
+        for h, s in changed:
+            for listener in self._listeners:
+                listener(h, s)
 
     def _poll_cluster(
         self, cluster: str | None, handles: Sequence[Handle]
@@ -858,7 +906,7 @@ class SlurmLauncher:
         if need_sacct and self.accounting is not False:
             job_ids = self._sacct_ids(need_sacct)
             if job_ids:
-                got = self._call(sacct_argv(job_ids, clusters=cluster))
+                got = self._call(sacct_argv(job_ids, clusters=cluster), SACCT_ENV)
                 if isinstance(got, IOFailure):
                     return got.map(lambda _: {})
                 done = unsafe_perform_io(got.unwrap())
@@ -1003,16 +1051,6 @@ class SlurmLauncher:
                 )
             return row
         if tracked.returncode is not None:
-            if (
-                tracked.returncode > 128  # its tasks were signalled: by whom is in the banner
-                and not tracked.stopped
-                and not _BANNER.search(messages)
-                and tracked.ended_at is not None
-                and time.monotonic() - tracked.ended_at < BANNER_GRACE
-            ):
-                return JobState(
-                    Status.RUNNING, "COMPLETING", reason="waiting for slurmstepd's final message"
-                )
             step = str(tracked.resolved) if tracked.resolved is not None else None
             return srun_outcome(tracked.returncode, messages, stopped=tracked.stopped, step=step)
         if row is not None:
@@ -1058,8 +1096,9 @@ class SlurmLauncher:
     ) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States once every handle is final, or at ``timeout``. Between polls it watches the
         local ``srun`` clients (no Slurm calls), so an ended step is seen at once; the poll
-        interval grows from 50 ms to 2 s while nothing changes. A transient error (controller
-        down) is retried until the timeout."""
+        interval grows from 50 ms to :data:`MAX_POLL_INTERVAL` while nothing changes, so any
+        other change is seen (and told to :meth:`watch`'s listeners) at most that late. A
+        transient error (controller down) is retried until the timeout."""
         deadline = time.monotonic() + timeout
         interval = 0.05
         last: Mapping[Handle, JobState] | None = None
@@ -1073,7 +1112,7 @@ class SlurmLauncher:
                 states = unsafe_perform_io(result.unwrap())
                 if all(s.status.is_final for s in states.values()) or remaining <= 0:
                     return result
-                interval = 0.05 if last != states else min(interval * 2, 2.0)
+                interval = 0.05 if last != states else min(interval * 2, MAX_POLL_INTERVAL)
                 last = states
             self._nap(handles, min(interval, max(remaining, 0.0)))
 
