@@ -90,13 +90,19 @@ def _allocation_of(exp: Path) -> str | None:
     return ids[-1] if ids else None
 
 
+#: The job name of every allocation these tests make (unique to this test process).
+JOB_NAME = f"ss-held-{os.getpid()}"
+
+
 @pytest.fixture
 def jobs() -> Iterator[list[str]]:
-    """Job ids a test made; cancelled at its end whatever happened."""
+    """Job ids a test made; cancelled at its end whatever happened -- and, by their unique job
+    name, any it made but never learned the id of (a request granted as the test failed)."""
     made: list[str] = []
     yield made
     if made:
         subprocess.run(["scancel", *made], capture_output=True, check=False)
+    subprocess.run(["scancel", "--me", f"--name={JOB_NAME}"], capture_output=True, check=False)
 
 
 SPEC = """
@@ -129,7 +135,7 @@ def test_stop_releases_the_allocation_of_a_killed_run(tmp_path: Path, jobs: list
     and releases the allocation, after which squeue lists neither, and `status` says released.
     """
     spec = tmp_path / "held.toml"
-    spec.write_text(SPEC.format(job_name=f"ss-held-{os.getpid()}"))
+    spec.write_text(SPEC.format(job_name=JOB_NAME))
     exp = tmp_path / "exp"
     proc = subprocess.Popen(
         [sys.executable, "-m", "smartsim", "run", str(spec), "--path", str(exp),
@@ -200,7 +206,7 @@ def test_get_slurm_allocation_with_exp_path_is_journaled_and_released_after_a_cr
     """get_slurm_allocation(exp_path=DIR) journals the allocation and its owner; once that
     script is killed, `smartsim stop DIR` releases it (there is no entity at all)."""
     exp = tmp_path / "exp"
-    name = f"ss-held-{os.getpid()}"  # the job name labels the allocation in the journal
+    name = JOB_NAME  # the job name labels the allocation in the journal
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(exp), name],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
