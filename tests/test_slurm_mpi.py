@@ -202,7 +202,8 @@ def _run(tmp_path: Path, alloc: str, run_command: str, run_args: dict[str, None]
 def test_four_ranks_on_both_nodes(
     alloc: str, tmp_path: Path, run_command: str, run_args: dict[str, None]
 ) -> None:
-    """All 4 ranks report their exact arguments from both nodes of the allocation; the model COMPLETED."""
+    """All 4 ranks report their exact arguments from both nodes of the allocation; the model
+    COMPLETED."""
     status, reports = _run(tmp_path, alloc, run_command, run_args)
     assert [r["rank"] for r in reports] == [0, 1, 2, 3]
     assert all(r["argv"] == list(ARGS) for r in reports)
