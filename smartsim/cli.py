@@ -465,6 +465,9 @@ def _launch_names(entity: Model | Ensemble, states: Mapping[str, JobState]) -> l
 
 def _wait(exp: Experiment, entities: Sequence[Model | Ensemble], progress: Progress,
           extra: Mapping[str, str], interval: float) -> None:  # fmt: skip
+    from smartsim.commands.slurm import never_starts
+    from smartsim.errors import NeverStarts
+
     while True:
         exp.get_status()
         states = exp.states()
@@ -472,6 +475,15 @@ def _wait(exp: Experiment, entities: Sequence[Model | Ensemble], progress: Progr
         names = [n for e in entities for n in _launch_names(e, states)]
         if all(states[n].status.is_final for n in names):
             return
+        if exp.launcher == "slurm":  # a wait that could never end is an error, not a spin
+            stuck = [
+                f"{n}: {states[n].reason}: {why}"
+                for n in names
+                if str(states[n].status) == "PENDING"
+                and (why := never_starts(states[n].reason)) is not None
+            ]
+            if stuck:
+                raise SmartSimError(NeverStarts(tuple(stuck)))
         time.sleep(interval)
 
 
@@ -538,6 +550,8 @@ def _allocate(spec: Spec, exp: Experiment) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from smartsim.errors import NeverStarts
+
     spec = _load(args.spec)
     if isinstance(spec, int):
         return spec
@@ -565,6 +579,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         code = _fail(exc)
         if code == BAD_INPUT and inst is not None:
             code = FAILED
+        if inst is not None and isinstance(exc.error, NeverStarts):
+            _say("stopping what was started", sys.stderr)
+            try:
+                inst.experiment.stop()
+            except SmartSimError as failed:
+                _fail(failed)
     except KeyboardInterrupt:
         _say("interrupted: stopping what was started", sys.stderr)
         code = FAILED

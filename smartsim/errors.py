@@ -366,6 +366,20 @@ class StillRunning(EffectError):
 
 @final
 @attrs.frozen
+class NeverStarts(EffectError):
+    """A wait that could never end: the scheduler holds these jobs pending for a reason under
+    which they cannot start (``name (job id): REASON: why`` each). They are left queued;
+    stopping the experiment cancels them."""
+
+    jobs: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return "can never start as the cluster is configured: " + "; ".join(self.jobs)
+
+
+@final
+@attrs.frozen
 class UnknownJob(EffectError):
     """The scheduler does not know this job id (and, where it keeps accounting, never did)."""
 

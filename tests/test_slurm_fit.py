@@ -223,3 +223,94 @@ def test_one_node_allocation_runs_a_four_task_step(tmp_path: Path) -> None:
         assert isinstance(info.value.error, Invalid)
         assert [e.field for e in info.value.error.errors] == ["many.run_settings.ntasks"]
         assert not Path(tmp_path, "many").exists()  # nothing was started for it
+
+
+# --------------------------------------------------------------------------- waits that never end
+
+
+def _cluster_nodes() -> int:
+    out = subprocess.run(["sinfo", "-h", "-o", "%D"], capture_output=True, text=True, check=True)
+    return sum(int(n) for n in out.stdout.split())
+
+
+def _listed(job: str) -> str:
+    return subprocess.run(
+        ["squeue", "-h", "-o", "%T|%r", f"--jobs={job}"], capture_output=True, text=True,
+        check=False,
+    ).stdout.strip()  # fmt: skip
+
+
+@pytest.mark.slurm
+@pytest.mark.parametrize("kind", ["batch", "own srun job"])
+def test_a_job_that_can_never_start_ends_the_wait_with_a_typed_error(
+    tmp_path: Path, kind: str
+) -> None:
+    """One node more than the cluster has: Slurm queues it pending (PartitionConfig, later
+    PartitionNodeLimit) for ever; start(block=True) ends with NeverStarts naming it, instead
+    of spinning, and stop cancels it (squeue no longer lists it)."""
+    from smartsim import Experiment, SmartSimError
+    from smartsim.commands.slurm import NEVER_STARTS
+    from smartsim.errors import NeverStarts
+
+    too_many = _cluster_nodes() + 1
+    exp = Experiment("never", exp_path=str(tmp_path), launcher="slurm")
+    if kind == "batch":
+        bs = BatchSettings(nodes=too_many, time="00:01:00")
+        model = exp.create_model("big", RunSettings(exe="true"), batch_settings=bs)
+    else:
+        model = exp.create_model("big", RunSettings(exe="true", nodes=too_many, time=60))
+    try:
+        with pytest.raises(SmartSimError) as info:
+            exp.start(model, block=True)
+        assert isinstance(info.value.error, NeverStarts), info.value
+        (stuck,) = info.value.error.jobs
+        assert stuck.startswith("big") and stuck.split(": ")[1] in NEVER_STARTS, stuck
+        job = stuck.split("(")[1].split(")")[0].split(".")[0]  # the error names the job
+        assert job.isdigit() and _listed(job).startswith("PENDING|"), stuck
+    finally:
+        exp.stop()
+    assert _listed(job) == ""
+    assert exp.get_status(model)[0].is_final
+
+
+NEVER_SPEC = """
+[experiment]
+name = "never"
+launcher = "slurm"
+
+[run_settings.big]
+exe = "true"
+nodes = {nodes}
+time = "0:01:00"
+
+[[model]]
+name = "{name}"
+run_settings = "big"
+"""
+
+
+@pytest.mark.slurm
+def test_smartsim_run_of_a_job_that_can_never_start_exits_1_and_cancels_it(
+    tmp_path: Path,
+) -> None:
+    """`smartsim run` of a model one node wider than the cluster: exit 1 with the reason,
+    and the job it queued is cancelled (squeue lists no job of that name)."""
+    name = f"never_{os.getpid()}"
+    spec = tmp_path / "never.toml"
+    spec.write_text(NEVER_SPEC.format(nodes=_cluster_nodes() + 1, name=name))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "smartsim", "run", str(spec), "--path", str(tmp_path / "e"),
+             "--interval", "0.2"],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        )  # fmt: skip
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "can never start as the cluster is configured" in done.stderr, done.stderr
+        left = subprocess.run(
+            ["squeue", "-h", "--me", f"--name={name}", "-o", "%i"], capture_output=True,
+            text=True, check=False,
+        )  # fmt: skip
+        assert left.stdout.strip() == ""
+    finally:
+        subprocess.run(["scancel", "--me", f"--name={name}"], capture_output=True, check=False)

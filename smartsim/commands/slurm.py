@@ -82,6 +82,7 @@ __all__ = [
     "check_batch",
     "check_sbatch",
     "check_srun",
+    "never_starts",
     "parse_sacct",
     "parse_sacct_rows",
     "parse_salloc_pending",
@@ -1324,6 +1325,35 @@ def slurm_status(state: str) -> Status:
     if not words:
         return Status.UNKNOWN
     return SLURM_STATES.get(words[0].rstrip("+"), Status.UNKNOWN)
+
+
+#: squeue(1) "JOB REASON CODES" of a pending job that cannot start as the cluster is
+#: configured (Slurm keeps such a job queued when partition limits are not enforced at
+#: submission; *verified* on 22.05: ``sbatch -N 5`` on 4 nodes pends ``PartitionNodeLimit``,
+#: ``-n 40`` on 32 CPUs ``PartitionConfig``, and ``srun -N 5`` waits "for resources" forever).
+NEVER_STARTS: Final[Mapping[str, str]] = {
+    "PartitionNodeLimit": "it asks for more nodes than its partition has or allows (or the "
+    "partition's nodes are DOWN/DRAINED)",
+    "PartitionTimeLimit": "its time limit exceeds its partition's",
+    "PartitionConfig": "no configuration of its partition can hold what it asks for",
+    "BadConstraints": "its constraints can not be satisfied",
+    "DependencyNeverSatisfied": "its dependency can never be satisfied",
+    "InvalidAccount": "its account is invalid",
+    "InvalidQOS": "its QOS is invalid",
+    "QOSMaxCpuPerJobLimit": "it asks for more CPUs than its QOS allows a job",
+    "QOSMaxNodePerJobLimit": "it asks for more nodes than its QOS allows a job",
+    "QOSMaxWallDurationPerJobLimit": "its time limit exceeds its QOS's",
+}
+
+
+def never_starts(reason: str) -> str | None:
+    """Why a job Slurm holds pending with ``reason`` cannot start as the cluster is now
+    configured, or ``None`` when it may still start (``Resources``, ``Priority``...).
+
+    >>> never_starts("PartitionNodeLimit") is not None, never_starts("Resources")
+    (True, None)
+    """
+    return NEVER_STARTS.get(reason.strip())
 
 
 def _reason(text: str) -> str:

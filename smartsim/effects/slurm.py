@@ -50,6 +50,7 @@ from smartsim.commands._types import Command, Submission
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.slurm import (
     SACCT_ENV,
+    never_starts,
     parse_sacct_rows,
     parse_salloc_pending,
     parse_salloc_stderr,
@@ -82,6 +83,7 @@ from smartsim.errors import (
     ExecutableNotFound,
     Interrupted,
     Invalid,
+    NeverStarts,
     NonZeroExit,
     OSFailure,
     SchedulerUnavailable,
@@ -798,7 +800,8 @@ class SlurmLauncher:
 
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
-        ``squeue``, ``sacct``), none for handles already final."""
+        ``squeue``, ``sacct``), none for handles already final -- and one ``squeue`` more, for
+        all of them, while srun clients wait for jobs of their own (Slurm's pending reason)."""
         states: dict[Handle, JobState] = {}
         by_cluster: dict[str | None, list[Handle]] = {}
         for handle in handles:
@@ -818,6 +821,7 @@ class SlurmLauncher:
             if isinstance(result, IOFailure):
                 return result
             states.update(unsafe_perform_io(result.unwrap()))
+        states = self._own_job_reasons(states)
         out = {h: self._named(h, states[h]) for h in handles}
         self._notify(out)
         return IOSuccess(out)
@@ -1112,9 +1116,34 @@ class SlurmLauncher:
                 states = unsafe_perform_io(result.unwrap())
                 if all(s.status.is_final for s in states.values()) or remaining <= 0:
                     return result
+                stuck = _never_starting(states)
+                if stuck:  # a wait that could never end
+                    return IOFailure(NeverStarts(stuck))
                 interval = 0.05 if last != states else min(interval * 2, MAX_POLL_INTERVAL)
                 last = states
             self._nap(handles, min(interval, max(remaining, 0.0)))
+
+    def _own_job_reasons(self, states: Mapping[Handle, JobState]) -> dict[Handle, JobState]:
+        """``states`` with Slurm's pending reason for steps whose srun still waits for its own
+        job (the step's state says only that it waits; one ``squeue`` for all such jobs)."""
+        out = dict(states)
+        waiting = {
+            h: own
+            for h, s in states.items()
+            if s.status is Status.PENDING and _kind(h) == "job"
+            and (own := self._track(h).own_job) is not None and own.cluster is None
+        }  # fmt: skip
+        if not waiting:
+            return out
+        got = self._call(squeue_argv(list(waiting.values())))
+        if isinstance(got, IOFailure):
+            return out
+        rows = parse_squeue(unsafe_perform_io(got.unwrap()).stdout).value_or({})
+        for h, own in waiting.items():
+            row = rows.get(str(own.job))
+            if row is not None and row.status is Status.PENDING:
+                out[h] = attrs.evolve(out[h], reason=row.reason)
+        return out
 
     def _nap(self, handles: Sequence[Handle], seconds: float) -> None:
         """Sleep up to ``seconds``, waking early when a local srun client exits."""
@@ -1186,6 +1215,19 @@ class SlurmLauncher:
 #: job, but *verified*: a finished step gives "Kill job error on job step id 12.0: Invalid job
 #: id specified" and exit 1 or 225).
 _GONE: Final = ("Invalid job id specified", "already completing or completed", "Job/step already")
+
+
+def _never_starting(states: Mapping[Handle, JobState]) -> tuple[str, ...]:
+    """``name (job id): REASON: why`` of every handle Slurm holds pending for a reason under
+    which it cannot start (see :data:`~smartsim.commands.slurm.NEVER_STARTS`)."""
+    out = []
+    for handle, state in states.items():
+        why = never_starts(state.reason) if state.status is Status.PENDING else None
+        if why is not None:
+            known = state.job_id or handle.job_id
+            job = f" ({known})" if known else ""
+            out.append(f"{handle.name}{job}: {state.reason}: {why}")
+    return tuple(out)
 
 
 def _already_gone(done: Completed) -> bool:
