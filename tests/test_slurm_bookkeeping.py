@@ -163,7 +163,9 @@ def test_stop_releases_the_allocation_of_a_killed_run(tmp_path: Path, jobs: list
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    alloc = _allocation_of(exp)  # journaled before the step started, so known by now
     assert alloc is not None
+    jobs.append(alloc)
     assert squeue_listed(alloc) == "RUNNING"  # leaked: nobody released it
 
     shown = cli("status", str(exp), "--format", "json")
