@@ -47,11 +47,12 @@ def _model(name: str = "m", path: str = "/e/m", **fields: object) -> Model:
 
 
 def test_model_is_one_srun_step_in_the_worlds_allocation() -> None:
-    """A model is one ``srun --jobid`` step named after its output stem, writing its files."""
+    """A model is one ``srun --jobid`` step named after the model (a rerun too), writing its
+    run's files."""
     (launch,) = plan_slurm(_model(), World(exp_path="/e", alloc="42", run_index=2)).unwrap()
     assert launch.command is not None
     argv = launch.command.argv
-    assert argv[:5] == ("srun", "--jobid", "42", "--job-name", "m.2")
+    assert argv[:5] == ("srun", "--jobid", "42", "--job-name", "m")
     assert argv[5:7] == ("--output", "/e/m/m.2.out")
     assert argv[7:9] == ("--error", "/e/m/m.2.err")
     assert argv[-2:] == ("echo", "a b")
@@ -220,6 +221,31 @@ def test_srun_outcome_table(
     code = 128 - returncode if signalled else returncode
     assert (state.status, state.raw, state.returncode) == (status, raw, code)
     assert state.signal == (returncode - 128 if signalled else None)
+
+
+# Verified on 22.05: a step scancelled while srun was still launching it; srun exited 0.
+_EARLY_CANCEL = (
+    "srun: launch/slurm: launch_p_step_launch: StepId=25.2 aborted before step completely "
+    "launched.\nsrun: Job step aborted: Waiting up to 7 seconds for job step to finish.\n"
+    "srun: error: Timed out waiting for job step to complete\n"
+)
+
+
+@pytest.mark.parametrize("err", ["", _BANNER.format("")])
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_step_cancelled_while_launching_is_not_completed(err: str, stopped: bool) -> None:
+    """srun exits 0 for a step ended before its tasks started: CANCELLED, no exit status."""
+    state = srun_outcome(0, _EARLY_CANCEL + err, stopped=stopped)
+    assert (state.status, state.returncode, state.signal) == (Status.CANCELLED, None, None)
+    assert "before its tasks had started" in state.reason
+
+
+@given(st.text(), st.booleans())
+def test_an_exit_0_with_slurms_cancel_words_is_never_completed(text: str, stopped: bool) -> None:
+    """Whatever else srun printed, an exit 0 next to a cancel banner or srun's abort is not a
+    completion."""
+    for words in (_BANNER.format(""), "srun: Job step aborted", _EARLY_CANCEL):
+        assert srun_outcome(0, text + "\n" + words, stopped=stopped).status is not Status.COMPLETED
 
 
 @given(st.integers(1, 255), st.text(), st.booleans())
@@ -563,7 +589,8 @@ def test_ensemble_of_8_via_one_sbatch_script(tmp_path: object) -> None:
         assert report["argv"] == [f"x={member.params['x']}", f"y={member.params['y']}"]
         reports.append(report)
     assert len({r["job"] for r in reports}) == 1
-    assert {r["node"] for r in reports} == {"n1", "n2"}
+    # both of the job's nodes (which two depends on what else the cluster runs)
+    assert len({r["node"] for r in reports}) == 2
     assert _overlap(reports)
 
 

@@ -15,6 +15,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,18 +65,25 @@ def _sacct_until_ended(job: str, step: str) -> dict[str, str]:
         time.sleep(0.2)
 
 
-def _status_json(exp_dir: str) -> dict[str, dict[str, object]]:
+def _status_json(exp_dir: str) -> dict[str, dict[str, Any]]:
     """``smartsim status DIR --format json`` from another process."""
     done = subprocess.run(
         [sys.executable, "-m", "smartsim", "status", exp_dir, "--format", "json"],
         capture_output=True, text=True, cwd=str(ROOT), check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    launches: dict[str, dict[str, object]] = json.loads(done.stdout)["launches"]
+    launches: dict[str, dict[str, Any]] = json.loads(done.stdout)["launches"]
     return launches
 
 
-def _journal(exp_dir: str) -> list[dict[str, object]]:
+def _says(path: Path, text: str) -> bool:
+    try:
+        return text in path.read_text()
+    except OSError:
+        return False
+
+
+def _journal(exp_dir: str) -> list[dict[str, Any]]:
     with open(journal_path(exp_dir), encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -103,10 +111,10 @@ def _short_and_long(alloc: str, tmp_path: Path) -> tuple[Experiment, dict[str, f
 def _check_end_times(exp: Experiment, ended_by_program: dict[str, float], tmp_path: Path) -> None:
     report = exp.report()
     assert [report[n]["status"] for n in ("short", "long")] == ["COMPLETED", "COMPLETED"]
-    short, long = (float(report[n]["ended"]) for n in ("short", "long"))  # type: ignore[arg-type]
+    short, long = (float(report[n]["ended"]) for n in ("short", "long"))
     assert long - short >= 4, report
     for name in ("short", "long"):
-        ended = float(report[name]["ended"])  # type: ignore[arg-type]
+        ended = float(report[name]["ended"])
         # recorded when it happened (the program's own last print is just before its exit)
         assert 0 <= ended - ended_by_program[name] + 1.0 <= 2.5, (name, report, ended_by_program)
     # the journal holds each end as it happened, not when block=True returned
@@ -114,7 +122,7 @@ def _check_end_times(exp: Experiment, ended_by_program: dict[str, float], tmp_pa
         r["name"]: r for r in _journal(str(tmp_path)) if r.get("event") == "status"
         and r.get("status") == "COMPLETED"
     }  # fmt: skip
-    assert float(finals["long"]["t"]) - float(finals["short"]["t"]) >= 4, finals  # type: ignore[arg-type]
+    assert float(finals["long"]["t"]) - float(finals["short"]["t"]) >= 4, finals
     # status from another process, twice: the recorded end times, identical each time
     first, second = _status_json(str(tmp_path)), _status_json(str(tmp_path))
     for name in ("short", "long"):
@@ -134,8 +142,8 @@ def test_each_member_ends_when_it_ends_and_as_sacct_says(alloc: str, tmp_path: P
         assert step.startswith(f"{alloc}.") and step.split(".")[1].isdigit(), report
         row = _sacct_until_ended(alloc, step)
         assert row["name"] == name and row["state"] == "COMPLETED", row
-        assert abs(float(report[name]["ended"]) - float(row["end"])) <= 1.5, (row, report)  # type: ignore[arg-type]
-        assert abs(float(report[name]["started"]) - float(row["start"])) <= 1.5, (row, report)  # type: ignore[arg-type]
+        assert abs(float(report[name]["ended"]) - float(row["end"])) <= 1.5, (row, report)
+        assert abs(float(report[name]["started"]) - float(row["start"])) <= 1.5, (row, report)
 
 
 @pytest.mark.slurm_no_accounting
@@ -177,12 +185,14 @@ def test_stop_returns_final_cancelled_states_with_the_signal(alloc: str, tmp_pat
     """``exp.stop`` returns once the step is final: CANCELLED with a signalled return code
     (-N, as a local process), its srun client is gone (ps), and Slurm agrees it ended."""
     exp = Experiment("stop", exp_path=str(tmp_path), launcher="slurm")
-    rs = exp.create_run_settings("sleep", ["60"], run_command="srun", nodes=1, ntasks=1,
-                                 alloc=alloc)  # fmt: skip
+    rs = exp.create_run_settings("sh", ["-c", "echo started; exec sleep 60"],
+                                 run_command="srun", nodes=1, ntasks=1, alloc=alloc)  # fmt: skip
     model = exp.create_model("victim", rs)
     exp.start(model, block=False)
+    out = tmp_path / "victim" / "victim.out"
     deadline = time.monotonic() + 30
-    while exp.get_status(model) != [Status.RUNNING]:
+    # the program itself runs (a step listed by squeue may still be launching its tasks)
+    while exp.get_status(model) != [Status.RUNNING] or not _says(out, "started"):
         assert time.monotonic() < deadline, exp.summary()
         time.sleep(0.1)
     step = str(exp.report()["victim"]["job_id"])
@@ -228,8 +238,10 @@ def test_own_job_id_is_recorded_and_resolved_after_a_crash(tmp_path: Path) -> No
             assert proc.poll() is None
             assert time.monotonic() < deadline, "no step id journaled"
             if os.path.exists(journal_path(str(tmp_path))):
+                # while srun's job waits it is known as the job (N); once running, as N.0
                 ids = [str(r["step_id"]) for r in _journal(str(tmp_path)) if r.get("step_id")]
-                step = ids[-1] if ids else None
+                steps = [i for i in ids if "." in i]
+                step = steps[-1] if steps else None
             time.sleep(0.1)
         job = step.split(".")[0]
         assert step == f"{job}.0" and job.isdigit(), step
@@ -242,9 +254,85 @@ def test_own_job_id_is_recorded_and_resolved_after_a_crash(tmp_path: Path) -> No
         assert status["job_id"] == step
         row = _sacct(job)[step]
         assert row["state"].startswith("CANCELLED"), row
-        assert float(status["ended"]) == float(row["end"])  # type: ignore[arg-type]
+        assert float(status["ended"]) == float(row["end"])
     finally:
         if proc.poll() is None:
             proc.kill()
         if step is not None:
             subprocess.run(["scancel", step.split(".")[0]], check=False)
+
+
+@pytest.mark.slurm(accounting=True)
+def test_a_batch_members_status_is_its_own_steps(tmp_path: Path) -> None:
+    """Members of one sbatch ensemble each get their own step's outcome and id (``N.M``, as
+    sacct names it), not the batch job's: one exits 0, one exits 3, one is still running
+    when the first two have ended."""
+    from smartsim import BatchSettings
+
+    exp = Experiment("members", exp_path=str(tmp_path), launcher="slurm")
+    rs = exp.create_run_settings(
+        sys.executable, ["-c", "import sys, time; time.sleep({t}); sys.exit({code})"],
+        run_command="srun", ntasks=1,
+    )  # fmt: skip
+    # room for the three at once (sizing a job from its members is another test's subject)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00", batch_args={"ntasks-per-node": 3})
+    assert isinstance(bs, BatchSettings)
+    params = {"t": [0, 0, 5], "code": [0, 3, 0]}
+    ens = exp.create_ensemble("bm", rs, params, batch_settings=bs, perm_strategy="step")
+    exp.start(ens, block=False)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            statuses = exp.get_status(ens)
+            if statuses[:2] == [Status.COMPLETED, Status.FAILED]:
+                break
+            assert time.monotonic() < deadline, exp.summary()
+            time.sleep(0.2)
+        assert statuses[2] is Status.RUNNING, exp.summary()  # its batch job still runs
+        while not exp.finished(ens):
+            assert time.monotonic() < deadline, exp.summary()
+            time.sleep(0.2)
+    finally:
+        exp.stop(ens)
+    assert exp.get_status(ens) == [Status.COMPLETED, Status.FAILED, Status.COMPLETED]
+    report = exp.report()["bm"]
+    members = report["members"]
+    assert isinstance(members, dict)
+    job = str(report["job_id"])
+    rows = _sacct(job)
+    for member in ens.members:
+        got = members[member.name]
+        step = str(got["job_id"])
+        assert step.startswith(f"{job}.") and rows[step]["name"] == member.name, (got, rows)
+    assert members["bm_1"]["returncode"] == 3
+    assert rows[str(members["bm_1"]["job_id"])]["exit"] == "3:0"
+    summary = exp.summary()
+    assert all(f"  {m.name}" in summary for m in ens.members), summary
+    recorded = {r.get("member") for r in _journal(str(tmp_path)) if r.get("event") == "status"}
+    assert {"bm_0", "bm_1", "bm_2"} <= recorded
+    again = _status_json(str(tmp_path))["bm"]["members"]
+    assert isinstance(again, dict)
+    assert {k: v["status"] for k, v in again.items()} == {
+        "bm_0": "COMPLETED", "bm_1": "FAILED", "bm_2": "COMPLETED"
+    }  # fmt: skip
+
+
+@pytest.mark.slurm(accounting=True)
+def test_a_rerun_keeps_its_slurm_name_and_writes_its_own_files(alloc: str, tmp_path: Path) -> None:
+    """The second run of a model writes ``m.1.out`` while Slurm still calls its step ``m``;
+    each run is followed through its own step."""
+    exp = Experiment("rerun", exp_path=str(tmp_path), launcher="slurm")
+    rs = exp.create_run_settings("sh", ["-c", "echo run"], run_command="srun", nodes=1,
+                                 ntasks=1, alloc=alloc)  # fmt: skip
+    model = exp.create_model("again", rs)
+    exp.start(model, block=True)
+    first = str(exp.report()["again"]["job_id"])
+    exp.start(model, block=True)
+    second = str(exp.report()["again"]["job_id"])
+    assert exp.get_status(model) == [Status.COMPLETED]
+    assert first != second and first.startswith(f"{alloc}.") and second.startswith(f"{alloc}.")
+    for step in (first, second):
+        row = _sacct_until_ended(alloc, step)
+        assert (row["name"], row["state"]) == ("again", "COMPLETED"), row
+    assert (tmp_path / "again" / "again.out").read_text() == "run\n"
+    assert (tmp_path / "again" / "again.1.out").read_text() == "run\n"

@@ -121,7 +121,9 @@ def srun_log_path(model: Model, run_index: int) -> str:
 def _context(model: Model, world: World, alloc: str | None) -> LaunchContext:
     out, err = output_paths(model.path, model.name, world.run_index)
     return LaunchContext(
-        cwd=model.path, name=_stem(model.name, world.run_index), stdout=out, stderr=err,
+        # a rerun writes <name>.<run>.out but keeps its Slurm name (squeue/sacct show the
+        # entity's name; only one run of an entity is ever live at a time)
+        cwd=model.path, name=model.name, stdout=out, stderr=err,
         alloc=alloc,
     )  # fmt: skip
 
@@ -221,11 +223,11 @@ def _plan_batch(
     else:
         job_out, job_err = out, err
     members = [(_as_srun(m.run_settings), _context(m, world, None)) for m in models]
-    checked = validate_sbatch(members, bs, job_name=stem, output=job_out, error=job_err)
+    checked = validate_sbatch(members, bs, job_name=name, output=job_out, error=job_err)
     if isinstance(checked, Failure):
         return Failure(Invalid(tuple(_prefixed(name, checked.failure().errors))))
     script_path = posixpath.join(path, f"{stem}.sbatch")
-    script = sbatch_script(members, bs, job_name=stem, output=job_out, error=job_err)
+    script = sbatch_script(members, bs, job_name=name, output=job_out, error=job_err)
     dependency = "afterok:" + ":".join(str(_parse_id(a) or a) for a in after) if after else None
     submit = sbatch_command(script_path, dependency=dependency, cwd=path)
     mkdirs = tuple(dict.fromkeys([path, *(m.path for m in models)]))
@@ -239,6 +241,7 @@ def _plan_batch(
             stderr=err,
             submission=Submission(script_path=script_path, script=script, submit=submit),
             mkdirs=mkdirs,
+            steps=tuple(ctx.name for _, ctx in members) if isinstance(entity, Ensemble) else (),
         )
     )
 
@@ -546,6 +549,15 @@ _SELF_ABORT: Final = re.compile(r"srun: Terminating |srun: error: .*(?:Aborting|
 _EXITED: Final = re.compile(r"task \d+: Exited with exit code (\d+)")
 
 
+#: srun's words when its step was ended while it was still being launched.
+_EARLY: Final = "aborted before step completely launched"
+
+
+def _controller_ended(messages: str) -> bool:
+    """Whether srun says slurmctld ended its step (and srun did not end it itself)."""
+    return _ABORTED in messages and not _SELF_ABORT.search(messages)
+
+
 def _signalled(returncode: int, messages: str) -> int | None:
     """The signal that ended a step whose srun exited ``returncode`` (128 + N), unless srun said
     a task exited with that code itself."""
@@ -584,7 +596,18 @@ def srun_outcome(
     (<Status.CANCELLED: 'CANCELLED'>, -9, 9)
     """
     if returncode == 0:
-        return JobState(Status.COMPLETED, "COMPLETED", 0)
+        if not (_BANNER.search(messages) or _EARLY in messages or _controller_ended(messages)):
+            return JobState(Status.COMPLETED, "COMPLETED", 0)
+        # srun also exits 0 when its step was ended before the tasks had started (*verified*:
+        # "launch_p_step_launch: StepId=25.2 aborted before step completely launched."): no
+        # task reported, so there is no exit status to give
+        state = srun_outcome(128 + 9, messages, stopped=stopped, step=step)
+        if state.status is Status.FAILED and state.raw == "FAILED":
+            state = attrs.evolve(state, status=Status.CANCELLED, raw="CANCELLED")
+        return attrs.evolve(
+            state, returncode=None, signal=None,
+            reason=f"{state.reason}; ended before its tasks had started: no exit status",
+        )  # fmt: skip
     sig = _signalled(returncode, messages)
     code = -sig if sig is not None else returncode
     banners = [
@@ -608,7 +631,7 @@ def srun_outcome(
         return JobState(Status.FAILED, "OUT_OF_MEMORY", code, sig, "out of memory")
     if stopped:
         return JobState(Status.CANCELLED, "CANCELLED", code, sig, "cancelled by smartsim")
-    if _ABORTED in messages and not _SELF_ABORT.search(messages):
+    if _controller_ended(messages):
         return JobState(
             Status.CANCELLED,
             "CANCELLED",

@@ -119,7 +119,13 @@ def launch_record(
 
 
 def status_record(
-    t: float, session: str, name: str, job_id: str | None, state: JobState
+    t: float,
+    session: str,
+    name: str,
+    job_id: str | None,
+    state: JobState,
+    *,
+    member: str | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "v": VERSION,
@@ -134,6 +140,8 @@ def status_record(
         "signal": state.signal,
         "reason": state.reason,
     }
+    if member is not None:
+        record["member"] = member  # a member of batch launch ``name``, followed by its step
     if state.job_id and state.job_id != job_id:
         record["step_id"] = state.job_id
     if state.start is not None:
@@ -247,6 +255,19 @@ class Entry:
     session: str
     stop_requested: bool = False
     #: Whether ``started`` is when it was seen running (or the scheduler's start), not its launch.
+    start_seen: bool = False
+    #: The members of a batch launch followed one by one: ``(member, its entry-like record)``.
+    parts: tuple[tuple[str, Part], ...] = ()
+
+
+@final
+@attrs.frozen
+class Part:
+    """One member of a batch launch as the journal tells it (its own step's states)."""
+
+    state: JobState
+    started: float | None = None
+    ended: float | None = None
     start_seen: bool = False
 
 
@@ -386,6 +407,24 @@ def _apply_status(entry: Entry, state: JobState, t: object) -> Entry:
     )
 
 
+def _apply_part(entry: Entry, member: str, state: JobState, t: object) -> Entry:
+    parts = dict(entry.parts)
+    part = parts.get(member, Part(JobState(Status.PENDING, "launched")))
+    if part.state.status.is_final:
+        return entry
+    seen = _float(t)
+    started, start_seen = part.started, part.start_seen
+    if state.start is not None:
+        started, start_seen = state.start, True
+    elif state.status is Status.RUNNING and not start_seen and seen is not None:
+        started, start_seen = seen, True
+    ended = part.ended
+    if state.status.is_final:
+        ended = state.end if state.end is not None else seen
+    parts[member] = Part(state, started, ended, start_seen)
+    return attrs.evolve(entry, parts=tuple(parts.items()))
+
+
 def parse_journal(lines: Iterable[str]) -> Replay:
     """What a journal's lines say (pure; any text gives a :class:`Replay`, never an error)."""
     experiment: str | None = None
@@ -418,9 +457,14 @@ def parse_journal(lines: Iterable[str]) -> Replay:
             entries[entry.name] = entry  # a relaunch replaces the entry, keeping its place
         elif event == "status" and current is not None:
             state = _state(record)
+            member = _str(record.get("member"))
             if state is None:
                 skipped += 1
-            elif current.handle is not None and record.get("job_id") == current.handle.job_id:
+            elif current.handle is None or record.get("job_id") != current.handle.job_id:
+                pass
+            elif member is not None:
+                entries[current.name] = _apply_part(current, member, state, record.get("t"))
+            else:
                 entries[current.name] = _apply_status(current, state, record.get("t"))
         elif event == "stop" and current is not None and current.handle is not None:
             if record.get("job_id") == current.handle.job_id and not current.state.status.is_final:

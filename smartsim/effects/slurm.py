@@ -17,8 +17,9 @@ cluster, ``scripts/slurm-cluster``):
   not reach it; ``Experiment`` stops it with ``scancel``); its own messages go to
   ``<name>.srun.log`` beside the model's ``.out``/``.err`` (which slurmstepd writes itself,
   ``--output``/``--error``).
-* A step's id is learned from ``squeue -s`` by its unique name (``--job-name``, the output stem
-  ``<name>`` or ``<name>.<run>``), one call per poll for every step.
+* A step's id is learned from ``squeue -s`` by its name (``--job-name``, the entity's name: a
+  rerun writes ``<name>.<run>.out`` but keeps its name; only one run of an entity is live at a
+  time, and steps of earlier runs are claimed), one call per poll for every step.
 * ``poll`` makes at most three calls per cluster, however many handles: ``squeue -s`` (steps),
   ``squeue -t all`` (jobs), and ``sacct`` only for jobs that left squeue or steps whose ``srun``
   ended, when accounting exists. Without accounting an ended step is resolved from its ``srun``
@@ -448,6 +449,9 @@ _ERR: Final = "stderr"
 _SEQ: Final = "seq"
 #: Handle.extra key under which a journal hands back the step id an earlier process learned.
 STEP_KEY: Final = "step"
+#: A batch ensemble's member names and their steps' names (comma-separated, same order).
+_MEMBERS: Final = "members"
+_STEPS: Final = "steps"
 
 
 @attrs.define
@@ -465,6 +469,10 @@ class _Tracked:
     stopped: bool = False
     #: When this process saw the srun client exit (``time.monotonic()``).
     ended_at: float | None = None
+    #: A batch ensemble's members' own states (by member name), from their steps.
+    members: dict[str, JobState] = attrs.Factory(dict)
+    #: Members whose step a poll has seen running.
+    members_seen: set[str] = attrs.Factory(set)
 
 
 def _kind(handle: Handle) -> str:
@@ -509,6 +517,8 @@ class SlurmLauncher:
         #: Allocation layouts read for MPI launchers (one ``scontrol`` per allocation).
         self._layouts: dict[str, JobLayout] = {}
         self._listeners: list[Callable[[Handle, JobState], None]] = []
+        self._member_listeners: list[Callable[[Handle, str, JobState], None]] = []
+        self._reported_members: dict[tuple[Handle, str], JobState] = {}
         #: The last state told to the listeners, per handle.
         self._reported: dict[Handle, JobState] = {}
 
@@ -609,11 +619,14 @@ class SlurmLauncher:
             parsed = parse_sbatch_parsable(done.stdout)
             if isinstance(parsed, Failure):
                 return IOFailure(UnparsableOutput("sbatch", done.stdout, "jobid[;cluster]"))
+            extra = [(_KIND, "batch"), (_SEQ, self._next_seq())]
+            if launch.steps:
+                extra += [(_MEMBERS, ",".join(launch.members)), (_STEPS, ",".join(launch.steps))]
             handle = Handle(
                 launcher=self.name,
                 name=launch.name,
                 job_id=job_id_text(parsed.unwrap()),
-                extra=((_KIND, "batch"), (_SEQ, self._next_seq())),
+                extra=tuple(extra),
             )
             with self._lock:
                 self._tracked[handle] = _Tracked()
@@ -850,11 +863,27 @@ class SlurmLauncher:
         once a second, so a change is told at most that late)."""
         self._listeners.append(callback)
 
+    def watch_members(self, callback: Callable[[Handle, str, JobState], None]) -> None:
+        """Call ``callback(handle, member, state)`` for every change of a batch ensemble's
+        member (its own step) that a poll sees."""
+        self._member_listeners.append(callback)
+
     def _notify(self, states: Mapping[Handle, JobState]) -> None:
         with self._lock:
             changed = [(h, s) for h, s in states.items() if self._reported.get(h) != s]
             for h, s in changed:
                 self._reported[h] = s
+            moved: list[tuple[Handle, str, JobState]] = []
+            for h in states:
+                for member, state in self._track(h).members.items():
+                    key = (h, member)
+                    if self._reported_members.get(key) != state:
+                        self._reported_members[key] = state
+                        moved.append((h, member, state))
+        # members first: a batch job's end is told after what its members did
+        for h, member, state in moved:
+            for member_listener in self._member_listeners:
+                member_listener(h, member, state)
         for h, s in changed:
             for listener in self._listeners:
                 listener(h, s)
@@ -864,9 +893,10 @@ class SlurmLauncher:
     ) -> IOResult[dict[Handle, JobState], EffectError]:
         steps = [h for h in handles if _kind(h) != "batch"]
         batches = [h for h in handles if _kind(h) == "batch"]
+        with_members = [h for h in batches if h.get(_STEPS)]
         # 1. squeue -s: which steps run now (and the ids of steps not yet resolved)
         listed: tuple[tuple[JobId, str], ...] = ()
-        if steps:
+        if steps or with_members:
             got = self._call(squeue_steps_argv(cluster))
             if isinstance(got, IOFailure):
                 return got.map(lambda _: {})
@@ -878,6 +908,7 @@ class SlurmLauncher:
                 return IOFailure(UnparsableOutput("squeue", done.stdout, parsed.failure()))
             listed = parsed.unwrap()
             self._resolve_from_squeue(steps, listed)
+            self._see_members(with_members, listed)
         # 2. squeue: live (and recently finished) batch jobs
         queued: dict[str, JobState] = {}
         if batches:
@@ -898,7 +929,7 @@ class SlurmLauncher:
         need_sacct: list[Handle] = []
         for h in batches:
             state = queued.get(JobId.parse(h.job_id).map(str).value_or(h.job_id))
-            if state is None or state.status.is_final:
+            if state is None or state.status.is_final or self._member_ended(h, listed):
                 need_sacct.append(h)
         for h in steps:
             tracked = self._track(h)
@@ -920,6 +951,8 @@ class SlurmLauncher:
         out: dict[Handle, JobState] = {}
         for h in batches:
             out[h] = self._batch_state(h, queued, accounted)
+            if h.get(_STEPS):
+                self._member_states(h, out[h], listed, accounted)
         for h in steps:
             out[h] = self._step_state(h, running_ids, accounted)
         for h, state in out.items():
@@ -998,6 +1031,97 @@ class SlurmLauncher:
                 (tracked.resolved.job, tracked.resolved.step) in running
             ):
                 tracked.seen_running = True
+
+    # ------------------------------------------------------------------ batch members
+
+    def member_states(self, handle: Handle) -> Mapping[str, JobState]:
+        """A batch ensemble's members' own states (their ``srun`` steps inside the job), by
+        member name, as of the last poll; empty for any other handle."""
+        with self._lock:
+            return dict(self._track(handle).members)
+
+    def _member_steps(self, handle: Handle) -> list[tuple[str, str]]:
+        members = (handle.get(_MEMBERS) or "").split(",")
+        steps = (handle.get(_STEPS) or "").split(",")
+        return list(zip(members, steps, strict=False))
+
+    def _see_members(
+        self, batches: Sequence[Handle], listed: Sequence[tuple[JobId, str]]
+    ) -> None:
+        for h in batches:
+            jid = _parse_id(h.job_id)
+            tracked = self._track(h)
+            names = {name for j, name in listed if jid is not None and j.job == jid.job}
+            for member, step in self._member_steps(h):
+                if step in names:
+                    tracked.members_seen.add(member)
+
+    def _member_ended(self, h: Handle, listed: Sequence[tuple[JobId, str]]) -> bool:
+        """Whether a member step seen running has left squeue and is not final yet."""
+        tracked = self._track(h)
+        jid = _parse_id(h.job_id)
+        names = {name for j, name in listed if jid is not None and j.job == jid.job}
+        return any(
+            member in tracked.members_seen
+            and step not in names
+            and not (member in tracked.members and tracked.members[member].status.is_final)
+            for member, step in self._member_steps(h)
+        )
+
+    def _member_states(
+        self,
+        h: Handle,
+        job: JobState,
+        listed: Sequence[tuple[JobId, str]],
+        accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
+    ) -> None:
+        """Each member's state: its step's sacct row when final, RUNNING while squeue lists
+        it, else what the job's own state lets us know (a COMPLETED job means every member
+        exited 0: the script exits with the first failing member's status)."""
+        tracked = self._track(h)
+        jid = _parse_id(h.job_id)
+        if jid is None:
+            return
+        running = {name: j for j, name in listed if j.job == jid.job}
+        rows = (accounted or {}).get(str(jid.job), [])
+        for member, step in self._member_steps(h):
+            known = tracked.members.get(member)
+            if known is not None and known.status.is_final:
+                continue
+            named = [
+                (rid, s) for rid, s, rname in rows if rname == step and "." in rid
+            ]
+            if named:
+                rid, state = max(named, key=lambda c: _step_no(_parse_id(c[0]) or JobId(0)))
+                if state.status.is_final or step not in running:
+                    tracked.members[member] = attrs.evolve(state, job_id=rid)
+                    continue
+            if step in running:
+                step_id = job_id_text(attrs.evolve(running[step], cluster=_cluster(h)))
+                tracked.members[member] = JobState(Status.RUNNING, "RUNNING", job_id=step_id)
+            elif job.status is Status.COMPLETED:
+                tracked.members[member] = attrs.evolve(
+                    job, job_id=known.job_id if known else "", start=None, end=None
+                )
+            elif job.status.is_final:
+                tracked.members[member] = JobState(
+                    job.status,
+                    job.raw,
+                    reason=f"the batch job ended {job.raw or job.status}; this member's own exit "
+                    "is not known (no accounting row for its step)",
+                    job_id=known.job_id if known else "",
+                )
+            elif member in tracked.members_seen:
+                tracked.members[member] = JobState(
+                    Status.RUNNING,
+                    "COMPLETING",
+                    reason="its step has ended; its exit is not known yet",
+                    job_id=known.job_id if known else "",
+                )
+            else:
+                tracked.members[member] = JobState(
+                    Status.PENDING, job.raw or "PENDING", reason="its step has not started"
+                )
 
     def _batch_state(
         self,
