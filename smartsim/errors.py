@@ -432,6 +432,19 @@ class UnknownJob(EffectError):
         return f"no job {self.job_id}{': ' + self.said if self.said else ''}"
 
 
+@final
+@attrs.frozen
+class MissingDependency(EffectError):
+    """An optional part of smartsim whose package is not installed (``install`` says how)."""
+
+    package: str
+    install: str
+
+    @property
+    def message(self) -> str:
+        return f"the {self.package!r} package is not installed: {self.install}"
+
+
 # --------------------------------------------------------------------------- shell
 
 

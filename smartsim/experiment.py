@@ -84,6 +84,7 @@ LAUNCHERS: Final[dict[str, str]] = {
     "sge": "smartsim.effects.sge:SgeLauncher",
     "flux": "smartsim.effects.flux:FluxLauncher",
     "kubernetes": "smartsim.effects.kubernetes:KubernetesLauncher",
+    "dragon": "smartsim.effects.dragon:DragonLauncher",
 }
 #: Where each launcher finds an enclosing allocation in the caller's environment.
 ALLOCATION_VARIABLES: Final[dict[str, str]] = {
@@ -421,6 +422,10 @@ class Experiment:
 
     @staticmethod
     def _settings_problems(rs: RunSettings, launcher: str = "local") -> list[ValidationError]:
+        if launcher == "dragon":  # Dragon places the processes itself: its planner's rules
+            from smartsim.commands.dragon import settings_problems
+
+            return settings_problems(rs)
         errors = run_settings_problems(rs)
         if not errors:
             # Under Slurm an allocation id is the launcher's business (srun --jobid, or the
