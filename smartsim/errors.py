@@ -406,6 +406,34 @@ class StillRunning(EffectError):
 
 @final
 @attrs.frozen
+class NeverStarts(EffectError):
+    """A wait that could never end: the scheduler holds these jobs pending for a reason under
+    which they cannot start (``name (job id): REASON: why`` each). They are left queued;
+    stopping the experiment cancels them."""
+
+    jobs: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return "can never start as the cluster is configured: " + "; ".join(self.jobs)
+
+
+@final
+@attrs.frozen
+class UnknownJob(EffectError):
+    """The scheduler does not know this job id (and, where it keeps accounting, never did)."""
+
+    job_id: str
+    #: What the scheduler said.
+    said: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"no job {self.job_id}{': ' + self.said if self.said else ''}"
+
+
+@final
+@attrs.frozen
 class MissingDependency(EffectError):
     """An optional part of smartsim whose package is not installed (``install`` says how)."""
 

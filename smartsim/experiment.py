@@ -97,6 +97,8 @@ ALLOCATION_VARIABLES: Final[dict[str, str]] = {
 }
 #: How long one wait on a launcher lasts while blocking (Ctrl-C interrupts it at once).
 _WAIT_SLICE: Final = 60.0
+#: Seconds a released allocation is given to leave Slurm's queue (COMPLETING -> gone).
+_RELEASE_WAIT: Final = 30.0
 #: Poll interval of a blocking start for a launcher that cannot wait by itself.
 _BLOCK_POLL: Final = 1.0
 #: How long :meth:`Experiment.stop` waits for what it stopped to be final.
@@ -235,6 +237,23 @@ def _members(entity: Entity) -> tuple[Model, ...]:
     return entity.members if isinstance(entity, Ensemble) else (entity,)
 
 
+@final
+@attrs.frozen
+class AllocationInfo:
+    """An allocation of an experiment as :meth:`Experiment.allocations` sees it now."""
+
+    name: str
+    job_id: str
+    released: bool
+    #: ``alive``, ``gone`` or ``unknown``: whether the process that obtained it still runs.
+    owner: str
+    #: Why ``owner`` is what it is, in words.
+    detail: str
+    #: Slurm's state of it (``RUNNING``...), ``None`` when Slurm no longer lists it (or it was
+    #: released, so nobody asked).
+    slurm_state: str | None
+
+
 @attrs.define
 class _Part:
     """One member of a batch launch, followed through its own step (mutable, under the lock)."""
@@ -329,6 +348,9 @@ class Experiment:
         self._member_run: dict[str, str] = {}  # model name -> launch name
         self._by_handle: dict[Handle, _Run] = {}
         self._early: dict[Handle, list[JobState]] = {}
+        #: Allocations obtained for this experiment (by this process or, after
+        #: :meth:`reconnect`, by the processes its journal names), by job id.
+        self._allocations: dict[str, journal.Allocation] = {}
         self._journal = journal.Journal(journal.journal_path(self.exp_path))
         self._journal_opened = False
         #: The first error writing the journal, if any (the work goes on without it).
@@ -1193,6 +1215,116 @@ class Experiment:
         except SmartSimError:
             pass
 
+    # ------------------------------------------------------------------ allocations
+
+    def get_allocation(self, nodes: int | None = 1, *, name: str = "", **fields: Any) -> str:
+        """Obtain a Slurm allocation for this experiment (the arguments of
+        :func:`smartsim.slurm.get_slurm_allocation`); returns its id. It is journaled with this
+        process as its owner, shown by :meth:`summary` and :meth:`allocations`, and released by
+        :meth:`release_allocation` -- or, if this process dies first, by
+        :meth:`release_abandoned` (``smartsim stop DIR``). ``name`` labels it."""
+        from smartsim.effects.local import identity
+        from smartsim.slurm import get_slurm_allocation
+
+        if not isinstance(name, str) or "\n" in name:
+            _refuse(BadValue("name", name, "a label on one line"))
+        alloc_id = get_slurm_allocation(nodes, **fields)
+        now, pid = time.time(), os.getpid()
+        owner = identity(pid)
+        record = journal.allocation_record(
+            t=now, session=self._session, name=name, job_id=alloc_id, launcher="slurm",
+            pid=pid, owner=owner,
+        )  # fmt: skip
+        with self._lock:
+            self._allocations[alloc_id] = journal.Allocation(
+                name=name, job_id=alloc_id, launcher="slurm", pid=pid, owner=owner, obtained=now
+            )
+            self._record(record)
+        return alloc_id
+
+    def release_allocation(self, alloc_id: str) -> None:
+        """Release an allocation (``scancel``) and journal it; one that has already ended is not
+        an error, an id Slurm never knew is (``UnknownJob``)."""
+        from smartsim.slurm import release_slurm_allocation
+
+        release_slurm_allocation(alloc_id)
+        self._released(alloc_id)
+
+    def _released(self, alloc_id: str) -> None:
+        now = time.time()
+        with self._lock:
+            known = self._allocations.get(alloc_id)
+            if known is not None and known.released is None:
+                self._allocations[alloc_id] = attrs.evolve(known, released=now)
+            self._record(journal.release_record(now, self._session, alloc_id))
+
+    def allocations(self) -> list[AllocationInfo]:
+        """Every allocation journaled for this experiment, whether it is released, whether the
+        process that obtained it still runs, and Slurm's state of it now (one ``squeue`` for
+        those not released)."""
+        from smartsim.effects.allocations import owner_state, slurm_states
+
+        with self._lock:
+            known = list(self._allocations.values())
+        held = [a.job_id for a in known if a.released is None]
+        states = _io_ok(slurm_states(held)) if held else {}
+        out = []
+        for alloc in known:
+            owner, why = owner_state(alloc)
+            if alloc.pid == os.getpid() and owner == "alive":
+                why = "held by this process"
+            out.append(
+                AllocationInfo(
+                    name=alloc.name, job_id=alloc.job_id, released=alloc.released is not None,
+                    owner=owner, detail=why, slurm_state=states.get(alloc.job_id),
+                )
+            )  # fmt: skip
+        return out
+
+    def release_abandoned(self) -> list[AllocationInfo]:
+        """Release every journaled allocation whose owner is known to be gone (it died without
+        releasing it); returns them, released. One whose owner runs, or cannot be checked
+        (another host), is left alone -- :meth:`allocations` says so."""
+        from smartsim.effects.allocations import wait_gone
+        from smartsim.errors import Timeout, UnknownJob
+        from smartsim.slurm import release_slurm_allocation
+
+        done = []
+        for info in self.allocations():
+            if info.released or info.owner != "gone":
+                continue
+            try:
+                release_slurm_allocation(info.job_id)
+            except SmartSimError as exc:
+                if not isinstance(exc.error, UnknownJob):
+                    raise
+                # Slurm has forgotten it (it ended long ago): nothing is held any more
+            self._released(info.job_id)
+            done.append(attrs.evolve(info, released=True, slurm_state=None))
+        # released means gone: a cancelled job is COMPLETING until its nodes are clean
+        holding = _io_ok(wait_gone([a.job_id for a in done], _RELEASE_WAIT)) if done else {}
+        if holding:
+            what = ", ".join(f"{j} ({s})" for j, s in holding.items())
+            raise SmartSimError(Timeout(f"the release of {what}", _RELEASE_WAIT))
+        return done
+
+    def _allocation_lines(self) -> list[str]:
+        with self._lock:
+            if not self._allocations:
+                return []
+        lines = []
+        for info in self.allocations():
+            label = f"allocation {info.name + ' ' if info.name else ''}{info.job_id}"
+            if info.released:
+                lines.append(f"{label}: released")
+                continue
+            slurm = info.slurm_state or "no longer listed by Slurm"
+            text = f"{label}: not released, {info.detail} (Slurm: {slurm})"
+            if info.owner == "gone" and info.slurm_state is not None:
+                text += f"; `smartsim stop {self.exp_path}` releases it"
+            lines.append(text)
+        return lines
+
     # ------------------------------------------------------------------ reporting
 
     def states(self) -> dict[str, JobState]:
@@ -1292,6 +1424,7 @@ class Experiment:
                 for row in rows
             ]
         title = f"Experiment {self.name} ({self.launcher}) in {self.exp_path}"
+        lines += self._allocation_lines()
         if self.journal_error is not None:
             lines.append(f"journal not written: {self.journal_error}")
         return "\n".join([title, *lines])
@@ -1343,6 +1476,7 @@ class Experiment:
                     exp._member_run[member] = entry.name
                 if entry.handle is not None:
                     exp._by_handle[entry.handle] = run
+            exp._allocations = {a.job_id: a for a in replayed.allocations}
         exp._refresh(list(exp._runs.values()))
         return exp
 

@@ -483,6 +483,11 @@ class AllocationRequest:
 
     ``add_opts`` keys follow the seed's rule: a one-letter key is ``-K value``, a longer one
     ``--key value``; ``None``/``True`` is a bare flag and ``False`` leaves the option out.
+
+    ``exclusive``: ``True`` whole nodes (``--exclusive``), ``False`` what Slurm gives by
+    default (on a cluster that shares nodes, one CPU per node), ``None`` (the default) whole
+    nodes when the request asks for nodes and sizes no tasks or CPUs itself -- what a user
+    asking for N nodes means (see docs/launchers/slurm.md, "Steps fit their allocation").
     """
 
     nodes: int | None = attrs.field(default=None, converter=_opt_int)
@@ -491,7 +496,7 @@ class AllocationRequest:
     partition: str | None = attrs.field(default=None, converter=_opt_str)
     account: str | None = attrs.field(default=None, converter=_opt_str)
     constraint: str | None = attrs.field(default=None, converter=_opt_str)
-    exclusive: bool = False
+    exclusive: bool | None = None
     job_name: str | None = attrs.field(default=None, converter=_opt_str)
     mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
     gpus: int | None = attrs.field(default=None, converter=_opt_int)

@@ -51,12 +51,14 @@ from smartsim.commands._types import Command, Submission
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.slurm import (
     SACCT_ENV,
+    never_starts,
     parse_sacct_rows,
     parse_salloc_pending,
     parse_salloc_stderr,
     parse_sbatch_parsable,
     parse_squeue,
     sacct_argv,
+    sacct_known_argv,
     salloc_argv,
     scancel_argv,
     squeue_argv,
@@ -67,6 +69,7 @@ from smartsim.commands.slurm_plan import (
     _is_mpi_launch,
     _parse_id,
     allocation_env,
+    allocations_used,
     job_id_text,
     parse_job_layout,
     parse_squeue_steps,
@@ -81,10 +84,12 @@ from smartsim.errors import (
     ExecutableNotFound,
     Interrupted,
     Invalid,
+    NeverStarts,
     NonZeroExit,
     OSFailure,
     SchedulerUnavailable,
     Timeout,
+    UnknownJob,
     UnparsableOutput,
 )
 from smartsim.status import JobState, Status
@@ -105,6 +110,7 @@ __all__ = [
     "parse_job_layout",
     "plan_slurm",
     "release",
+    "release_allocation",
     "srun_outcome",
 ]
 
@@ -184,6 +190,43 @@ def release(job_id: JobId | str) -> IOResult[None, EffectError]:
         return IOSuccess(None)
 
     return _client(scancel_argv([jid])).bind(check)
+
+
+def release_allocation(job_id: JobId | str) -> IOResult[None, EffectError]:
+    """Release an allocation by its id (``scancel -v``): one that has already ended is not an
+    error, an id Slurm does not know is :class:`~smartsim.errors.UnknownJob` with Slurm's own
+    words -- unless accounting remembers it (it ended longer ago than ``MinJobAge``)."""
+    jid = _parse_id(job_id) if isinstance(job_id, str) else job_id
+    if jid is None:
+        return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
+
+    def check(done: Completed) -> IOResult[None, EffectError]:
+        if done.returncode != 0 and not _already_gone(done):
+            return IOFailure(_failed(done))
+        unknown = [line.strip() for line in done.stderr.splitlines() if _UNKNOWN in line]
+        if not unknown:
+            return IOSuccess(None)
+        return _in_accounting(jid).bind(
+            lambda known: IOSuccess(None) if known else IOFailure(UnknownJob(str(jid), unknown[-1]))
+        )
+
+    return _client(scancel_argv([jid], verbose=True)).bind(check)
+
+
+#: What Slurm says of a job id it does not know (scancel -v, squeue, scontrol).
+_UNKNOWN: Final = "Invalid job id specified"
+
+
+def _in_accounting(jid: JobId) -> IOResult[bool, EffectError]:
+    """Whether accounting has a record of job ``jid`` (False when there is no accounting:
+    then nothing says it ever existed)."""
+    argv = sacct_known_argv(jid)
+
+    def read(done: Completed) -> IOResult[bool, EffectError]:
+        rows = [line for line in done.stdout.splitlines() if line.strip()]
+        return IOSuccess(done.returncode == 0 and bool(rows))
+
+    return _client(argv).bind(read)
 
 
 #: Seconds salloc is given to exit after its pending job is cancelled, then after SIGTERM,
@@ -482,9 +525,16 @@ class SlurmLauncher:
     # ------------------------------------------------------------------ planning
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-        """Pure: the launches that run ``entity`` (see :func:`plan_slurm`)."""
+        """The launches that run ``entity`` (see :func:`plan_slurm`), given the layout of each
+        running allocation its steps use (read once per allocation, ``scontrol show job -d``;
+        one that cannot be read now is left out: its steps are not checked against it)."""
         after = world.after or self._after
-        return plan_slurm(entity, world, alloc=self.alloc, after=after)
+        layouts = {}
+        for job in allocations_used(entity, world, alloc=self.alloc):
+            got = self.layout(job)
+            if isinstance(got, IOSuccess):
+                layouts[job] = unsafe_perform_io(got.unwrap())
+        return plan_slurm(entity, world, alloc=self.alloc, after=after, layouts=layouts)
 
     @contextlib.contextmanager
     def after(self, handles: Iterable[Handle]) -> Iterator[None]:
@@ -659,10 +709,13 @@ class SlurmLauncher:
         """Start an MPI launcher as a local process that sees allocation ``SLURM_JOB_ID`` as
         ``salloc``'s shell would; its output goes to the model's files."""
         job = command.env["SLURM_JOB_ID"]
-        got = self.layout(job)
-        if isinstance(got, IOFailure):
-            return IOFailure(unsafe_perform_io(got.failure()))
-        env = environment({**command.env, **allocation_env(job, unsafe_perform_io(got.unwrap()))})
+        planned = dict(command.env.items())
+        if "SLURM_JOB_NODELIST" not in planned:  # the layout could not be read when planned
+            got = self.layout(job)
+            if isinstance(got, IOFailure):
+                return IOFailure(unsafe_perform_io(got.failure()))
+            planned.update(allocation_env(job, unsafe_perform_io(got.unwrap())))
+        env = environment(planned)
         try:
             with open(launch.stdout, "ab") as out, open(launch.stderr, "ab") as err:
                 proc = subprocess.Popen(
@@ -760,7 +813,8 @@ class SlurmLauncher:
 
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
-        ``squeue``, ``sacct``), none for handles already final."""
+        ``squeue``, ``sacct``), none for handles already final -- and one ``squeue`` more, for
+        all of them, while srun clients wait for jobs of their own (Slurm's pending reason)."""
         states: dict[Handle, JobState] = {}
         by_cluster: dict[str | None, list[Handle]] = {}
         for handle in handles:
@@ -780,6 +834,7 @@ class SlurmLauncher:
             if isinstance(result, IOFailure):
                 return result
             states.update(unsafe_perform_io(result.unwrap()))
+        states = self._own_job_reasons(states)
         out = {h: self._named(h, states[h]) for h in handles}
         self._notify(out)
         return IOSuccess(out)
@@ -1200,9 +1255,34 @@ class SlurmLauncher:
                 states = unsafe_perform_io(result.unwrap())
                 if all(s.status.is_final for s in states.values()) or remaining <= 0:
                     return result
+                stuck = _never_starting(states)
+                if stuck:  # a wait that could never end
+                    return IOFailure(NeverStarts(stuck))
                 interval = 0.05 if last != states else min(interval * 2, MAX_POLL_INTERVAL)
                 last = states
             self._nap(handles, min(interval, max(remaining, 0.0)))
+
+    def _own_job_reasons(self, states: Mapping[Handle, JobState]) -> dict[Handle, JobState]:
+        """``states`` with Slurm's pending reason for steps whose srun still waits for its own
+        job (the step's state says only that it waits; one ``squeue`` for all such jobs)."""
+        out = dict(states)
+        waiting = {
+            h: own
+            for h, s in states.items()
+            if s.status is Status.PENDING and _kind(h) == "job"
+            and (own := self._track(h).own_job) is not None and own.cluster is None
+        }  # fmt: skip
+        if not waiting:
+            return out
+        got = self._call(squeue_argv(list(waiting.values())))
+        if isinstance(got, IOFailure):
+            return out
+        rows = parse_squeue(unsafe_perform_io(got.unwrap()).stdout).value_or({})
+        for h, own in waiting.items():
+            row = rows.get(str(own.job))
+            if row is not None and row.status is Status.PENDING:
+                out[h] = attrs.evolve(out[h], reason=row.reason)
+        return out
 
     def _nap(self, handles: Sequence[Handle], seconds: float) -> None:
         """Sleep up to ``seconds``, waking early when a local srun client exits."""
@@ -1274,6 +1354,19 @@ class SlurmLauncher:
 #: job, but *verified*: a finished step gives "Kill job error on job step id 12.0: Invalid job
 #: id specified" and exit 1 or 225).
 _GONE: Final = ("Invalid job id specified", "already completing or completed", "Job/step already")
+
+
+def _never_starting(states: Mapping[Handle, JobState]) -> tuple[str, ...]:
+    """``name (job id): REASON: why`` of every handle Slurm holds pending for a reason under
+    which it cannot start (see :data:`~smartsim.commands.slurm.NEVER_STARTS`)."""
+    out = []
+    for handle, state in states.items():
+        why = never_starts(state.reason) if state.status is Status.PENDING else None
+        if why is not None:
+            known = state.job_id or handle.job_id
+            job = f" ({known})" if known else ""
+            out.append(f"{handle.name}{job}: {state.reason}: {why}")
+    return tuple(out)
 
 
 def _already_gone(done: Completed) -> bool:
