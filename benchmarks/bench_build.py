@@ -76,9 +76,25 @@ _OPTIONAL = {"exclusive", "K", "immediate", "I", "propagate", "nice", "bcast"}
 
 def baseline_argv(d: Mapping[str, Any], cwd: str, name: str, out: str, err: str) -> list[str]:
     """The same srun argv from a plain dict, written by hand (what a script would do)."""
-    argv = ["srun", "--jobid", d["alloc"], "--job-name", name, "--output", out, "--error", err,
-            "--exact", "--mem=0", "-N", str(d["nodes"]), "-n", str(d["ntasks"]),
-            "--ntasks-per-node", str(d["tasks_per_node"])]  # fmt: skip
+    argv = [
+        "srun",
+        "--jobid",
+        d["alloc"],
+        "--job-name",
+        name,
+        "--output",
+        out,
+        "--error",
+        err,
+        "--exact",
+        "--mem=0",
+        "-N",
+        str(d["nodes"]),
+        "-n",
+        str(d["ntasks"]),
+        "--ntasks-per-node",
+        str(d["tasks_per_node"]),
+    ]
     if d["cpus_per_task"] is not None:
         argv += ["-c", str(d["cpus_per_task"])]
     argv += ["--time", _slurm_time(d["time"]), "--nodelist", ",".join(d["hostlist"])]
@@ -97,10 +113,11 @@ def baseline_argv(d: Mapping[str, Any], cwd: str, name: str, out: str, err: str)
 
 def _contexts(n: int) -> list[LaunchContext]:
     return [
-        LaunchContext(cwd=f"/w/m{i}", name=f"m{i}", stdout=f"/w/m{i}/m{i}.out",
-                      stderr=f"/w/m{i}/m{i}.err")
+        LaunchContext(
+            cwd=f"/w/m{i}", name=f"m{i}", stdout=f"/w/m{i}/m{i}.out", stderr=f"/w/m{i}/m{i}.err"
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def check_same(settings: Sequence[Fields], contexts: Sequence[LaunchContext]) -> None:
@@ -165,12 +182,19 @@ def one_round(settings: Sequence[Fields], contexts: Sequence[LaunchContext]) -> 
 
 
 OTHERS: tuple[tuple[str | None, str | None], ...] = (
-    ("mpirun", None), ("mpiexec.mpich", None), ("mpiexec", "pals"), ("aprun", None),
-    ("jsrun", None), ("flux", None), (None, None),
-)  # fmt: skip
+    ("mpirun", None),
+    ("mpiexec.mpich", None),
+    ("mpiexec", "pals"),
+    ("aprun", None),
+    ("jsrun", None),
+    ("flux", None),
+    (None, None),
+)
 
 
-def draw_simple(n: int, run_command: str | None, flavour: str | None, seed: int = 11) -> list[Fields]:
+def draw_simple(
+    n: int, run_command: str | None, flavour: str | None, seed: int = 11
+) -> list[Fields]:
     rng = random.Random(seed)
     return [
         {
@@ -256,7 +280,6 @@ def main(argv: Sequence[str]) -> None:
     contexts = _contexts(n)
     check_same(settings, contexts)
     results = [one_round(settings, contexts) for _ in range(rounds)]
-    base = statistics.median(r["baseline"] for r in results)
     figures: dict[str, Any] = {"n": n, "rounds": rounds, "srun": {}}
     print(
         f"srun command, N={n} distinct settings, {rounds} rounds (median, min-max), µs per command"
@@ -281,14 +304,24 @@ def main(argv: Sequence[str]) -> None:
     total = figures["srun"]["total"]["x_baseline"]
     build = figures["srun"]["build"]["x_baseline"]
     print(f"goal: total <= 3x baseline -> {total:.2f}x ({'met' if total <= 3 else 'missed'})")
-    print(f"goal: build from validated <= 1.5x -> {build:.2f}x ({'met' if build <= 1.5 else 'missed'})")
+    verdict = "met" if build <= 1.5 else "missed"
+    print(f"goal: build from validated <= 1.5x -> {build:.2f}x ({verdict})")
     other = others(n, rounds, contexts)
     figures["others"] = other
-    print(f"other launchers, N={n} settings (exe, args, env, ntasks), µs per command, x own baseline")
-    print(f"{'launcher':<22}  {'baseline µs':>11}  {'build µs':>8}  {'build x':>7}  {'total µs':>8}  {'total x':>7}")
+    print(
+        f"other launchers, N={n} settings (exe, args, env, ntasks), µs per command, x own baseline"
+    )
+    heads = ("baseline µs", "build µs", "build x", "total µs", "total x")
+    print(f"{'launcher':<22}  " + "  ".join(f"{h:>11}" for h in heads))
     for label, f in other.items():
-        print(f"{label:<22}  {f['baseline_us']:>11.2f}  {f['build_us']:>8.2f}  {f['build_x']:>6.2f}x"
-              f"  {f['total_us']:>8.2f}  {f['total_x']:>6.2f}x")
+        cells = (
+            f"{f['baseline_us']:.2f}",
+            f"{f['build_us']:.2f}",
+            f"{f['build_x']:.2f}x",
+            f"{f['total_us']:.2f}",
+            f"{f['total_x']:.2f}x",
+        )
+        print(f"{label:<22}  " + "  ".join(f"{c:>11}" for c in cells))
     if json_path is not None:
         with open(json_path, "w") as handle:
             json.dump(figures, handle, indent=1)

@@ -37,16 +37,40 @@ BASELINES: dict[str, str] = {
     "subprocess+asyncio": "import subprocess, asyncio",
 }
 LAUNCHER_MODULES = (
-    "slurm", "mpi", "pbs", "lsf", "sge", "flux", "jsrun", "aprun", "kubernetes", "local",
-)  # fmt: skip
+    "slurm",
+    "mpi",
+    "pbs",
+    "lsf",
+    "sge",
+    "flux",
+    "jsrun",
+    "aprun",
+    "kubernetes",
+    "local",
+)
 TARGETS: dict[str, str] = {
     "smartsim": "import smartsim",
     **{f"smartsim.commands.{m}": f"import smartsim.commands.{m}" for m in LAUNCHER_MODULES},
     "smartsim.experiment": "import smartsim.experiment",
 }
 #: What a builder module should not need (the issue's list, and their usual companions).
-HEAVY = ("asyncio", "subprocess", "logging", "tomllib", "json", "threading", "selectors",
-         "signal", "inspect", "ast", "dis", "tokenize", "pathlib", "datetime", "urllib")  # fmt: skip
+HEAVY = (
+    "asyncio",
+    "subprocess",
+    "logging",
+    "tomllib",
+    "json",
+    "threading",
+    "selectors",
+    "signal",
+    "inspect",
+    "ast",
+    "dis",
+    "tokenize",
+    "pathlib",
+    "datetime",
+    "urllib",
+)
 
 _TIMER = (
     "import time as _t\n_s = _t.perf_counter()\n{code}\n_e = _t.perf_counter()\n"
@@ -69,16 +93,22 @@ def time_import(code: str, env: dict[str, str]) -> float:
     """Seconds the ``code`` import statement took in a fresh interpreter."""
     done = subprocess.run(
         [sys.executable, "-c", _TIMER.format(code=code)],
-        capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return float(done.stdout)
 
 
 def loaded(code: str, env: dict[str, str]) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", _LOADED.format(code=code)],
-        capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return list(json.loads(done.stdout))
 
 
@@ -114,32 +144,53 @@ def main(argv: Sequence[str] | None = None) -> None:
     times = measure(options.rounds)
     env = _env()
     result: dict[str, object] = {"rounds": options.rounds, "targets": {}}
-    print(f"imports, {options.rounds} interleaved rounds of fresh interpreters "
-          "(medians of same-round differences)")  # fmt: skip
-    header = ("module", "ms", "- attrs+returns", "x attrs+returns", "- subprocess+asyncio",
-              "heavy stdlib beyond attrs+returns", "goal")  # fmt: skip
+    print(
+        f"imports, {options.rounds} interleaved rounds of fresh interpreters "
+        "(medians of same-round differences)"
+    )
+    header = (
+        "module",
+        "ms",
+        "- attrs+returns",
+        "x attrs+returns",
+        "- subprocess+asyncio",
+        "heavy stdlib beyond attrs+returns",
+        "goal",
+    )
     rows: list[tuple[str, ...]] = [header]
-    for name in BASELINES:
+    for name, code in BASELINES.items():
         med = statistics.median(times[name]) * 1e3
-        rows.append((f"baseline: {BASELINES[name]}", f"{med:.1f}", "", "", "", "", ""))
+        rows.append((f"baseline: {code}", f"{med:.1f}", "", "", "", "", ""))
     targets: dict[str, object] = {}
     # what attrs + returns load themselves (typing_extensions pulls in inspect) is not ours
     theirs = set(loaded(BASELINES["attrs+returns"], env))
-    for name in TARGETS:
+    for name, code in TARGETS.items():
         med = statistics.median(times[name]) * 1e3
         over_ar = _diff_ms(times, name, "attrs+returns")
         over_sa = _diff_ms(times, name, "subprocess+asyncio")
-        heavy = [m for m in loaded(TARGETS[name], env) if m in HEAVY and m not in theirs]
+        heavy = [m for m in loaded(code, env) if m in HEAVY and m not in theirs]
         goal = ""
         if name == "smartsim.commands.slurm":
             goal = f"<= attrs+returns + 10 ms: {'met' if over_ar <= 10 else 'missed'}"
         elif name == "smartsim.experiment":
             goal = f"<= subprocess+asyncio + 15 ms: {'met' if over_sa <= 15 else 'missed'}"
-        rows.append((name, f"{med:.1f}", f"{over_ar:+.1f}",
-                     f"{_ratio(times, name, 'attrs+returns'):.2f}", f"{over_sa:+.1f}",
-                     ",".join(heavy) or "none", goal))  # fmt: skip
-        targets[name] = {"median_ms": med, "over_attrs_returns_ms": over_ar,
-                         "over_subprocess_asyncio_ms": over_sa, "heavy": heavy}  # fmt: skip
+        rows.append(
+            (
+                name,
+                f"{med:.1f}",
+                f"{over_ar:+.1f}",
+                f"{_ratio(times, name, 'attrs+returns'):.2f}",
+                f"{over_sa:+.1f}",
+                ",".join(heavy) or "none",
+                goal,
+            )
+        )
+        targets[name] = {
+            "median_ms": med,
+            "over_attrs_returns_ms": over_ar,
+            "over_subprocess_asyncio_ms": over_sa,
+            "heavy": heavy,
+        }
     result["targets"] = targets
     result["baselines_ms"] = {n: statistics.median(times[n]) * 1e3 for n in BASELINES}
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

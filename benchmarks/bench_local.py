@@ -216,22 +216,41 @@ def main() -> None:
             values = ratios(times, "popen", name)
             per[f"{name}_x_popen"] = statistics.median(values)
             label = {"block": "start(block=True)", "poll": "start(block=False) + get_status/10 ms"}
-            rows.append((f"N={n}: {label[name]}, x Popen+files",
-                         f"{ratio_text(values)}; {n / statistics.median(times[name]):.0f}/s",
-                         ">= 0.8"))  # fmt: skip
-        rows.append((f"N={n}: baseline Popen+files+wait",
-                     f"{n / statistics.median(times['popen']):.0f} launches/s "
-                     f"({statistics.median(times['popen']) * 1e3:.0f} ms)", "baseline"))  # fmt: skip
+            rows.append(
+                (
+                    f"N={n}: {label[name]}, x Popen+files",
+                    f"{ratio_text(values)}; {n / statistics.median(times[name]):.0f}/s",
+                    ">= 0.8",
+                )
+            )
+        rows.append(
+            (
+                f"N={n}: baseline Popen+files+wait",
+                f"{n / statistics.median(times['popen']):.0f} launches/s "
+                f"({statistics.median(times['popen']) * 1e3:.0f} ms)",
+                "baseline",
+            )
+        )
         figures["sizes"][str(n)] = per  # type: ignore[index]
     lat = latency(options.latency_members)
     figures["latency"] = lat
-    rows.append((f"exit -> status latency, {lat['n']} members",
-                 f"median {lat['median_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, "
-                 f"max {lat['max_ms']:.2f} ms", "<= 50 ms"))  # fmt: skip
+    rows.append(
+        (
+            f"exit -> status latency, {lat['n']} members",
+            f"median {lat['median_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, "
+            f"max {lat['max_ms']:.2f} ms",
+            "<= 50 ms",
+        )
+    )
     rss = peak_rss(sizes[0])
     figures["rss"] = rss
-    rows.append((f"peak RSS launching {sizes[0]} members (VmHWM)",
-                 f"{rss['smartsim_mb']:.1f} MB (the raw Popen script: {rss['raw_mb']:.1f} MB)", ""))  # fmt: skip
+    rows.append(
+        (
+            f"peak RSS launching {sizes[0]} members (VmHWM)",
+            f"{rss['smartsim_mb']:.1f} MB (the raw Popen script: {rss['raw_mb']:.1f} MB)",
+            "",
+        )
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     with open("/proc/loadavg") as handle:
         load = handle.read().split()[0]
