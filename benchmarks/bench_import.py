@@ -86,6 +86,9 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("PYTHONPROFILEIMPORTTIME", None)
+    # Measure what an installed package costs: with its bytecode cached (pip writes it). An
+    # environment that forbids writing bytecode would make every run recompile our sources.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -10,16 +10,23 @@ so that validation can name it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
+import sys
 from collections.abc import Iterable
-from typing import Final, TypeAlias, final
+from typing import TYPE_CHECKING, Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
+
+if TYPE_CHECKING:
+    import datetime as _dt
+
+# Import cost: attrs generates code for each class, and dict-based frozen classes (slots=False)
+# cost it half as much to define as slotted ones, and set their fields faster. ``datetime`` is
+# not imported: a timedelta can only reach a converter once its caller has imported it.
 
 #: What an option may carry: a value, or ``None``/``True`` for a bare flag, ``False`` to omit it.
 OptionValue: TypeAlias = str | int | float | bool | None
@@ -33,7 +40,7 @@ _HMS = re.compile(r"(?:(?P<d>\d+)-)?(?P<h>\d+):(?P<m>[0-5]?\d):(?P<s>[0-5]?\d)")
 
 
 @final
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, slots=False)
 class Duration:
     """A length of time in whole seconds; rendered per scheduler by ``smartsim.commands``.
 
@@ -42,7 +49,8 @@ class Duration:
 
     >>> Duration.parse("25:00:00").unwrap().hms()
     '25:00:00'
-    >>> Duration.from_timedelta(_dt.timedelta(days=1, hours=1)).slurm()
+    >>> import datetime
+    >>> Duration.from_timedelta(datetime.timedelta(days=1, hours=1)).slurm()
     '1-01:00:00'
     """
 
@@ -74,7 +82,9 @@ class Duration:
 
     @property
     def timedelta(self) -> _dt.timedelta:
-        return _dt.timedelta(seconds=self.seconds)
+        import datetime
+
+        return datetime.timedelta(seconds=self.seconds)
 
     def hms(self) -> str:
         """``H:MM:SS`` with unbounded hours (PBS ``walltime``, SGE ``h_rt``, Slurm)."""
@@ -102,7 +112,8 @@ def to_duration(value: object) -> Duration | str | None:
         return value
     if isinstance(value, bool):
         raise TypeError(f"a duration cannot be a bool: {value!r}")
-    if isinstance(value, _dt.timedelta):
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(value, datetime.timedelta):
         return Duration.from_timedelta(value)
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
@@ -121,7 +132,7 @@ _MEM_FACTOR: Final = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
 @final
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, slots=False)
 class Memory:
     """A memory size in mebibytes (Slurm's ``M``; ``G`` is 1024 M as in Slurm).
 
@@ -173,7 +184,7 @@ _SLURM_ID = re.compile(
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class JobId:
     """A Slurm job id in every form Slurm prints.
 
@@ -231,7 +242,7 @@ class JobId:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class ArraySpec:
     """A job array: indices ``start..stop`` (inclusive) by ``step``, at most ``limit`` at once.
 
@@ -406,7 +417,7 @@ def _array(value: object) -> ArraySpec | None:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
@@ -427,7 +438,7 @@ class AllocationRequest:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class RunSettings:
     """How to run one program: the executable, its arguments and environment, its resources.
 
@@ -472,7 +483,7 @@ class RunSettings:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class BatchSettings:
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
@@ -496,7 +507,7 @@ class BatchSettings:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -506,7 +517,7 @@ class GeneratorFiles:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Model:
     """One program to run, with its parameters and its own directory."""
 
@@ -523,7 +534,7 @@ class Model:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Ensemble:
     """Several models launched together; with ``batch_settings``, as one batch job."""
 

@@ -36,7 +36,7 @@ def _ids(value: object) -> tuple[str, ...]:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class World:
     """Facts about the outside read once by the shell (never by builders)."""
 
@@ -59,7 +59,7 @@ def _dirs(value: object) -> tuple[str, ...]:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Launch:
     """One unit the effects layer starts and tracks: a process (``command``) or a batch job
     (``submission``). ``members`` names the models it runs (a batch ensemble runs several)."""
@@ -114,7 +114,7 @@ class Launch:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Plan:
     """Every launch, in order. ``str()`` is shell text a person can paste."""
 
