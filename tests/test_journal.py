@@ -303,7 +303,7 @@ def test_ctrl_c_during_a_blocking_start_stops_what_was_started(tmp_path: Path) -
         ens = exp.create_ensemble(
             "s", run_settings=RunSettings(exe="sh", args=("-c", "sleep 60 & wait")), replicas=3
         )
-        exp.start(ens, block=True)
+        exp.start(ens, block=True, max_parallel=3)
         """
     )
     exp_dir = tmp_path / "exp"

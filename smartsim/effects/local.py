@@ -58,6 +58,8 @@ from smartsim.values import Ensemble, Model
 DEFAULT_GRACE: Final = 5.0
 #: How long a stop waits for SIGKILLed processes to disappear before reporting a Timeout.
 _KILL_WAIT: Final = 10.0
+#: After handling exits, the reaper waits this long before looking for more (see _Reaper._run).
+_COALESCE: Final = 0.002
 
 # --------------------------------------------------------------------------- /proc
 
@@ -233,6 +235,7 @@ class _Reaper:
         self._by_fd: dict[int, _Proc] = {}
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
+        self._handled_exits = False
         self._thread = threading.Thread(target=self._run, name="smartsim-reaper", daemon=True)
         self._thread.start()
 
@@ -276,6 +279,13 @@ class _Reaper:
     def _run(self) -> None:
         while True:
             timeout = self._next_timeout()
+            if self._handled_exits:
+                # Coalesce: exits that come in bursts (an ensemble) are handled a few at a time,
+                # so this thread takes the GIL from the launching thread once per burst rather
+                # than once per exit. It adds at most _COALESCE to when an exit is told.
+                self._handled_exits = False
+                time.sleep(_COALESCE)
+                timeout = self._next_timeout()
             if self._epoll is None:  # fallback mode: this thread only runs timers
                 ready, _, _ = select.select(
                     [self._wake_r], [], [], None if timeout < 0 else timeout
@@ -295,6 +305,7 @@ class _Reaper:
                 self._epoll.unregister(fd)
                 os.close(fd)
                 if proc is not None:
+                    self._handled_exits = True
                     _safely(functools.partial(proc.launcher._exited, proc))
             for action in self._due():
                 _safely(action)
@@ -374,13 +385,24 @@ class LocalLauncher:
     stopping on SIGTTIN. ``new_session=False`` uses only a new process group in the caller's
     session, which launches faster where the kernel's scheduler autogroups make ``setsid``
     expensive (see ``benchmarks/bench_local.py``); stopping works the same either way.
+    ``max_parallel`` is the default cap ``Experiment.start`` puts on launches running at once
+    (default: the number of CPUs this process may run on).
     """
 
     name = "local"
 
-    def __init__(self, *, grace: float = DEFAULT_GRACE, new_session: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        grace: float = DEFAULT_GRACE,
+        new_session: bool = True,
+        max_parallel: int | None = None,
+    ) -> None:
         self.grace = grace
         self.new_session = new_session
+        #: ``Experiment.start``'s default cap on launches running at once (``None``: the CPUs
+        #: this process may use), so a 10^4-member ensemble does not exhaust PIDs or fds.
+        self.max_parallel = max_parallel if max_parallel is not None else _usable_cpus()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._procs: dict[Handle, _Proc] = {}
@@ -470,7 +492,7 @@ class LocalLauncher:
         """Statuses once every handle is done (an exit wakes this at once) or at ``timeout``."""
         procs = [self._proc(h) for h in handles]
         with self._cond:
-            self._cond.wait_for(lambda: all(p.done for p in procs), timeout=max(0.0, timeout))
+            self._cond.wait_for(_all_done(procs), timeout=max(0.0, timeout))
             return IOSuccess({p.handle: p.state for p in procs})
 
     def stop(self, handles: Sequence[Handle]) -> IOResult[None, EffectError]:
@@ -600,6 +622,27 @@ def _wait_groups_gone(groups: set[int], timeout: float) -> bool:
                 time.sleep(min(remaining, 0.01))
         finally:
             _close_all(fds)
+
+
+def _all_done(procs: Sequence[_Proc]) -> Callable[[], bool]:
+    """A predicate "every one of ``procs`` is done" that is woken once per exit: it remembers how
+    far it got (a proc never becomes un-done), so N exits cost O(N) checks, not O(N^2)."""
+    at = 0
+
+    def done() -> bool:
+        nonlocal at
+        while at < len(procs) and procs[at].done:
+            at += 1
+        return at == len(procs)
+
+    return done
+
+
+def _usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _pid_of(handle: Handle) -> int:
