@@ -7,7 +7,11 @@
    * ``block``: ``exp.start(ens, block=True)``;
    * ``poll``: ``exp.start(ens, block=False)`` then ``exp.get_status(ens)`` every 10 ms until all
      are final;
-   against the baseline, in the same process and the same round (variants alternate; each round
+   * ``session``: ``block`` with ``LocalLauncher(new_session=True)``, what a script run from a
+     terminal gets (each launch in its own session; ``block`` and ``poll`` take the default,
+     which without a controlling terminal, as here, is a process group);
+   all with the default ``max_parallel`` (the usable CPUs), against the baseline, in the same
+   process and the same round (variants alternate; each round
    shuffles their order): ``subprocess.Popen`` of the same program with two fresh output files per
    member, then ``wait()`` on every one. Planning, output files, the journal and reaping are all
    inside smartsim's time; the directories exist for both (``generate`` is not timed). The figure
@@ -40,6 +44,7 @@ if str(ROOT) not in sys.path:
 
 from smartsim import Experiment, RunSettings, Status  # noqa: E402
 from smartsim.effects import journal  # noqa: E402
+from smartsim.effects.local import LocalLauncher  # noqa: E402
 
 POLL_EVERY = 0.010
 
@@ -59,8 +64,10 @@ def raw_popen(base: Path, members: int) -> float:
     return time.perf_counter() - t0
 
 
-def _ensemble(base: Path, members: int) -> tuple[Experiment, object]:
-    exp = Experiment("bench", exp_path=base)
+def _ensemble(
+    base: Path, members: int, launcher: LocalLauncher | None = None
+) -> tuple[Experiment, object]:
+    exp = Experiment("bench", exp_path=base, launcher=launcher or "local")
     ens = exp.create_ensemble("m", run_settings=RunSettings(exe="/bin/true"), replicas=members)
     exp.generate(ens)  # directories exist in the baseline too; not timed
     return exp, ens
@@ -69,6 +76,16 @@ def _ensemble(base: Path, members: int) -> tuple[Experiment, object]:
 def smartsim_block(base: Path, members: int) -> float:
     """Seconds for ``Experiment.start(block=True)`` of an ensemble of ``members`` /bin/true."""
     exp, ens = _ensemble(base, members)
+    t0 = time.perf_counter()
+    exp.start(ens, block=True)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - t0
+    assert set(exp.get_status(ens)) == {Status.COMPLETED}, exp.summary()  # type: ignore[arg-type]
+    return elapsed
+
+
+def smartsim_session(base: Path, members: int) -> float:
+    """``block`` as with a controlling terminal: every launch in its own session (setsid)."""
+    exp, ens = _ensemble(base, members, LocalLauncher(new_session=True))
     t0 = time.perf_counter()
     exp.start(ens, block=True)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - t0
@@ -95,6 +112,7 @@ VARIANTS: dict[str, Callable[[Path, int], float]] = {
     "popen": raw_popen,
     "block": smartsim_block,
     "poll": smartsim_poll,
+    "session": smartsim_session,
 }
 
 
@@ -212,10 +230,14 @@ def main() -> None:
         for name in VARIANTS:
             median = statistics.median(times[name])
             per[f"{name}_s"] = median
-        for name in ("block", "poll"):
+        for name in ("block", "poll", "session"):
             values = ratios(times, "popen", name)
             per[f"{name}_x_popen"] = statistics.median(values)
-            label = {"block": "start(block=True)", "poll": "start(block=False) + get_status/10 ms"}
+            label = {
+                "block": "start(block=True)",
+                "poll": "start(block=False) + get_status/10 ms",
+                "session": "start(block=True), new_session=True (as with a tty)",
+            }
             rows.append(
                 (
                     f"N={n}: {label[name]}, x Popen+files",

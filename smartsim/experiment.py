@@ -716,10 +716,15 @@ class Experiment:
     def _refresh(self, runs: Sequence[_Run]) -> None:
         """Ask the launcher about unfinished ``runs``; once this returns, every change seen is
         in the journal (the lock is held by a listener for the whole of a change)."""
+        told = getattr(self._launcher, "tells_every_change", False) is True
         with self._lock:
-            handles = [r.handle for r in runs if r.handle is not None and not r.done]
+            handles = [
+                r.handle
+                for r in runs
+                if r.handle is not None and not r.done and (r.adopted or not told)
+            ]
         if not handles:
-            return
+            return  # (a launcher that tells every change of what it started has told it all)
         states = _io_ok(self._launcher.poll(handles))
         with self._lock:
             for handle, state in states.items():

@@ -397,6 +397,9 @@ class LocalLauncher:
     """
 
     name = "local"
+    #: Every status change of a process this launcher started is told through ``watch`` (as it
+    #: happens, on the reaper thread), so ``Experiment`` need not poll for those.
+    tells_every_change = True
 
     def __init__(
         self,
