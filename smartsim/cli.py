@@ -616,16 +616,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "experiment": exp.name,
             "launcher": exp.launcher,
             "path": exp.exp_path,
-            "launches": {
-                name: {
-                    "status": str(s.status),
-                    "raw": s.raw,
-                    "returncode": s.returncode,
-                    "signal": s.signal,
-                    "reason": s.reason,
-                }
-                for name, s in states.items()
-            },
+            "launches": exp.report(),
         }
         _say(json.dumps(document, indent=2))
         return OK
@@ -650,12 +641,36 @@ def cmd_stop(args: argparse.Namespace) -> int:
         _say("nothing is running")
         return OK
     try:
-        exp.stop()
-        _say(f"stopped: {', '.join(running)}")
+        final = exp.stop()
+    except SmartSimError as exc:
+        return _fail(exc)
+    # what the stop ended, as it is now (after the stop, not before)
+    for name in running:
+        state = final.get(name)
+        if state is not None:
+            _say(f"stopped: {name}: {_state_words(state)}")
+    try:
         _say(exp.summary())
     except SmartSimError as exc:
         return _fail(exc)
     return OK
+
+
+def _state_words(state: JobState) -> str:
+    """``CANCELLED (signal SIGKILL, returncode -9)``: a final state in a line."""
+    import signal as signals
+
+    parts = []
+    if state.signal is not None:
+        try:
+            parts.append(f"signal {signals.Signals(state.signal).name}")
+        except ValueError:
+            parts.append(f"signal {state.signal}")
+    if state.returncode is not None:
+        parts.append(f"returncode {state.returncode}")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    why = f": {state.reason}" if state.reason else ""
+    return f"{state.status}{detail}{why}"
 
 
 # =========================================================================== alloc / release

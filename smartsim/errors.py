@@ -374,6 +374,25 @@ class NotStarted(EffectError):
         return f"{self.name!r} has not been started"
 
 
+@final
+@attrs.frozen
+class StillRunning(EffectError):
+    """A stop was asked and these entities were still not final when the wait for them ended
+    (their scheduler ids or processes in ``names``); they may still be alive."""
+
+    names: tuple[str, ...]
+    seconds: float
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+    @property
+    def message(self) -> str:
+        alive = ", ".join(self.names)
+        return f"still running {self.seconds:g} s after they were asked to stop: {alive}"
+
+
 # --------------------------------------------------------------------------- shell
 
 

@@ -36,7 +36,7 @@ from smartsim.commands.generate import DEFAULT_TAG, FileOp, MakeDir, generation_
 from smartsim.commands.launch import check_run_command
 from smartsim.commands.plan import Launch, Plan, World
 from smartsim.effects import files, journal
-from smartsim.effects.launcher import Handle, Launcher, Notifies, Waits
+from smartsim.effects.launcher import Handle, Launcher, Notifies, NotifiesMembers, Waits
 from smartsim.ensemble import Strategy
 from smartsim.ensemble import ensemble as make_ensemble
 from smartsim.ensemble import model as make_model
@@ -47,6 +47,7 @@ from smartsim.errors import (
     Invalid,
     NotStarted,
     SmartSimError,
+    StillRunning,
     UnknownLauncher,
     Unsupported,
     ValidationError,
@@ -84,6 +85,10 @@ _WAIT_SLICE: Final = 60.0
 _BLOCK_POLL: Final = 1.0
 #: How often a max_parallel queue looks at a launcher that does not report exits by itself.
 _QUEUE_POLL: Final = 0.05
+#: How long :meth:`Experiment.stop` waits for what it stopped to be final.
+STOP_TIMEOUT: Final = 60.0
+#: Poll interval while waiting for stopped entities of a launcher that cannot wait by itself.
+_STOP_POLL: Final = 0.2
 
 
 def available_launchers() -> tuple[str, ...]:
@@ -158,6 +163,28 @@ def _members(entity: Entity) -> tuple[Model, ...]:
 
 
 @attrs.define
+class _Part:
+    """One member of a batch launch, followed through its own step (mutable, under the lock)."""
+
+    state: JobState
+    started: float | None = None
+    ended: float | None = None
+    start_seen: bool = False
+
+
+def _stamp(part: _Part | _Run, state: JobState, now: float, adopted: bool) -> None:
+    """Apply a new state's times to ``part``: the scheduler's own start/end when it gives them,
+    else the moment the change was seen -- except for another process's run (``adopted``),
+    whose unseen end is not known and is never the time it was looked at."""
+    if state.start is not None:
+        part.started, part.start_seen = state.start, True
+    elif state.status is Status.RUNNING and not part.start_seen and not adopted:
+        part.started, part.start_seen = now, True
+    if state.status.is_final:
+        part.ended = state.end if state.end is not None else (None if adopted else now)
+
+
+@attrs.define
 class _Run:
     """The experiment's record of one launch (mutable; guarded by the experiment's lock)."""
 
@@ -166,13 +193,28 @@ class _Run:
     handle: Handle | None
     state: JobState
     run_index: int
+    #: When it started running: the scheduler's own start when it reports one, else when a
+    #: status first said RUNNING (at most one poll interval late), else when it was launched.
     started: float | None = None
+    #: When it ended: the scheduler's own end, else when the final status was seen; ``None``
+    #: when that cannot be known (a run adopted from a journal that did not record its end).
     ended: float | None = None
     error: EffectError | None = None
     #: Read back from a journal, not started by this process.
     adopted: bool = False
     #: Waiting for a slot under ``max_parallel``; not started yet (no handle, nothing journaled).
     queued: bool = False
+    #: Whether ``started`` is a start that was seen (not the launch time).
+    start_seen: bool = False
+    #: The members of a batch launch followed one by one (their own steps), by name.
+    parts: dict[str, _Part] = attrs.Factory(dict)
+
+    @property
+    def job_id(self) -> str:
+        """The id the scheduler knows this run by (a Slurm step ``296.0``), else the launch's."""
+        if self.state.job_id:
+            return self.state.job_id
+        return "" if self.handle is None else self.handle.job_id
 
     @property
     def done(self) -> bool:
@@ -220,8 +262,11 @@ class Experiment:
         self._slots = threading.Condition(self._lock)
         self._queues: list[_Queue] = []
         self._feeders: list[threading.Thread] = []
+        self._early_parts: dict[Handle, list[tuple[str, JobState]]] = {}
         if isinstance(self._launcher, Notifies):
             self._launcher.watch(self._on_state)
+        if isinstance(self._launcher, NotifiesMembers):
+            self._launcher.watch_members(self._on_member)
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, exp_path={self.exp_path!r}, launcher={self.launcher!r})"
@@ -532,17 +577,42 @@ class Experiment:
         """A status seen for ``run`` (lock held): record a change, never un-finish."""
         if run.state == state or run.state.status.is_final:
             return
+        now = time.time()
         run.state = state
-        if state.status.is_final:
-            run.ended = time.time()
-            if self._queues:
-                self._slots.notify_all()  # a max_parallel slot is free
+        _stamp(run, state, now, run.adopted)
+        if state.status.is_final and self._queues:
+            self._slots.notify_all()  # a max_parallel slot is free
         if run.adopted and state.status is not Status.CANCELLED:
             return  # reading another process's journal changes nothing but our own stops
         job_id = None if run.handle is None else run.handle.job_id
+        self._record(journal.status_record(now, self._session, run.launch.name, job_id, state))
+
+    def _absorb_part(self, run: _Run, member: str, state: JobState) -> None:
+        """A state seen for ``member`` of batch launch ``run`` (lock held)."""
+        part = run.parts.get(member)
+        if part is None:
+            part = run.parts[member] = _Part(JobState(Status.PENDING, "launched"))
+        if part.state == state or part.state.status.is_final:
+            return
+        now = time.time()
+        part.state = state
+        _stamp(part, state, now, run.adopted)
+        if run.adopted and state.status is not Status.CANCELLED:
+            return
+        job_id = None if run.handle is None else run.handle.job_id
         self._record(
-            journal.status_record(time.time(), self._session, run.launch.name, job_id, state)
+            journal.status_record(
+                now, self._session, run.launch.name, job_id, state, member=member
+            )
         )
+
+    def _on_member(self, handle: Handle, member: str, state: JobState) -> None:
+        with self._lock:
+            run = self._by_handle.get(handle)
+            if run is None:
+                self._early_parts.setdefault(handle, []).append((member, state))
+            else:
+                self._absorb_part(run, member, state)
 
     def _on_state(self, handle: Handle, state: JobState) -> None:
         with self._lock:
@@ -709,6 +779,8 @@ class Experiment:
             )
             if handle is not None:
                 self._by_handle[handle] = run
+                for member, part_state in self._early_parts.pop(handle, []):
+                    self._absorb_part(run, member, part_state)
                 for state in self._early.pop(handle, []):
                     self._absorb(run, state)
         return handle
@@ -743,6 +815,8 @@ class Experiment:
             if not pending:
                 return
             step = interval if interval is not None else _WAIT_SLICE
+            if not isinstance(self._launcher, Notifies):
+                step = min(step, _BLOCK_POLL)  # changes are recorded when a wait returns
             if isinstance(self._launcher, Waits):
                 result = self._launcher.wait(pending, step)
             else:
@@ -811,7 +885,7 @@ class Experiment:
         pairs = self._runs_of(entities)
         self._refresh([r for _, r in pairs if r is not None])
         with self._lock:
-            return [Status.NEW if r is None else r.state.status for _, r in pairs]
+            return [Status.NEW if r is None else _member_state(r, n).status for n, r in pairs]
 
     def finished(self, entity: Entity) -> bool:
         """Whether every model of ``entity`` has finished (completed, failed or cancelled)."""
@@ -829,9 +903,12 @@ class Experiment:
         with self._lock:
             return {n: r.error for n, r in self._runs.items() if r.error is not None}
 
-    def stop(self, *entities: Entity) -> None:
-        """Stop ``entities`` (everything this experiment started when none are given) and wait
-        until they are gone; they end CANCELLED."""
+    def stop(self, *entities: Entity, timeout: float = STOP_TIMEOUT) -> dict[str, JobState]:
+        """Stop ``entities`` (everything this experiment started when none are given) and
+        return once each is final: its final state by launch name (CANCELLED, with the signal
+        that ended it where that is known; one that had already ended is returned as it
+        ended). What is still not final after ``timeout`` seconds is raised as a
+        :class:`~smartsim.errors.StillRunning` naming it."""
         if entities:
             runs = [r for _, r in self._runs_of(entities) if r is not None]
         else:
@@ -839,9 +916,40 @@ class Experiment:
                 runs = list(self._runs.values())
         if self._queues:
             self._cancel_queued([r.launch.name for r in runs])
-        self._stop_runs(runs)
+        runs = [r for i, r in enumerate(runs) if all(r is not o for o in runs[:i])]
+        self._stop_runs(runs, timeout)
+        with self._lock:
+            return {r.launch.name: r.state for r in runs}
 
-    def _stop_runs(self, runs: Sequence[_Run]) -> None:
+    def _await_final(self, runs: Sequence[_Run], timeout: float) -> None:
+        """Wait until every one of ``runs`` is done, or raise :class:`StillRunning`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [r for r in runs if r.handle is not None and not r.done]
+            remaining = deadline - time.monotonic()
+            if not pending:
+                return
+            if remaining <= 0:
+                names = tuple(f"{r.launch.name} ({r.job_id or '?'})" for r in pending)
+                raise SmartSimError(StillRunning(names, timeout))
+            handles = [r.handle for r in pending if r.handle is not None]
+            if isinstance(self._launcher, Waits):
+                result = self._launcher.wait(handles, min(remaining, _BLOCK_POLL))
+            else:
+                time.sleep(min(remaining, _STOP_POLL))
+                result = self._launcher.poll(handles)
+            if isinstance(result, IOFailure):
+                error = unsafe_perform_io(result.failure())
+                if not error.transient:
+                    raise SmartSimError(error)
+                continue
+            states = unsafe_perform_io(result.unwrap())
+            with self._lock:
+                for handle, state in states.items():
+                    self._absorb(self._by_handle[handle], state)
+
+    def _stop_runs(self, runs: Sequence[_Run], timeout: float = STOP_TIMEOUT) -> None:
         targets: list[_Run] = []
         with self._lock:
             for run in runs:
@@ -855,7 +963,7 @@ class Experiment:
         handles = [r.handle for r in targets if r.handle is not None]
         if handles:
             _io_ok(self._launcher.stop(handles))
-            self._refresh(targets)
+            self._await_final(targets, timeout)
 
     def _stop_all_quietly(self) -> None:
         """After Ctrl-C: stop all this experiment started, including launches whose handle had
@@ -878,6 +986,44 @@ class Experiment:
         with self._lock:
             return {name: run.state for name, run in self._runs.items()}
 
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Every launch's facts by name, in launch order, as recorded (no new poll): status,
+        the scheduler's words, return code, signal, the id the scheduler knows it by, and its
+        start and end (Unix seconds; ``None`` when not known)."""
+        with self._lock:
+            return {
+                name: {
+                    "status": run.state.status.value,
+                    "raw": run.state.raw,
+                    "returncode": run.state.returncode,
+                    "signal": run.state.signal,
+                    "reason": run.state.reason,
+                    "job_id": run.job_id or None,
+                    "started": run.started,
+                    "ended": run.ended,
+                    **(
+                        {
+                            "members": {
+                                member: {
+                                    "status": part.state.status.value,
+                                    "raw": part.state.raw,
+                                    "returncode": part.state.returncode,
+                                    "signal": part.state.signal,
+                                    "reason": part.state.reason,
+                                    "job_id": part.state.job_id or None,
+                                    "started": part.started,
+                                    "ended": part.ended,
+                                }
+                                for member, part in run.parts.items()
+                            }
+                        }
+                        if run.parts
+                        else {}
+                    ),
+                }
+                for name, run in self._runs.items()
+            }
+
     def summary(self) -> str:
         """A table of every launch: name, type, job id, status, return code, start and end."""
         with self._lock:
@@ -888,24 +1034,31 @@ class Experiment:
         with self._lock:
             for run in runs:
                 state = run.state
-                if state.returncode is not None:
-                    code = str(state.returncode)
-                elif state.signal is not None:
-                    code = _signal_label(state.signal)
-                else:
-                    code = "-"
                 rows.append(
                     (
                         run.launch.name,
                         run.kind,
-                        "-" if run.handle is None else run.handle.job_id,
+                        run.job_id or "-",
                         str(state.status),
-                        code,
+                        _code(state),
                         _clock(run.started),
                         _clock(run.ended),
                         state.reason,
                     )
                 )
+                for member, part in run.parts.items():
+                    rows.append(
+                        (
+                            f"  {member}",
+                            f"Member of {run.launch.name}",
+                            part.state.job_id or "-",
+                            str(part.state.status),
+                            _code(part.state),
+                            _clock(part.started),
+                            _clock(part.ended),
+                            part.state.reason,
+                        )
+                    )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -952,6 +1105,11 @@ class Experiment:
                     entry.started,
                     entry.ended,
                     adopted=True,
+                    start_seen=entry.start_seen,
+                    parts={
+                        member: _Part(p.state, p.started, p.ended, p.start_seen)
+                        for member, p in entry.parts
+                    },
                 )
                 exp._runs[entry.name] = run
                 for member in entry.members:
@@ -1033,17 +1191,34 @@ class _Queue:
                         cancelled = self._cancelled is None or launch.name in self._cancelled
                         run = exp._by_handle[handle]
                     if cancelled:  # stopped while it was being started
-                        exp._stop_runs([run])
+                        exp._stop_runs([run], STOP_TIMEOUT)
         finally:
             with exp._lock:
                 if self in exp._queues and not self._waiting:
                     exp._queues.remove(self)
 
 
+def _member_state(run: _Run, member: str) -> JobState:
+    """The state of ``member`` of ``run``: its own (a batch member's step) when followed."""
+    part = run.parts.get(member)
+    return run.state if part is None else part.state
+
+
 def _clock(t: float | None) -> str:
     if t is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
+def _code(state: JobState) -> str:
+    """The return code column: ``0``, ``3``, ``-9 (SIGKILL)``, ``SIGTERM``, or ``-``."""
+    if state.returncode is not None and state.signal is not None:
+        return f"{state.returncode} ({_signal_label(state.signal)})"
+    if state.returncode is not None:
+        return str(state.returncode)
+    if state.signal is not None:
+        return _signal_label(state.signal)
+    return "-"
 
 
 def _signal_label(number: int) -> str:

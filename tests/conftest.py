@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -35,6 +36,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def pytest_configure(config: pytest.Config) -> None:
     # the cluster's env file, when SLURM_CONF is not set (see tests/slurm_cluster.py)
     _machine.load_env_file()
+    # Tests Ctrl-C their children. Run from a background job of a non-interactive shell,
+    # this process has SIGINT ignored, children inherit that, and Python then never raises
+    # KeyboardInterrupt in them: give SIGINT back its Python handler (reset to the default
+    # action in every child at exec).
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

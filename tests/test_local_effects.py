@@ -101,7 +101,8 @@ def test_sigkilled_member_is_failed_with_its_signal(
     sibling = ok(launcher.start(launch(tmp_path, "sibling", "sleep", "60")))
     os.kill(int(victim.job_id), signal.SIGKILL)
     state = final(launcher, victim)
-    assert (state.status, state.signal, state.returncode) == (Status.FAILED, signal.SIGKILL, None)
+    want = (Status.FAILED, signal.SIGKILL, -signal.SIGKILL)
+    assert (state.status, state.signal, state.returncode) == want
     assert "SIGKILL" in state.reason
     assert unsafe_perform_io(launcher.poll([sibling]).unwrap())[sibling].status is Status.RUNNING
 

@@ -191,7 +191,7 @@ for fn, args, kwargs in [
     (slurm.parse_salloc_pending, ("salloc: Pending job allocation 5\n",), {}),
     (slurm.parse_sbatch_parsable, ("5;cl\n",), {}),
     (slurm.parse_squeue, ("5|RUNNING|None\n",), {}),
-    (slurm.parse_sacct, ("5|FAILED|1:0|None|x\n",), {}),
+    (slurm.parse_sacct, ("5|FAILED|1:0|None|1|2|x\n",), {}),
     (script.shell_line, (slurm.srun_command(srs, ctx),), {"background": True}),
     (script.directive_line, ("#SBATCH", ["--comment", "a #b"]), {}),
 ]:

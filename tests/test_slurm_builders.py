@@ -649,7 +649,7 @@ def test_status_and_cancel_argv_name_each_job_once(ids: list[JobId]) -> None:
     assert squeue.get("format") == "%i|%T|%r" and squeue.has("noheader")
     assert squeue.get("states") == "all"
     sacct = parse_argv(sacct_argv(ids)).components[0]
-    assert sacct.get("format") == "JobID,State,ExitCode,Reason,JobName"
+    assert sacct.get("format") == "JobID,State,ExitCode,Reason,Start,End,JobName"
     assert sacct.has("parsable2") and sacct.has("noheader") and not sacct.has("allocations")
     cancel = parse_argv(scancel_argv(ids, signal="TERM")).components[0]
     assert cancel.get("signal") == "TERM"

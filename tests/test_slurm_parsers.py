@@ -154,33 +154,44 @@ def test_an_empty_squeue_is_no_jobs() -> None:
 
 # --------------------------------------------------------------------------- sacct
 
-# sacct -n -P --format=JobID,State,ExitCode,Reason,JobName: a row per job and per step.
+# sacct -n -P --format=JobID,State,ExitCode,Reason,Start,End,JobName (SLURM_TIME_FORMAT=%s):
+# a row per job and per step.
 # The job/step/exit-code shapes are real (real-schedulers.md: job 17 and its steps, job 19).
 SACCT_SAMPLE = """\
-17|FAILED|3:0|None|acct1
-17.batch|FAILED|3:0||batch
-17.0|COMPLETED|0:0||hostname
-19|CANCELLED by 0|0:15|None|allocation
-19.0|COMPLETED|0:0||echo
-19.1|RUNNING|0:0||sleep|with|pipes
-21+0|COMPLETED|0:0|None|het
-21+1|COMPLETED|0:0|None|het
-23_0|COMPLETED|0:0|None|arr
-23_3|OUT_OF_MEMORY|0:125|None|arr
-24|TIMEOUT|0:0|TimeLimit|t
-24.extern|COMPLETED|0:0||extern
+17|FAILED|3:0|None|1764000000|1764000010|acct1
+17.batch|FAILED|3:0||1764000001|1764000011|batch
+17.0|COMPLETED|0:0||1764000002|1764000012|hostname
+19|CANCELLED by 0|0:15|None|1764000003|1764000013|allocation
+19.0|COMPLETED|0:0||1764000004|1764000014|echo
+19.1|RUNNING|0:0||1764000005|Unknown|sleep|with|pipes
+21+0|COMPLETED|0:0|None|1764000006|1764000016|het
+21+1|COMPLETED|0:0|None|1764000007|1764000017|het
+23_0|COMPLETED|0:0|None|1764000008|1764000018|arr
+23_3|OUT_OF_MEMORY|0:125|None|1764000009|1764000019|arr
+24|TIMEOUT|0:0|TimeLimit|1764000010|1764000020|t
+24.extern|COMPLETED|0:0||1764000011|1764000021|extern
 """
 
 
 def test_sacct_sample() -> None:
     """Rows for jobs and steps keep their exact ids, states, exit codes, signals and names."""
     states = parse_sacct(SACCT_SAMPLE).unwrap()
-    assert states["17"] == JobState(Status.FAILED, "FAILED", 3, None, "")
-    assert states["17.0"] == JobState(Status.COMPLETED, "COMPLETED", 0, None, "")
-    assert states["19"] == JobState(Status.CANCELLED, "CANCELLED by 0", 0, 15, "")
+    assert states["17"] == JobState(
+        Status.FAILED, "FAILED", 3, None, "", job_id="17", start=1764000000.0, end=1764000010.0
+    )
+    assert states["17.0"] == JobState(
+        Status.COMPLETED, "COMPLETED", 0, None, "", "17.0", 1764000002.0, 1764000012.0
+    )
+    # an end by a signal has returncode -N, the convention of every launcher
+    assert states["19"] == JobState(
+        Status.CANCELLED, "CANCELLED by 0", -15, 15, "", "19", 1764000003.0, 1764000013.0
+    )
     assert states["19.1"].status is Status.RUNNING
+    assert (states["19.1"].start, states["19.1"].end) == (1764000005.0, None)  # Unknown
     assert states["23_3"].status is Status.FAILED and states["23_3"].returncode == 0
-    assert states["24"] == JobState(Status.FAILED, "TIMEOUT", 0, None, "TimeLimit")
+    assert states["24"] == JobState(
+        Status.FAILED, "TIMEOUT", 0, None, "TimeLimit", "24", 1764000010.0, 1764000020.0
+    )
     rows = parse_sacct_rows(SACCT_SAMPLE).unwrap()
     assert [r.id for r in rows][:3] == ["17", "17.batch", "17.0"]
     assert rows[5].name == "sleep|with|pipes"  # a name may hold the separator: it is last
@@ -189,15 +200,15 @@ def test_sacct_sample() -> None:
 # Real: sacct_argv([87]) on the project's cluster (Slurm 22.05.8) after six one-task steps and an
 # MPMD step (its components print as 87.6+0 and 87.6+1), then scancel 87.
 REAL_SACCT_87 = """\
-87|CANCELLED by 0|0:0|None|ssx-probe
-87.0|COMPLETED|0:0||s0
-87.1|COMPLETED|0:0||s2
-87.2|COMPLETED|0:0||s1
-87.3|COMPLETED|0:0||n0
-87.4|COMPLETED|0:0||n1
-87.5|COMPLETED|0:0||n2
-87.6+0|COMPLETED|0:0||mpmd
-87.6+1|COMPLETED|0:0||mpmd
+87|CANCELLED by 0|0:0|None|1764000000|1764000010|ssx-probe
+87.0|COMPLETED|0:0||1764000001|1764000011|s0
+87.1|COMPLETED|0:0||1764000002|1764000012|s2
+87.2|COMPLETED|0:0||1764000003|1764000013|s1
+87.3|COMPLETED|0:0||1764000004|1764000014|n0
+87.4|COMPLETED|0:0||1764000005|1764000015|n1
+87.5|COMPLETED|0:0||1764000006|1764000016|n2
+87.6+0|COMPLETED|0:0||1764000007|1764000017|mpmd
+87.6+1|COMPLETED|0:0||1764000008|1764000018|mpmd
 """
 REAL_SQUEUE_87 = ("87|RUNNING|None\n", "87|CANCELLED|None\n")  # before and after scancel
 
@@ -206,7 +217,9 @@ def test_real_sacct_and_squeue_output() -> None:
     """What the real cluster printed is read: the cancelled allocation, each step, and both
     components of an MPMD step."""
     states = parse_sacct(REAL_SACCT_87).unwrap()
-    assert states["87"] == JobState(Status.CANCELLED, "CANCELLED by 0", 0, None, "")
+    assert states["87"] == JobState(
+        Status.CANCELLED, "CANCELLED by 0", 0, None, "", "87", 1764000000.0, 1764000010.0
+    )
     assert states["87.6+1"].status is Status.COMPLETED
     assert len(states) == 9
     assert [r.name for r in parse_sacct_rows(REAL_SACCT_87).unwrap()][:2] == ["ssx-probe", "s0"]
@@ -216,7 +229,7 @@ def test_real_sacct_and_squeue_output() -> None:
 
 def test_sacct_ids_match_exactly() -> None:
     """1234 and 12345 are different jobs (SmartSim 0.1 matched by prefix)."""
-    states = parse_sacct("12345|RUNNING|0:0|None|x\n1234|FAILED|1:0|None|y\n").unwrap()
+    states = parse_sacct("12345|RUNNING|0:0|None|1|2|x\n1234|FAILED|1:0|None|1|2|y\n").unwrap()
     assert states["1234"].status is Status.FAILED
     assert states["12345"].status is Status.RUNNING
 
@@ -302,11 +315,13 @@ def test_squeue_rows_round_trip(rows: list[tuple[JobId, str, str]]) -> None:
 )
 def test_sacct_rows_round_trip(rows: list[tuple[JobId, str, int, int]]) -> None:
     """sacct rows are read back per exact id, with the exit code split at the colon."""
-    text = "".join(f"{j}|{s}|{rc}:{sig}|None|name\n" for j, s, rc, sig in rows)
+    text = "".join(f"{j}|{s}|{rc}:{sig}|None|7|8|name\n" for j, s, rc, sig in rows)
     states = parse_sacct(text).unwrap()
     for jid, state, rc, sig in rows:
         got = states[str(jid)]
-        assert (got.raw, got.returncode, got.signal) == (state, rc, sig or None)
+        code = -sig if sig else rc  # an end by signal N reads returncode -N
+        assert (got.raw, got.returncode, got.signal) == (state, code, sig or None)
+        assert (got.job_id, got.start, got.end) == (str(jid), 7.0, 8.0)
 
 
 _PARSERS = (

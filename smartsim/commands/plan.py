@@ -75,6 +75,9 @@ class Launch:
     files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     #: Directories the effects layer creates (``mkdir -p``) before anything else.
     mkdirs: tuple[str, ...] = attrs.field(default=(), converter=_dirs)
+    #: The scheduler's names of the members' own steps, in ``members`` order, when a batch job
+    #: runs them as steps the effects layer can follow one by one (Slurm: ``srun --job-name``).
+    steps: tuple[str, ...] = ()
     #: A run-time limit the effects layer enforces itself (a direct local launch): when it is
     #: reached the process group gets SIGTERM, then SIGKILL after the grace period, and the
     #: launch ends FAILED. Schedulers enforce their own limits from the argv or the script.

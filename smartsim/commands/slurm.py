@@ -1029,7 +1029,11 @@ def squeue_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[s
 
 
 #: sacct fields: id, state, exit code, reason, then the name (last: free text that may hold '|').
-SACCT_FIELDS: Final = ("JobID", "State", "ExitCode", "Reason", "JobName")
+SACCT_FIELDS: Final = ("JobID", "State", "ExitCode", "Reason", "Start", "End", "JobName")
+#: The environment :func:`sacct_argv` is run with: ``Start``/``End`` as Unix seconds
+#: (``SLURM_TIME_FORMAT`` takes a strftime(3) format, sacct(1) ENVIRONMENT VARIABLES), so
+#: reading them needs no time zone.
+SACCT_ENV: Final = {"SLURM_TIME_FORMAT": "%s"}
 
 
 def sacct_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[str, ...]:
@@ -1037,7 +1041,7 @@ def sacct_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[st
     per job *and per step* (``123``, ``123.batch``, ``123.extern``, ``123.0``...).
 
     >>> sacct_argv([JobId(12), JobId(12, step="3")])
-    ('sacct', '-n', '-P', '--format=JobID,State,ExitCode,Reason,JobName', '--jobs=12')
+    ('sacct', '-n', '-P', '--format=JobID,State,ExitCode,Reason,Start,End,JobName', '--jobs=12')
 
     ``--format`` overrides ``SACCT_FORMAT``. No ``-X``: steps are rows too, so ``srun`` steps
     can be followed by their ids.
@@ -1112,6 +1116,16 @@ def _exit_code(text: str) -> tuple[int | None, int | None]:
         return None, None
     signal = int(match[2])
     return int(match[1]), (signal or None)
+
+
+#: The largest signal number on Linux (signal(7)).
+_SIGRTMAX: Final = 64
+
+
+def _epoch(text: str) -> float | None:
+    """A time sacct printed with ``SLURM_TIME_FORMAT=%s``; anything else is not known."""
+    text = text.strip()
+    return float(text) if text.isdigit() and text.isascii() else None
 
 
 def _valid_id(text: str) -> bool:
@@ -1195,12 +1209,15 @@ class SacctRow:
 
 
 def parse_sacct_rows(text: str) -> Result[tuple[SacctRow, ...], str]:
-    """Every row of :func:`sacct_argv`'s output, in order (steps included).
+    """Every row of :func:`sacct_argv`'s output (run with :data:`SACCT_ENV`), in order (steps
+    included). An end by signal N (``ExitCode`` ``0:N``) has returncode -N; ``Start``/``End``
+    become the state's ``start``/``end`` (``Unknown`` or ``None``: not known).
 
-    >>> rows = parse_sacct_rows("17|FAILED|3:0|None|acct1\\n17.0|COMPLETED|0:0||hostname\\n")
+    >>> rows = parse_sacct_rows("17|FAILED|3:0|None|1700000000|1700000005|acct1\\n"
+    ...                         "17.0|CANCELLED by 0|0:9||1700000001|Unknown|hostname\\n")
     >>> rows = rows.unwrap()
-    >>> [(r.id, r.state.status.value, r.state.returncode, r.name) for r in rows]
-    [('17', 'FAILED', 3, 'acct1'), ('17.0', 'COMPLETED', 0, 'hostname')]
+    >>> [(r.id, r.state.status.value, r.state.returncode, r.state.end, r.name) for r in rows]
+    [('17', 'FAILED', 3, 1700000005.0, 'acct1'), ('17.0', 'CANCELLED', -9, None, 'hostname')]
     """
     rows: list[SacctRow] = []
     for line in text.splitlines():
@@ -1211,13 +1228,19 @@ def parse_sacct_rows(text: str) -> Result[tuple[SacctRow, ...], str]:
             return Failure(f"unexpected sacct line: {line!r}")
         state = fields[1].strip()
         returncode, signal = _exit_code(fields[2])
-        rows.append(
-            SacctRow(
-                fields[0],
-                JobState(slurm_status(state), state, returncode, signal, _reason(fields[3])),
-                fields[4],
-            )
+        if signal is not None and signal <= _SIGRTMAX:  # 0:125 is Slurm's OOM mark, no signal
+            returncode = -signal
+        job_state = JobState(
+            slurm_status(state),
+            state,
+            returncode,
+            signal,
+            _reason(fields[3]),
+            job_id=fields[0],
+            start=_epoch(fields[4]),
+            end=_epoch(fields[5]),
         )
+        rows.append(SacctRow(fields[0], job_state, fields[6]))
     return Success(tuple(rows))
 
 
@@ -1225,7 +1248,8 @@ def parse_sacct(text: str) -> Result[dict[str, JobState], str]:
     """States per id (jobs and steps) from :func:`sacct_argv`'s output, keyed by the id exactly
     as printed: ``1234`` is not ``12345``, ``17.0`` is the step. A repeated id keeps its last row.
 
-    >>> states = parse_sacct("19|CANCELLED by 0|0:15|None|a\\n19.0|OUT_OF_MEMORY|0:125||b\\n")
+    >>> states = parse_sacct("19|CANCELLED by 0|0:15|None|1|2|a\\n"
+    ...                      "19.0|OUT_OF_MEMORY|0:125||1|2|b\\n")
     >>> states = states.unwrap()
     >>> states["19"].status, states["19"].signal, states["19.0"].status
     (<Status.CANCELLED: 'CANCELLED'>, 15, <Status.FAILED: 'FAILED'>)

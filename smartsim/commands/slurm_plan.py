@@ -175,6 +175,7 @@ def _plan_batch(
             stderr=err,
             submission=Submission(script_path=script_path, script=script, submit=submit),
             mkdirs=mkdirs,
+            steps=tuple(ctx.name for _, ctx in members) if isinstance(entity, Ensemble) else (),
         )
     )
 
@@ -438,11 +439,52 @@ _BANNER: Final = re.compile(
 _OOM: Final = re.compile(r"oom-kill|Out Of Memory|OUT_OF_MEMORY|Exceeded (?:job|step) memory limit")
 
 
+#: srun(1)'s words when slurmctld told it that its step is complete before the tasks ended
+#: (``SRUN_JOB_COMPLETE``: slurmctld sends it when a step or its job is cancelled, before it
+#: signals the tasks -- src/slurmctld/step_mgr.c ``_step_signal``; srun prints this in
+#: src/api/step_launch.c ``slurm_step_launch_wait_finish``).
+_ABORTED: Final = "srun: Job step aborted"
+#: srun's words when it ends its own step (``--kill-on-bad-exit``, ``--wait``, a launch that
+#: failed): then "Job step aborted" is srun's doing, not a cancel (launch_slurm.c).
+_SELF_ABORT: Final = re.compile(r"srun: Terminating |srun: error: .*(?:Aborting|launch)")
+#: srun's report of a task that exited by itself (so an exit status above 128 is not a signal).
+_EXITED: Final = re.compile(r"task \d+: Exited with exit code (\d+)")
+
+
+#: srun's words when its step was ended while it was still being launched.
+_EARLY: Final = "aborted before step completely launched"
+
+
+def _controller_ended(messages: str) -> bool:
+    """Whether srun says slurmctld ended its step (and srun did not end it itself)."""
+    return _ABORTED in messages and not _SELF_ABORT.search(messages)
+
+
+def _signalled(returncode: int, messages: str) -> int | None:
+    """The signal that ended a step whose srun exited ``returncode`` (128 + N), unless srun said
+    a task exited with that code itself."""
+    if returncode <= 128 or any(int(m[1]) == returncode for m in _EXITED.finditer(messages)):
+        return None
+    return returncode - 128
+
+
 def srun_outcome(
     returncode: int, messages: str, *, stopped: bool = False, step: str | None = None
 ) -> JobState:
     """The final state of a step from what its ``srun`` client showed: its exit status and the
-    messages of srun and slurmstepd. ``stopped``: smartsim cancelled it.
+    messages of srun (its own log, complete when it exits) and of slurmstepd (the step's error
+    file). ``stopped``: smartsim cancelled it. A step ended by signal N has returncode -N.
+
+    How a cancel is told from a failure without accounting (*verified* on 22.05):
+
+    * slurmstepd's banner ``*** STEP 9.0 ON n1 CANCELLED AT ... ***`` says who ended the step --
+      but only once slurmstepd's stderr is the step's error file: a cancel in the first ~0.1 s
+      of a step is logged to slurmd's log alone (src/slurmd/slurmstepd/mgr.c
+      ``_slurmd_job_log_init``), so its absence proves nothing;
+    * srun's ``Job step aborted`` says slurmctld ended the step (a cancel, of the step or its
+      job), unless srun says it terminated the step itself;
+    * otherwise a task killed by a signal was killed by someone other than Slurm (srun then
+      says ``Force Terminated``): FAILED with that signal.
 
     >>> srun_outcome(0, "").status, srun_outcome(3, "srun: error: n1: task 0: Exited").returncode
     (<Status.COMPLETED: 'COMPLETED'>, 3)
@@ -450,10 +492,26 @@ def srun_outcome(
     >>> timeout, cancel = banner.format(" DUE TO TIME LIMIT"), banner.format("")
     >>> srun_outcome(143, timeout).raw, srun_outcome(143, cancel).raw
     ('TIMEOUT', 'CANCELLED')
+    >>> aborted = "srun: Job step aborted: Waiting up to 7 seconds for job step to finish."
+    >>> state = srun_outcome(137, aborted + "\\nsrun: error: n1: task 0: Killed")
+    >>> state.status, state.returncode, state.signal
+    (<Status.CANCELLED: 'CANCELLED'>, -9, 9)
     """
-    sig = returncode - 128 if returncode > 128 else None
     if returncode == 0:
-        return JobState(Status.COMPLETED, "COMPLETED", 0)
+        if not (_BANNER.search(messages) or _EARLY in messages or _controller_ended(messages)):
+            return JobState(Status.COMPLETED, "COMPLETED", 0)
+        # srun also exits 0 when its step was ended before the tasks had started (*verified*:
+        # "launch_p_step_launch: StepId=25.2 aborted before step completely launched."): no
+        # task reported, so there is no exit status to give
+        state = srun_outcome(128 + 9, messages, stopped=stopped, step=step)
+        if state.status is Status.FAILED and state.raw == "FAILED":
+            state = attrs.evolve(state, status=Status.CANCELLED, raw="CANCELLED")
+        return attrs.evolve(
+            state, returncode=None, signal=None,
+            reason=f"{state.reason}; ended before its tasks had started: no exit status",
+        )  # fmt: skip
+    sig = _signalled(returncode, messages)
+    code = -sig if sig is not None else returncode
     banners = [
         m
         for m in _BANNER.finditer(messages)
@@ -463,21 +521,30 @@ def srun_outcome(
         why = (banners[-1]["why"] or "").strip()
         reason = banners[-1][0].strip("* ")
         if why == "TIME LIMIT":
-            return JobState(Status.FAILED, "TIMEOUT", returncode, sig, reason)
+            return JobState(Status.FAILED, "TIMEOUT", code, sig, reason)
         if why == "PREEMPTION":
-            return JobState(Status.FAILED, "PREEMPTED", returncode, sig, reason)
+            return JobState(Status.FAILED, "PREEMPTED", code, sig, reason)
         if why == "NODE FAILURE":
-            return JobState(Status.FAILED, "NODE_FAIL", returncode, sig, reason)
+            return JobState(Status.FAILED, "NODE_FAIL", code, sig, reason)
         if not why:
-            return JobState(Status.CANCELLED, "CANCELLED", returncode, sig, reason)
-        return JobState(Status.FAILED, why.replace(" ", "_"), returncode, sig, reason)
+            return JobState(Status.CANCELLED, "CANCELLED", code, sig, reason)
+        return JobState(Status.FAILED, why.replace(" ", "_"), code, sig, reason)
     if _OOM.search(messages):
-        return JobState(Status.FAILED, "OUT_OF_MEMORY", returncode, sig, "out of memory")
+        return JobState(Status.FAILED, "OUT_OF_MEMORY", code, sig, "out of memory")
     if stopped:
-        return JobState(Status.CANCELLED, "CANCELLED", returncode, sig, "cancelled by smartsim")
+        return JobState(Status.CANCELLED, "CANCELLED", code, sig, "cancelled by smartsim")
+    if _controller_ended(messages):
+        return JobState(
+            Status.CANCELLED,
+            "CANCELLED",
+            code,
+            sig,
+            "cancelled, as far as can be told: srun says slurmctld ended the step "
+            "(\"Job step aborted\"); slurmstepd's banner did not reach the error file",
+        )
     errors = [line for line in messages.splitlines() if "error:" in line]
     reason = errors[-1].strip() if errors else f"srun exited {returncode}"
-    return JobState(Status.FAILED, "FAILED", returncode, sig, reason)
+    return JobState(Status.FAILED, "FAILED", code, sig, reason)
 
 
 #: squeue's step listing: id, then the name (last: free text).

@@ -14,13 +14,19 @@ Records (``"v": 1``; ``t`` is Unix time in seconds; ``session`` names the writin
   "env", "cwd", "stdout", "stderr", "script", "run_index"}`` — ``extra`` is the handle's identity
   (for a local process its start time from ``/proc/PID/stat``, the boot id and the host); a
   launch that could not start has ``"job_id": null`` and ``"error"``;
-* ``{"event": "status", "name", "job_id", "status", "raw", "returncode", "signal", "reason"}``;
+* ``{"event": "status", "name", "job_id", "status", "raw", "returncode", "signal", "reason"}``
+  plus, when known, ``"step_id"`` (the id the scheduler knows the run by, e.g. Slurm's
+  ``296.0``; ``job_id`` stays the launch's identity) and the scheduler's own ``"start"`` /
+  ``"end"`` (Unix seconds); ``t`` is when this process saw the change (at most one poll
+  interval late);
 * ``{"event": "stop", "name", "job_id"}`` — smartsim asked it to stop.
 
 Reading (:func:`parse_journal`, :func:`replay`): for each name the latest launch counts; its
 status is the last one recorded, except that a final status is never replaced by a later
 non-final one, the first final status wins, and a launch that was asked to stop ends CANCELLED
-(unless its time limit had already ended it).
+(unless its time limit had already ended it). Its start is the scheduler's ``start``, else the
+``t`` of its first RUNNING record, else its launch; its end the scheduler's ``end``, else the
+``t`` of its final record -- never the time the journal is read.
 Lines that do not parse (a torn last line after a crash) are counted and skipped.
 """
 
@@ -107,9 +113,15 @@ def launch_record(
 
 
 def status_record(
-    t: float, session: str, name: str, job_id: str | None, state: JobState
+    t: float,
+    session: str,
+    name: str,
+    job_id: str | None,
+    state: JobState,
+    *,
+    member: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "v": VERSION,
         "event": "status",
         "t": t,
@@ -122,6 +134,15 @@ def status_record(
         "signal": state.signal,
         "reason": state.reason,
     }
+    if member is not None:
+        record["member"] = member  # a member of batch launch ``name``, followed by its step
+    if state.job_id and state.job_id != job_id:
+        record["step_id"] = state.job_id
+    if state.start is not None:
+        record["start"] = state.start
+    if state.end is not None:
+        record["end"] = state.end
+    return record
 
 
 def stop_record(t: float, session: str, name: str, job_id: str) -> dict[str, Any]:
@@ -200,6 +221,21 @@ class Entry:
     run_index: int
     session: str
     stop_requested: bool = False
+    #: Whether ``started`` is when it was seen running (or the scheduler's start), not its launch.
+    start_seen: bool = False
+    #: The members of a batch launch followed one by one: ``(member, its entry-like record)``.
+    parts: tuple[tuple[str, Part], ...] = ()
+
+
+@final
+@attrs.frozen
+class Part:
+    """One member of a batch launch as the journal tells it (its own step's states)."""
+
+    state: JobState
+    started: float | None = None
+    ended: float | None = None
+    start_seen: bool = False
 
 
 @final
@@ -232,6 +268,11 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _float(value: object) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok else None  # type: ignore[arg-type]
+
+
 def _state(record: Mapping[str, Any]) -> JobState | None:
     try:
         status = Status(record.get("status"))
@@ -243,6 +284,9 @@ def _state(record: Mapping[str, Any]) -> JobState | None:
         _int(record.get("returncode")),
         _int(record.get("signal")),
         _str(record.get("reason")) or "",
+        job_id=_str(record.get("step_id")) or "",
+        start=_float(record.get("start")),
+        end=_float(record.get("end")),
     )
 
 
@@ -291,8 +335,41 @@ def _apply_status(entry: Entry, state: JobState, t: object) -> Entry:
     stopped = entry.stop_requested and state.raw != "timeout"
     if stopped and state.status in (Status.COMPLETED, Status.FAILED):
         state = attrs.evolve(state, status=Status.CANCELLED, reason=state.reason or "stopped")
-    ended = float(t) if state.status.is_final and isinstance(t, (int, float)) else entry.ended
-    return attrs.evolve(entry, state=state, ended=ended)
+    seen = _float(t)
+    started, start_seen = entry.started, entry.start_seen
+    if state.start is not None:
+        started, start_seen = state.start, True
+    elif state.status is Status.RUNNING and not start_seen and seen is not None:
+        started, start_seen = seen, True
+    ended = entry.ended
+    if state.status.is_final:
+        ended = state.end if state.end is not None else seen
+    handle = entry.handle
+    if handle is not None and state.job_id and state.job_id != handle.job_id:
+        # the id learned by the writer (a Slurm step): handed back to the launcher on reconnect
+        extra = (*(p for p in handle.extra if p[0] != "step"), ("step", state.job_id))
+        handle = attrs.evolve(handle, extra=extra)
+    return attrs.evolve(
+        entry, state=state, started=started, ended=ended, start_seen=start_seen, handle=handle
+    )
+
+
+def _apply_part(entry: Entry, member: str, state: JobState, t: object) -> Entry:
+    parts = dict(entry.parts)
+    part = parts.get(member, Part(JobState(Status.PENDING, "launched")))
+    if part.state.status.is_final:
+        return entry
+    seen = _float(t)
+    started, start_seen = part.started, part.start_seen
+    if state.start is not None:
+        started, start_seen = state.start, True
+    elif state.status is Status.RUNNING and not start_seen and seen is not None:
+        started, start_seen = seen, True
+    ended = part.ended
+    if state.status.is_final:
+        ended = state.end if state.end is not None else seen
+    parts[member] = Part(state, started, ended, start_seen)
+    return attrs.evolve(entry, parts=tuple(parts.items()))
 
 
 def parse_journal(lines: Iterable[str]) -> Replay:
@@ -326,9 +403,14 @@ def parse_journal(lines: Iterable[str]) -> Replay:
             entries[entry.name] = entry  # a relaunch replaces the entry, keeping its place
         elif event == "status" and current is not None:
             state = _state(record)
+            member = _str(record.get("member"))
             if state is None:
                 skipped += 1
-            elif current.handle is not None and record.get("job_id") == current.handle.job_id:
+            elif current.handle is None or record.get("job_id") != current.handle.job_id:
+                pass
+            elif member is not None:
+                entries[current.name] = _apply_part(current, member, state, record.get("t"))
+            else:
                 entries[current.name] = _apply_status(current, state, record.get("t"))
         elif event == "stop" and current is not None and current.handle is not None:
             if record.get("job_id") == current.handle.job_id and not current.state.status.is_final:

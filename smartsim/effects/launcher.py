@@ -97,6 +97,21 @@ class Notifies(Protocol):
         ...
 
 
+@runtime_checkable
+class NotifiesMembers(Protocol):
+    """A launcher that follows the members of one batch launch one by one (each member's own
+    step inside the job) and reports their changes as it sees them."""
+
+    def watch_members(self, callback: Callable[[Handle, str, JobState], None]) -> None:
+        """Call ``callback(handle, member, state)`` on every change of a member of the batch
+        launch ``handle`` (from any thread; quick, no calls back into the launcher)."""
+        ...
+
+    def member_states(self, handle: Handle) -> Mapping[str, JobState]:
+        """The members' states of batch launch ``handle`` as of the last poll, by name."""
+        ...
+
+
 def wait_by_polling(
     launcher: Launcher, handles: Sequence[Handle], timeout: float, interval: float
 ) -> IOResult[Mapping[Handle, JobState], EffectError]:
@@ -121,6 +136,7 @@ __all__ = [
     "Handle",
     "Launcher",
     "Notifies",
+    "NotifiesMembers",
     "Waits",
     "wait_by_polling",
 ]

@@ -170,8 +170,9 @@ def _signal_name(number: int) -> str:
 
 
 def _classify(returncode: int, ended_by: str | None, limit: float | None) -> JobState:
-    """A status from an exit: Popen's ``returncode`` (negative: killed by that signal)."""
-    code = returncode if returncode >= 0 else None
+    """A status from an exit: Popen's ``returncode`` (negative: killed by that signal), kept as
+    the state's returncode (the convention of every launcher)."""
+    code = returncode
     sig = -returncode if returncode < 0 else None
     how = f"exit code {returncode}" if sig is None else f"killed by {_signal_name(sig)}"
     if ended_by == "stop":

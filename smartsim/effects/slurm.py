@@ -38,7 +38,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Final, final
 
 import attrs
@@ -49,6 +49,7 @@ from returns.unsafe import unsafe_perform_io
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.slurm import (
+    SACCT_ENV,
     parse_sacct_rows,
     parse_salloc_pending,
     parse_salloc_stderr,
@@ -61,7 +62,6 @@ from smartsim.commands.slurm import (
     validate_salloc,
 )
 from smartsim.commands.slurm_plan import (
-    _BANNER,
     JobLayout,
     _is_mpi_launch,
     _parse_id,
@@ -111,6 +111,9 @@ __all__ = [
 #: 9 s before they give up (*verified*), so this is well above that.
 CLIENT_TIMEOUT: Final = 60.0
 
+#: The longest a wait goes between two polls: every change is seen at most this late.
+MAX_POLL_INTERVAL: Final = 1.0
+
 #: What Slurm clients print when slurmctld cannot be reached (*verified*: squeue, sbatch,
 #: salloc, scancel after ~9 s of retries).
 _UNREACHABLE: Final = (
@@ -140,7 +143,11 @@ def enclosing_allocation(environ: Mapping[str, str]) -> str | None:
 
 
 def _client(
-    argv: Sequence[str], *, timeout: float = CLIENT_TIMEOUT, cwd: str | None = None
+    argv: Sequence[str],
+    *,
+    timeout: float = CLIENT_TIMEOUT,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> IOResult[Completed, EffectError]:
     """Run one Slurm client command; an unreachable controller is a transient
     :class:`SchedulerUnavailable`, whatever the exit status."""
@@ -150,7 +157,7 @@ def _client(
             return IOFailure(SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip()))
         return IOSuccess(done)
 
-    return run(Command(argv=tuple(argv), cwd=cwd), timeout=timeout).bind(check)
+    return run(Command(argv=tuple(argv), cwd=cwd, env=env or {}), timeout=timeout).bind(check)
 
 
 def _failed(done: Completed) -> EffectError:
@@ -396,6 +403,11 @@ _PID: Final = "pid"
 _LOG: Final = "srun_log"
 _ERR: Final = "stderr"
 _SEQ: Final = "seq"
+#: Handle.extra key under which a journal hands back the step id an earlier process learned.
+STEP_KEY: Final = "step"
+#: A batch ensemble's member names and their steps' names (comma-separated, same order).
+_MEMBERS: Final = "members"
+_STEPS: Final = "steps"
 
 
 @attrs.define
@@ -413,12 +425,10 @@ class _Tracked:
     stopped: bool = False
     #: When this process saw the srun client exit (``time.monotonic()``).
     ended_at: float | None = None
-
-
-#: How long after a signalled srun client exits its step's slurmstepd banner may still be on
-#: its way to the step's error file (seen on 22.05 without accounting: the client reported
-#: "task 0: Killed" before "*** STEP ... CANCELLED ***" reached the file).
-BANNER_GRACE: Final = 3.0
+    #: A batch ensemble's members' own states (by member name), from their steps.
+    members: dict[str, JobState] = attrs.Factory(dict)
+    #: Members whose step a poll has seen running.
+    members_seen: set[str] = attrs.Factory(set)
 
 
 def _kind(handle: Handle) -> str:
@@ -462,6 +472,11 @@ class SlurmLauncher:
         self._after: tuple[str, ...] = ()
         #: Allocation layouts read for MPI launchers (one ``scontrol`` per allocation).
         self._layouts: dict[str, JobLayout] = {}
+        self._listeners: list[Callable[[Handle, JobState], None]] = []
+        self._member_listeners: list[Callable[[Handle, str, JobState], None]] = []
+        self._reported_members: dict[tuple[Handle, str], JobState] = {}
+        #: The last state told to the listeners, per handle.
+        self._reported: dict[Handle, JobState] = {}
 
     # ------------------------------------------------------------------ planning
 
@@ -553,11 +568,14 @@ class SlurmLauncher:
             parsed = parse_sbatch_parsable(done.stdout)
             if isinstance(parsed, Failure):
                 return IOFailure(UnparsableOutput("sbatch", done.stdout, "jobid[;cluster]"))
+            extra = [(_KIND, "batch"), (_SEQ, self._next_seq())]
+            if launch.steps:
+                extra += [(_MEMBERS, ",".join(launch.members)), (_STEPS, ",".join(launch.steps))]
             handle = Handle(
                 launcher=self.name,
                 name=launch.name,
                 job_id=job_id_text(parsed.unwrap()),
-                extra=((_KIND, "batch"), (_SEQ, self._next_seq())),
+                extra=tuple(extra),
             )
             with self._lock:
                 self._tracked[handle] = _Tracked()
@@ -713,6 +731,11 @@ class SlurmLauncher:
             tracked = self._tracked.get(handle)
             if tracked is None:  # a handle from an earlier process (the journal)
                 tracked = self._tracked[handle] = _Tracked()
+                step = _parse_id(handle.get(STEP_KEY) or "")
+                if step is not None and step.step is not None:
+                    tracked.resolved = step
+                    if _kind(handle) == "job":
+                        tracked.own_job = attrs.evolve(step, step=None)
             return tracked
 
     def _reap(self, handle: Handle, tracked: _Tracked) -> None:
@@ -728,9 +751,11 @@ class SlurmLauncher:
             if match is not None:
                 tracked.own_job = JobId(int(match[1]), cluster=_cluster(handle))
 
-    def _call(self, argv: Sequence[str]) -> IOResult[Completed, EffectError]:
+    def _call(
+        self, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> IOResult[Completed, EffectError]:
         self.calls += 1
-        return _client(argv, timeout=self.timeout)
+        return _client(argv, timeout=self.timeout, env=env)
 
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
@@ -754,16 +779,68 @@ class SlurmLauncher:
             if isinstance(result, IOFailure):
                 return result
             states.update(unsafe_perform_io(result.unwrap()))
-        return IOSuccess({h: states[h] for h in handles})
+        out = {h: self._named(h, states[h]) for h in handles}
+        self._notify(out)
+        return IOSuccess(out)
+
+    def _named(self, handle: Handle, state: JobState) -> JobState:
+        """``state`` with the id Slurm knows the run by: the step (``296.0``) once it is known,
+        srun's own job's step ``N.0``, or the batch job."""
+        if state.job_id:
+            return state
+        tracked = self._track(handle)
+        if tracked.resolved is not None:
+            jid = job_id_text(tracked.resolved)
+        elif _kind(handle) == "job" and tracked.own_job is not None:
+            jid = job_id_text(tracked.own_job)
+        elif _kind(handle) in ("batch", "mpi"):
+            jid = handle.job_id
+        else:
+            return state
+        named = attrs.evolve(state, job_id=jid)
+        if tracked.final is state:
+            tracked.final = named
+        return named
+
+    def watch(self, callback: Callable[[Handle, JobState], None]) -> None:
+        """Call ``callback(handle, state)`` for every change a poll sees (``wait`` polls at least
+        once a second, so a change is told at most that late)."""
+        self._listeners.append(callback)
+
+    def watch_members(self, callback: Callable[[Handle, str, JobState], None]) -> None:
+        """Call ``callback(handle, member, state)`` for every change of a batch ensemble's
+        member (its own step) that a poll sees."""
+        self._member_listeners.append(callback)
+
+    def _notify(self, states: Mapping[Handle, JobState]) -> None:
+        with self._lock:
+            changed = [(h, s) for h, s in states.items() if self._reported.get(h) != s]
+            for h, s in changed:
+                self._reported[h] = s
+            moved: list[tuple[Handle, str, JobState]] = []
+            for h in states:
+                for member, state in self._track(h).members.items():
+                    key = (h, member)
+                    if self._reported_members.get(key) != state:
+                        self._reported_members[key] = state
+                        moved.append((h, member, state))
+        # members first: a batch job's end is told after what its members did
+        for h, member, state in moved:
+            for member_listener in self._member_listeners:
+                member_listener(h, member, state)
+        for h, s in changed:
+            for listener in self._listeners:
+                listener(h, s)
 
     def _poll_cluster(
         self, cluster: str | None, handles: Sequence[Handle]
     ) -> IOResult[dict[Handle, JobState], EffectError]:
         steps = [h for h in handles if _kind(h) != "batch"]
         batches = [h for h in handles if _kind(h) == "batch"]
+        with_members = [h for h in batches if h.get(_STEPS)]
         # 1. squeue -s: which steps run now (and the ids of steps not yet resolved)
         listed: tuple[tuple[JobId, str], ...] = ()
-        if steps:
+        if steps or with_members:
             got = self._call(squeue_steps_argv(cluster))
             if isinstance(got, IOFailure):
                 return got.map(lambda _: {})
@@ -775,6 +852,7 @@ class SlurmLauncher:
                 return IOFailure(UnparsableOutput("squeue", done.stdout, parsed.failure()))
             listed = parsed.unwrap()
             self._resolve_from_squeue(steps, listed)
+            self._see_members(with_members, listed)
         # 2. squeue: live (and recently finished) batch jobs
         queued: dict[str, JobState] = {}
         if batches:
@@ -795,7 +873,7 @@ class SlurmLauncher:
         need_sacct: list[Handle] = []
         for h in batches:
             state = queued.get(JobId.parse(h.job_id).map(str).value_or(h.job_id))
-            if state is None or state.status.is_final:
+            if state is None or state.status.is_final or self._member_ended(h, listed):
                 need_sacct.append(h)
         for h in steps:
             tracked = self._track(h)
@@ -807,7 +885,7 @@ class SlurmLauncher:
         if need_sacct and self.accounting is not False:
             job_ids = self._sacct_ids(need_sacct)
             if job_ids:
-                got = self._call(sacct_argv(job_ids, clusters=cluster))
+                got = self._call(sacct_argv(job_ids, clusters=cluster), SACCT_ENV)
                 if isinstance(got, IOFailure):
                     return got.map(lambda _: {})
                 done = unsafe_perform_io(got.unwrap())
@@ -817,6 +895,8 @@ class SlurmLauncher:
         out: dict[Handle, JobState] = {}
         for h in batches:
             out[h] = self._batch_state(h, queued, accounted)
+            if h.get(_STEPS):
+                self._member_states(h, out[h], listed, accounted)
         for h in steps:
             out[h] = self._step_state(h, running_ids, accounted)
         for h, state in out.items():
@@ -896,6 +976,97 @@ class SlurmLauncher:
             ):
                 tracked.seen_running = True
 
+    # ------------------------------------------------------------------ batch members
+
+    def member_states(self, handle: Handle) -> Mapping[str, JobState]:
+        """A batch ensemble's members' own states (their ``srun`` steps inside the job), by
+        member name, as of the last poll; empty for any other handle."""
+        with self._lock:
+            return dict(self._track(handle).members)
+
+    def _member_steps(self, handle: Handle) -> list[tuple[str, str]]:
+        members = (handle.get(_MEMBERS) or "").split(",")
+        steps = (handle.get(_STEPS) or "").split(",")
+        return list(zip(members, steps, strict=False))
+
+    def _see_members(
+        self, batches: Sequence[Handle], listed: Sequence[tuple[JobId, str]]
+    ) -> None:
+        for h in batches:
+            jid = _parse_id(h.job_id)
+            tracked = self._track(h)
+            names = {name for j, name in listed if jid is not None and j.job == jid.job}
+            for member, step in self._member_steps(h):
+                if step in names:
+                    tracked.members_seen.add(member)
+
+    def _member_ended(self, h: Handle, listed: Sequence[tuple[JobId, str]]) -> bool:
+        """Whether a member step seen running has left squeue and is not final yet."""
+        tracked = self._track(h)
+        jid = _parse_id(h.job_id)
+        names = {name for j, name in listed if jid is not None and j.job == jid.job}
+        return any(
+            member in tracked.members_seen
+            and step not in names
+            and not (member in tracked.members and tracked.members[member].status.is_final)
+            for member, step in self._member_steps(h)
+        )
+
+    def _member_states(
+        self,
+        h: Handle,
+        job: JobState,
+        listed: Sequence[tuple[JobId, str]],
+        accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
+    ) -> None:
+        """Each member's state: its step's sacct row when final, RUNNING while squeue lists
+        it, else what the job's own state lets us know (a COMPLETED job means every member
+        exited 0: the script exits with the first failing member's status)."""
+        tracked = self._track(h)
+        jid = _parse_id(h.job_id)
+        if jid is None:
+            return
+        running = {name: j for j, name in listed if j.job == jid.job}
+        rows = (accounted or {}).get(str(jid.job), [])
+        for member, step in self._member_steps(h):
+            known = tracked.members.get(member)
+            if known is not None and known.status.is_final:
+                continue
+            named = [
+                (rid, s) for rid, s, rname in rows if rname == step and "." in rid
+            ]
+            if named:
+                rid, state = max(named, key=lambda c: _step_no(_parse_id(c[0]) or JobId(0)))
+                if state.status.is_final or step not in running:
+                    tracked.members[member] = attrs.evolve(state, job_id=rid)
+                    continue
+            if step in running:
+                step_id = job_id_text(attrs.evolve(running[step], cluster=_cluster(h)))
+                tracked.members[member] = JobState(Status.RUNNING, "RUNNING", job_id=step_id)
+            elif job.status is Status.COMPLETED:
+                tracked.members[member] = attrs.evolve(
+                    job, job_id=known.job_id if known else "", start=None, end=None
+                )
+            elif job.status.is_final:
+                tracked.members[member] = JobState(
+                    job.status,
+                    job.raw,
+                    reason=f"the batch job ended {job.raw or job.status}; this member's own exit "
+                    "is not known (no accounting row for its step)",
+                    job_id=known.job_id if known else "",
+                )
+            elif member in tracked.members_seen:
+                tracked.members[member] = JobState(
+                    Status.RUNNING,
+                    "COMPLETING",
+                    reason="its step has ended; its exit is not known yet",
+                    job_id=known.job_id if known else "",
+                )
+            else:
+                tracked.members[member] = JobState(
+                    Status.PENDING, job.raw or "PENDING", reason="its step has not started"
+                )
+
     def _batch_state(
         self,
         h: Handle,
@@ -952,16 +1123,6 @@ class SlurmLauncher:
                 )
             return row
         if tracked.returncode is not None:
-            if (
-                tracked.returncode > 128  # its tasks were signalled: by whom is in the banner
-                and not tracked.stopped
-                and not _BANNER.search(messages)
-                and tracked.ended_at is not None
-                and time.monotonic() - tracked.ended_at < BANNER_GRACE
-            ):
-                return JobState(
-                    Status.RUNNING, "COMPLETING", reason="waiting for slurmstepd's final message"
-                )
             step = str(tracked.resolved) if tracked.resolved is not None else None
             return srun_outcome(tracked.returncode, messages, stopped=tracked.stopped, step=step)
         if row is not None:
@@ -1007,8 +1168,9 @@ class SlurmLauncher:
     ) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States once every handle is final, or at ``timeout``. Between polls it watches the
         local ``srun`` clients (no Slurm calls), so an ended step is seen at once; the poll
-        interval grows from 50 ms to 2 s while nothing changes. A transient error (controller
-        down) is retried until the timeout."""
+        interval grows from 50 ms to :data:`MAX_POLL_INTERVAL` while nothing changes, so any
+        other change is seen (and told to :meth:`watch`'s listeners) at most that late. A
+        transient error (controller down) is retried until the timeout."""
         deadline = time.monotonic() + timeout
         interval = 0.05
         last: Mapping[Handle, JobState] | None = None
@@ -1022,7 +1184,7 @@ class SlurmLauncher:
                 states = unsafe_perform_io(result.unwrap())
                 if all(s.status.is_final for s in states.values()) or remaining <= 0:
                     return result
-                interval = 0.05 if last != states else min(interval * 2, 2.0)
+                interval = 0.05 if last != states else min(interval * 2, MAX_POLL_INTERVAL)
                 last = states
             self._nap(handles, min(interval, max(remaining, 0.0)))
 
