@@ -5,9 +5,9 @@
 No cluster is needed: ``SlurmLauncher.poll`` runs as it does for real, except that each Slurm
 client call returns text in the exact form the project's cluster printed (Slurm 22.05, recorded
 2026-12-04 with the argv smartsim builds: ``squeue -h -t all -o '%i|%T|%r' --jobs=...`` and
-``sacct -n -P --format=JobID,State,ExitCode,Reason,Start,End,JobName --jobs=...``), repeated for K job
-ids. Of the K jobs, 40 % are RUNNING and 20 % PENDING in squeue, 20 % are COMPLETED in squeue
-(recently ended) and 20 % are gone from squeue, so sacct is needed for 40 %.
+``sacct -n -P --format=JobID,State,ExitCode,Reason,Start,End,JobName --jobs=...``), repeated
+for K job ids. Of the K jobs, 40 % are RUNNING and 20 % PENDING in squeue, 20 % are COMPLETED
+in squeue (recently ended) and 20 % are gone from squeue, so sacct is needed for 40 %.
 
 Per poll it reports the Slurm calls made (goal: one squeue and at most one sacct) and the CPU
 time of ``poll`` itself (parsing and updating the launcher's bookkeeping; the canned call costs

@@ -205,6 +205,8 @@ class JobId:
     def parse(text: str) -> Result[JobId, str]:
         """Parse ``123``, ``123;cl``, ``123+1``, ``123_4``, ``123_[0-3%2]``, ``123.0``,
         ``123.batch``, ``123.extern`` and their combinations."""
+        if text.isdigit() and text.isascii():  # the common case, without the regex
+            return Success(JobId(int(text)))
         match = _SLURM_ID.fullmatch(text.strip())
         if match is None:
             return Failure(text)
