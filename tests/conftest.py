@@ -47,3 +47,26 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # slurm / slurm_no_accounting / mpi: skip when missing, FAIL when CI is set
     _machine.check_item(item)
+
+
+# ------------------------------------------------------------------ the fuzz report
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run that included the ``fuzz`` selection: examples per planner, their total,
+    the wall time and the seed (tests/test_fuzz.py)."""
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is None or not fuzz.REPORT:
+        return
+    write = terminalreporter.write_line
+    write(
+        f"fuzz report: seed {fuzz.SEED}, budget {fuzz.EXAMPLES} examples per planner, "
+        f"database {fuzz.DATABASE}"
+    )
+    total = planned = 0
+    for planner, (runs, ok, took) in sorted(fuzz.REPORT.items()):
+        write(
+            f"  fuzz {planner:<11} {int(runs):>7} examples ({int(ok)} planned, "
+            f"{int(runs - ok)} refused), {took:6.1f} s planning"
+        )
+        total, planned = total + int(runs), planned + int(ok)
+    write(f"  fuzz total       {total:>7} examples ({planned} planned)")
+    write(f"  fuzz wall time   {fuzz.WALL[0]:7.1f} s (generation, planning, checks)")

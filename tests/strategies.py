@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import os
 import string
 from collections.abc import Callable, Mapping
 from typing import TypeAlias, TypeVar
@@ -30,8 +31,10 @@ from smartsim import (
     ArraySpec,
     BatchSettings,
     Duration,
+    Ensemble,
     JobId,
     Memory,
+    Model,
     RunSettings,
 )
 from smartsim.commands.launch import LaunchContext
@@ -652,7 +655,7 @@ def invalid_bad_host_name() -> st.SearchStrategy[Settings]:
 @functools.cache
 def invalid_bad_duration() -> st.SearchStrategy[Settings]:
     bad = st.one_of(
-        st.sampled_from(["10:00", "1:00", "abc", "1 day", "1-25:00:00", "10:60:00", ""]),
+        st.sampled_from(["abc", "1 day", "1:2:3:4", "1-2-3", "10:", ":10", "-5", ""]),
         st.sampled_from([float("nan"), float("inf"), float("-inf")]),
     )
     return st.one_of(
@@ -773,8 +776,158 @@ INVALID: Mapping[type[ValidationError], Callable[[], st.SearchStrategy[Settings]
     UnknownLauncher: invalid_unknown_launcher,
 }
 
+# =========================================================================== hostile input
+# For the planners' totality properties (tests/test_fuzz.py, tests/test_hostile.py): anything a
+# user (or a file system) can hand over, valid or not. A planner must refuse it with typed errors
+# or produce a script every reader gives back exactly -- never raise.
+
+#: Directive prefixes of every scheduler smartsim writes for, and the shell's own.
+DIRECTIVE_PREFIXES = ("#PBS", "#BSUB", "#$", "#SBATCH", "#SLURM", "flux:", "#flux:", "FLUX:", "#!")
+#: Line breaks of every reader (bash and most schedulers: LF; Flux: CR, CR LF; Python's
+#: str.splitlines: the rest, which no reader here splits on).
+LINE_BREAKS = (
+    "\n",
+    "\r",
+    "\r\n",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x85",
+    "\u2028",
+    "\u2029",
+)
+_CONTROLS = st.characters(min_codepoint=0, max_codepoint=0x1F) | st.characters(
+    min_codepoint=0x7F, max_codepoint=0x9F
+)
+#: Every Unicode category, lone surrogates included (``st.characters`` leaves them out by
+#: default).
+_EVERY_CHARACTER = st.characters(categories=None, exclude_categories=()) | st.characters(
+    min_codepoint=0xD800, max_codepoint=0xDFFF
+)
+
+
+@functools.cache
+def hostile_text(*, max_size: int = 12) -> st.SearchStrategy[str]:
+    """Text meant to break a renderer: controls (C0, C1, NUL), lone CR, every line break,
+    directive prefixes after a line break, ``%``/``-``/``=`` first, quotes, surrogates as
+    ``os.fsdecode`` makes them from non-UTF-8 bytes (and others), every Unicode category, and
+    now and then a very long value."""
+    atom = st.one_of(
+        st.sampled_from(NASTY_WORDS),
+        st.sampled_from(LINE_BREAKS),
+        st.builds(
+            "{}{} -N x".format, st.sampled_from(LINE_BREAKS), st.sampled_from(DIRECTIVE_PREFIXES)
+        ),
+        st.sampled_from(["%", "-", "=", "%a", "-x", "=x", "%1", "%%"]),
+        st.text(_CONTROLS, min_size=1, max_size=3),
+        st.text(_EVERY_CHARACTER, min_size=1, max_size=4),
+        st.binary(min_size=1, max_size=4).map(os.fsdecode),
+        st.text(_NASTY_ALPHABET, min_size=1, max_size=6),
+    )
+    short = st.lists(atom, min_size=1, max_size=4).map("".join).map(lambda s: s[: max_size * 2])
+    long = st.builds(
+        operator.mul, st.sampled_from(["a", "é", "#$ ", "\r"]), st.integers(2000, 5000)
+    )
+    return st.one_of(short, short, short, short, short, short, short, long)
+
+
+@functools.cache
+def mostly(
+    plain: st.SearchStrategy[T], hostile: st.SearchStrategy[T], percent: int = 15
+) -> st.SearchStrategy[T]:
+    """``hostile`` about ``percent`` % of the time, else ``plain``: an entity with a hostile
+    field or two among valid ones reaches the renderers instead of stopping at the first check.
+    (A draw of 0..99 decides: ``st.one_of`` does not pick its branches evenly.)"""
+    return st.integers(0, 99).flatmap(lambda i: hostile if i >= 100 - percent else plain)
+
+
+@functools.cache
+def hostile_env() -> st.SearchStrategy[dict[str, str]]:
+    """Environment changes: hostile values under plain names, or a hostile name."""
+    name = mostly(env_names(), hostile_text(max_size=4), percent=8)
+    return st.dictionaries(name, mostly(any_text(), hostile_text()), max_size=2)
+
+
+@functools.cache
+def hostile_paths() -> st.SearchStrategy[str]:
+    """Directories: absolute with hostile components, relative, empty, or non-UTF-8."""
+    component = mostly(single_line_text(max_size=5), hostile_text(max_size=6)).map(
+        lambda s: s.replace("/", "_") if s not in (".", "..") else "x"
+    )
+    absolute = st.lists(component, min_size=1, max_size=2).map(lambda ps: "/w/" + "/".join(ps))
+    return mostly(absolute, st.one_of(absolute, hostile_text(max_size=6), st.just("")), percent=20)
+
+
+@functools.cache
+def hostile_run_settings() -> st.SearchStrategy[RunSettings]:
+    """Run settings with hostile program, arguments and environment (run_command None)."""
+    return st.builds(
+        RunSettings,
+        exe=mostly(program_names(), hostile_text(max_size=6)),
+        args=st.lists(mostly(arguments(), hostile_text()), max_size=3).map(tuple),
+        env=hostile_env(),
+    )
+
+
+@functools.cache
+def hostile_batch_settings() -> st.SearchStrategy[BatchSettings]:
+    """Batch settings with hostile account, queue, name, raw options and preamble."""
+    text = mostly(single_line_text(), hostile_text(max_size=8), percent=15)
+    return st.builds(
+        BatchSettings,
+        nodes=st.none() | st.integers(1, 4),
+        time=st.none() | st.integers(1, 10**5),
+        account=st.none() | text,
+        partition=st.none() | text,
+        job_name=st.none() | text,
+        batch_args=mostly(
+            st.just({}),
+            st.dictionaries(
+                mostly(st.sampled_from(["A", "l", "W", "P", "comment", "x"]), text),
+                st.one_of(text, st.none(), st.integers(0, 99)),
+                max_size=2,
+            ),
+            percent=30,
+        ),
+        preamble=mostly(st.just(()), st.lists(text, max_size=2).map(tuple), percent=30),
+    )
+
+
+@st.composite
+def hostile_models(draw: st.DrawFn, *, batch: bool | None = None) -> Model:
+    """A model with hostile text everywhere; batch settings always (``True``), never
+    (``False``) or sometimes (``None``)."""
+    with_batch = draw(st.booleans()) if batch is None else batch
+    return Model(
+        name=draw(mostly(names(), hostile_text(max_size=6), percent=8)),
+        path=draw(hostile_paths()),
+        run_settings=draw(hostile_run_settings()),
+        batch_settings=draw(hostile_batch_settings()) if with_batch else None,
+    )
+
+
+@st.composite
+def hostile_entities(draw: st.DrawFn, *, batch: bool | None = None) -> Model | Ensemble:
+    """A hostile model, or (a quarter of the time) an ensemble of two hostile models, with or
+    without the ensemble's own batch settings."""
+    if draw(st.integers(0, 3)):
+        return draw(hostile_models(batch=batch))
+    with_batch = draw(st.booleans()) if batch is None else batch
+    members = tuple(draw(hostile_models(batch=False)) for _ in range(2))
+    return Ensemble(
+        name=draw(names()),
+        path=draw(hostile_paths()),
+        members=members,
+        batch_settings=draw(hostile_batch_settings()) if with_batch else None,
+    )
+
+
 __all__ = [
+    "DIRECTIVE_PREFIXES",
     "INVALID",
+    "LINE_BREAKS",
     "NASTY_CHARACTERS",
     "POOLS",
     "any_text",
@@ -783,6 +936,13 @@ __all__ = [
     "duration_inputs",
     "durations",
     "env_names",
+    "hostile_batch_settings",
+    "hostile_entities",
+    "hostile_env",
+    "hostile_models",
+    "hostile_paths",
+    "hostile_run_settings",
+    "hostile_text",
     "invalid_bad_duration",
     "invalid_bad_host_name",
     "invalid_bad_memory",

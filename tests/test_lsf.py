@@ -115,12 +115,17 @@ lsf_paths = (
 )
 
 
+def _bsub_body_text(text: str) -> bool:
+    return "\r" not in text and "\n#BSUB" not in text
+
+
 @st.composite
 def models(draw: st.DrawFn) -> Model:
     rs = RunSettings(
         exe=draw(program_names()),
-        args=draw(st.lists(arguments().filter(lambda a: "\n#BSUB" not in a), max_size=3)),
-        env=draw(valid_env().filter(lambda e: all("\n#BSUB" not in v for v in e.values()))),
+        # lsf.READER: no CR (undocumented in a bsub script), no line starting with #BSUB
+        args=draw(st.lists(arguments().filter(_bsub_body_text), max_size=3)),
+        env=draw(valid_env().filter(lambda e: all(_bsub_body_text(v) for v in e.values()))),
     )
     return Model(
         name=draw(names()),

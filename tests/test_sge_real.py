@@ -103,6 +103,20 @@ def test_model_runs_and_completes(sge: dict[str, str], tmp_path: Path) -> None:
     assert f"in {tmp_path / 'exp' / 'hello'} a b" in out
 
 
+def test_carriage_returns_reach_the_program_exactly(sge: dict[str, str], tmp_path: Path) -> None:
+    """Grid Engine's reader keeps CR LF and a lone CR in the body (smartsim's sge.READER does
+    not refuse them): the real job's program gets each argument and env value byte for byte."""
+    exp = Experiment("real", exp_path=tmp_path / "exp", launcher=launcher(sge))
+    words = ["a\r\nb", "c\rd", "e\r"]
+    script = 'printf "%s\\0" "$@" "$SSX_V" > argv.bin'
+    rs = exp.create_run_settings("bash", ["-c", script, "x", *words], env={"SSX_V": "v\r\nw"})
+    model = exp.create_model("crs", rs, batch_settings=exp.create_batch_settings(time=120))
+    exp.start(model, block=True)
+    assert exp.get_status(model) == [Status.COMPLETED]
+    data = (tmp_path / "exp" / "crs" / "argv.bin").read_bytes()
+    assert data.split(b"\0")[:-1] == [w.encode() for w in [*words, "v\r\nw"]]
+
+
 def test_failure_keeps_its_exit_status(sge: dict[str, str], tmp_path: Path) -> None:
     """A job whose program exits 3 is FAILED with return code 3."""
     exp = Experiment("real", exp_path=tmp_path / "exp", launcher=launcher(sge))

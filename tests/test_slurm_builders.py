@@ -510,8 +510,7 @@ def test_bash_hands_every_argument_and_env_value_to_srun(
         call = next(
             c
             for c in unmatched
-            if c.argv == cmd.argv[1:]
-            and os.path.realpath(c.cwd) == os.path.realpath(cmd.cwd or "")
+            if c.argv == cmd.argv[1:] and os.path.realpath(c.cwd) == os.path.realpath(cmd.cwd or "")
         )
         unmatched.remove(call)
         assert {k: call.env.get(k) for k in cmd.env} == dict(cmd.env)

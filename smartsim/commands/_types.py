@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, final
 
 import attrs
@@ -24,6 +24,39 @@ def command_word(word: str) -> str:
     if quoted == word and (word in _RESERVED or "=" in word):
         return f"'{word}'"
     return quoted
+
+
+def simple_command(argv: Sequence[str], env: Mapping[str, str] = FrozenMap()) -> str:
+    """The bash simple command that runs ``argv`` with the environment changes ``env``: the
+    one renderer of a program and its words for every shell text smartsim writes (batch
+    scripts, previews).
+
+    bash's reader rules for the first word (bash(1) SHELL GRAMMAR, ``execute_simple_command``
+    in ``execute_cmd.c``): a reserved word is syntax unless quoted; a word holding ``=`` is an
+    assignment unless quoted; and a first word that *starts with* ``%``, quoted or not, is a
+    job specification run by ``fg`` ("fg: no job control"). Quoting handles the first two. For
+    the third the program is not put first: ``env`` runs it (a PATH search like execvp's), or,
+    when its name also holds ``=`` (which env(1) would take for an assignment),
+    ``exec`` in a subshell does.
+
+    >>> print(simple_command(["srun", "a b"], {"X": "1 2"}))
+    env 'X=1 2' srun 'a b'
+    >>> print(simple_command(["%prog", "x"]), simple_command(["%a=b"], {"X": "1"}), sep="\\n")
+    env %prog x
+    (X=1 exec '%a=b')
+    """
+    words = [command_word(argv[0]), *(shlex.quote(w) for w in argv[1:])]
+    program = argv[0]
+    if "=" in program:
+        # env(1) would read a program name holding '=' as one more assignment; a bash prefix
+        # assignment does not (a quoted word is never an assignment).
+        assignments = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+        if program.startswith("%"):
+            return "(" + " ".join([*assignments, "exec", *words]) + ")"
+        return " ".join([*assignments, *words])
+    if env or program.startswith("%"):
+        return " ".join(["env", *(shlex.quote(f"{k}={v}") for k, v in env.items()), *words])
+    return " ".join(words)
 
 
 def _argv(value: object) -> tuple[str, ...]:
@@ -66,11 +99,7 @@ class Command:
 
     def shell(self) -> str:
         """Shell text a person can paste that does the same thing."""
-        words = [shlex.quote(w) for w in self.argv]
-        words[0] = command_word(self.argv[0])
-        if self.env:
-            words = ["env", *(shlex.quote(f"{k}={v}") for k, v in self.env.items()), *words]
-        line = " ".join(words)
+        line = simple_command(self.argv, self.env)
         if self.stdout is not None:
             line += f" >{shlex.quote(self.stdout)}"
         if self.stderr is not None:

@@ -19,10 +19,17 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
 from smartsim.commands.plan import Launch, World, output_paths
-from smartsim.commands.script import background_and_wait, directive_line, quote, shell_line
+from smartsim.commands.script import (
+    ScriptReader,
+    background_and_wait,
+    directive_line,
+    quote,
+    shell_line,
+)
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -236,25 +243,16 @@ def script_line_problems(field: str, text: str, prefix: str) -> list[ValidationE
     """A line of ``text`` (after a newline) that the scheduler would read as a directive."""
     for line in text.split("\n")[1:]:
         if line.startswith(prefix):
-            return [
-                BadValue(
-                    field,
-                    text,
-                    f"text without a line starting with {prefix!r} (the "
-                    "scheduler would read it as a directive)",
-                )
-            ]
+            return [ForbiddenCharacter(field, text, "\n")]
     return []
 
 
 def member_problems(
     model: Model, field: str, *, tool: str, prefix: str | None = None
 ) -> list[ValidationError]:
-    """What keeps ``model`` from running as a line of a batch script of ``tool``.
-
-    ``prefix``: the scheduler reads directive lines anywhere in the script (LSF, Grid Engine),
-    so an argument holding a newline followed by it would smuggle in a directive.
-    """
+    """What keeps ``model`` from running as a line of a batch script of ``tool`` (the script
+    reader's own rule is :func:`script_text_problems`; ``prefix``, kept for callers that
+    check one directive prefix themselves, refuses a newline that starts a line with it)."""
     rs = model.run_settings
     errors = check_name(f"{field}.name", model.name)
     if not model.path:
@@ -302,8 +300,8 @@ def plan_batch(
     path_check: Callable[[str, str], list[ValidationError]],
     settings_check: Callable[[BatchSettings, str], list[ValidationError]],
     render: Callable[[BatchJob], Launch],
+    reader: ScriptReader,
     job_check: Callable[[BatchJob, str], list[ValidationError]] | None = None,
-    directives_anywhere: bool = False,
 ) -> Result[tuple[Launch, ...], Invalid]:
     """The batch jobs that run ``entity``, or every reason they cannot be written.
 
@@ -312,9 +310,10 @@ def plan_batch(
     without, each member is its own job. ``path_check`` (of a member's path) and
     ``settings_check`` add what the scheduler cannot express, ``job_check`` what it cannot
     express about a whole job (its totals); ``render`` writes the script and the submit command.
+    ``reader`` is the scheduler's script reader: its rule is applied to every text of the entity
+    (:func:`script_text_problems`).
     """
     errors: list[ValidationError] = []
-    anywhere = prefix if directives_anywhere else None
 
     def settings_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
         return (
@@ -324,9 +323,7 @@ def plan_batch(
         )
 
     def model_problems(model: Model, field: str) -> list[ValidationError]:
-        return member_problems(model, field, tool=tool, prefix=anywhere) + path_check(
-            f"{field}.path", model.path
-        )
+        return member_problems(model, field, tool=tool) + path_check(f"{field}.path", model.path)
 
     #: (name, kind, path, settings, models, field of the settings)
     jobs: list[tuple[str, str, str, BatchSettings, tuple[Model, ...], str]] = []
@@ -343,7 +340,10 @@ def plan_batch(
             if not entity.path:
                 errors.append(EmptyValue("ensemble.path", entity.path))
             else:
+                # the job's own files (-o/-e and the script) live there: the scheduler's path
+                # rule applies to it as to every member's
                 errors += check_text("ensemble.path", entity.path)
+                errors += path_check("ensemble.path", entity.path)
             errors += settings_problems(entity.batch_settings, "ensemble.batch_settings")
         seen: set[str] = set()
         for i, member in enumerate(entity.members):
@@ -376,6 +376,9 @@ def plan_batch(
                     "ensemble.batch_settings",
                 )
             ]
+    errors += script_text_problems(
+        reader, entity, "model" if isinstance(entity, Model) else "ensemble", errors
+    )
     if errors:
         return Failure(Invalid.of(errors))
     built = [
@@ -406,6 +409,32 @@ def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
         else:
             out.append((f"-{key}", value if isinstance(value, str) else str(value)))
     return tuple(out)
+
+
+def option_kind_errors(
+    field: str,
+    options: Mapping[str, OptionValue],
+    *,
+    flags: frozenset[str],
+    valued: frozenset[str],
+    tool: str,
+) -> list[ValidationError]:
+    """A value given to an option that takes none (``flags``), or a bare flag (``None`` or
+    ``True``; ``1`` is a value) given to one that needs a value (``valued``): the directive
+    line would not read as meant."""
+    errors: list[ValidationError] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
+        if key in flags and not bare:
+            expected = f"a bare flag, None or True (-{key} of {tool} takes no value)"
+            errors.append(BadValue(f"{field}[{key!r}]", value, expected))
+        elif key in valued and bare:
+            errors.append(
+                BadValue(f"{field}[{key!r}]", value, f"a value (-{key} of {tool} needs one)")
+            )
+    return errors
 
 
 def option_words(option: Option) -> tuple[str, ...]:

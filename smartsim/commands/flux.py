@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, final
 
@@ -33,15 +32,17 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_options, check_text
-from smartsim.commands._types import Command, Submission
+from smartsim.commands._texts import script_text_problems
+from smartsim.commands._types import Command, Submission, simple_command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.script import ScriptReader
 from smartsim.errors import (
     BadName,
     BadValue,
     ConflictingOptions,
     DuplicateOption,
-    ForbiddenCharacter,
+    EmptyValue,
     Invalid,
     Unsupported,
     ValidationError,
@@ -184,6 +185,16 @@ _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _SENTINEL = re.compile(r"[^\w]*(?:flux|FLUX):")
 
+#: What ``flux batch`` does to a script's text (flux-core ``cli/batch.py`` ``process_script``
+#: and ``job/directives.py`` ``DirectiveParser``): it reads the file with Python's
+#: ``open(..., "r", encoding="utf-8")``, so lines end at LF, CR or CR LF (universal newlines)
+#: and every CR reaches the job as LF — a CR cannot be carried; text that is not UTF-8 is
+#: refused ("does not appear to be a script, or failed to encode as utf-8"); a line matching
+#: ``^[^\w]*(flux|FLUX):`` after the directives ended is an "orphan" directive and refused.
+READER: Final = ScriptReader(
+    tool="flux batch", line_breaks=("\r\n", "\r", "\n"), refused=("\r",), directive=_SENTINEL
+)
+
 
 def directive_word(text: str) -> str:
     """One word for a ``flux:`` directive or a multi-prog line, so Flux's lexer gives ``text``
@@ -236,6 +247,48 @@ _TYPED_RUN: Final = {
 _RESERVED_RUN: Final = frozenset(
     {"output", "error", "cwd", "job-name", "env", "env-remove", "env-file", "add-file", "dry-run"}
 )
+#: Options of flux-run(1), flux-submit(1), flux-batch(1) and flux-alloc(1) that take no value
+#: (given one, Flux's argparse refuses it) ...
+FLAG_OPTIONS: Final = frozenset(
+    {"v", "verbose", "dry-run", "debug", "u", "unbuffered", "l", "label-io", "quiet", "x",
+     "exclusive", "wait", "watch", "progress", "jps", "wrap", "bg"}
+)  # fmt: skip
+#: ... and those that need one (a bare flag would take the program as its value).
+VALUED_OPTIONS: Final = frozenset(
+    {"N", "nodes", "q", "queue", "t", "time-limit", "job-name", "flags", "cwd", "urgency", "o",
+     "setopt", "S", "setattr", "add-file", "begin-time", "signal", "env", "env-remove",
+     "env-file", "rlimit", "requires", "dependency", "input", "output", "error", "n", "ntasks",
+     "c", "cores-per-task", "g", "gpus-per-task", "cores", "tasks-per-node", "gpus-per-node",
+     "tasks-per-core", "taskmap", "cc", "bcc", "log", "log-stderr", "wait-event", "nslots",
+     "cores-per-slot", "gpus-per-slot", "conf", "B", "broker-opts"}
+)  # fmt: skip
+
+
+def option_kind_errors(field: str, options: Mapping[str, OptionValue]) -> list[ValidationError]:
+    """A value given to an option that takes none, or a bare flag to one that needs a value
+    (only ``None``/``True`` are flags: ``1`` is a value)."""
+    errors: list[ValidationError] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
+        if key in FLAG_OPTIONS and not bare:
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]", value, "a bare flag, None or True (flux takes no value)"
+                )
+            )
+        elif key in VALUED_OPTIONS and bare:
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]",
+                    value,
+                    "a value (flux would take the next word, the program, as its value)",
+                )
+            )
+    return errors
+
+
 _TYPED_BATCH: Final = {
     "N": "nodes",
     "nodes": "nodes",
@@ -246,6 +299,7 @@ _TYPED_BATCH: Final = {
     "job-name": "job_name",
     "output": "output",
     "error": "output",
+    "requires": "hostlist",
 }
 
 
@@ -331,6 +385,7 @@ def _resource_errors(f: str, rs: RunSettings) -> list[ValidationError]:
             errors.append(DuplicateOption(f + "run_args", key, f"run_settings.{_TYPED_RUN[key]}"))
         elif key in _RESERVED_RUN:
             errors.append(Unsupported(f"{f}run_args[{key!r}]", key, "flux (set by smartsim)"))
+    errors += option_kind_errors(f + "run_args", rs.run_args)
     if ("x" in raw or "exclusive" in raw) and rs.nodes is None and "N" not in raw:
         errors.append(
             ConflictingOptions(f + "run_args", "exclusive", "no nodes (flux-run(1): -x needs -N)")
@@ -587,9 +642,13 @@ def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[V
         )
     if bs.array is not None:
         errors.append(Unsupported(f + "array", str(bs.array), "flux batch (no job arrays)"))
+    errors += option_kind_errors(f + "batch_args", bs.batch_args)
     for key in bs.batch_args:
-        if key in _TYPED_BATCH and getattr(bs, _TYPED_BATCH[key], None) is not None:
-            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{_TYPED_BATCH[key]}"))
+        typed = _TYPED_BATCH.get(key)
+        if typed == "hostlist" and not bs.hostlist and bs.excluded_hosts:
+            typed = "excluded_hosts"
+        if typed is not None and getattr(bs, typed, None) not in (None, ()):
+            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{typed}"))
         elif key in ("output", "error", "wrap", "dry-run"):
             errors.append(
                 Unsupported(f"{f}batch_args[{key!r}]", key, "flux batch (set by smartsim)")
@@ -641,6 +700,10 @@ def batch_directive_options(
         out.append((_bank(bs.account),))
     if bs.job_name is not None:
         out.append((f"--job-name={bs.job_name}",))
+    hosts = [f"host:{','.join(bs.hostlist)}"] if bs.hostlist else []
+    hosts += [f"-host:{','.join(bs.excluded_hosts)}"] if bs.excluded_hosts else []
+    if hosts:  # flux-batch(1) CONSTRAINTS, as for flux run: terms ANDed
+        out.append(("--requires=" + " ".join(hosts),))
     if output is not None:
         out.append((f"--output={output}",))
     if error is not None:
@@ -675,7 +738,7 @@ def flux_batch_script(
     lines += ["#flux: " + " ".join(directive_word(w) for w in words) for words in directives]
     lines += list(preamble)
     for i, argv in enumerate(body):
-        lines.append(" ".join(shlex.quote(w) for w in argv) + " &")
+        lines.append(simple_command(argv) + " &")
         lines.append(f"pid{i}=$!")
     lines.append("status=0")
     lines += [f'wait "$pid{i}" || status=$?' for i in range(len(body))]
@@ -845,20 +908,6 @@ def _batch_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
     return batch_problems(bs, field) + check_flux_batch(bs, field)
 
 
-def _script_safe(field: str, rs: RunSettings) -> list[ValidationError]:
-    """In a batch script, a line of an argument that Flux would read as a directive is an
-    error (flux-batch(1): directives after the first non-directive line are orphans)."""
-    errors: list[ValidationError] = []
-    texts = [("exe", rs.exe)] + [(f"args[{i}]", a) for i, a in enumerate(rs.args)]
-    texts += [(f"env[{k!r}]", v) for k, v in rs.env.items()]
-    for where, text in texts:
-        for line in text.split("\n")[1:]:
-            if _SENTINEL.match(line):
-                errors.append(ForbiddenCharacter(f"{field}.{where}", text, "\n"))
-                break
-    return errors
-
-
 def _member_argv(model: Model, world: World, subcommand: str) -> tuple[str, ...]:
     out, err = output_paths(model.path, model.name, world.run_index)
     return flux_job_argv(
@@ -939,7 +988,7 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
         errors += _model_problems(entity, "model")
         if entity.batch_settings is not None:
             errors += _batch_problems(entity.batch_settings, "model.batch_settings")
-            errors += _script_safe("model.run_settings", entity.run_settings)
+            errors += script_text_problems(READER, entity, "model", errors)
         if errors:
             return Failure(Invalid.of(errors))
         if entity.batch_settings is not None:
@@ -959,17 +1008,20 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
         seen.add(member.name)
         if entity.batch_settings is None and member.batch_settings is not None:
             errors += _batch_problems(member.batch_settings, f"{field}.batch_settings")
-            errors += _script_safe(f"{field}.run_settings", member.run_settings)
-        if entity.batch_settings is not None:
-            errors += _script_safe(f"{field}.run_settings", member.run_settings)
-            if member.batch_settings is not None:
-                errors.append(
-                    ConflictingOptions(
-                        f"{field}.batch_settings", "set", "the ensemble's batch_settings"
-                    )
+            errors += script_text_problems(READER, member, field, errors)
+        if entity.batch_settings is not None and member.batch_settings is not None:
+            errors.append(
+                ConflictingOptions(
+                    f"{field}.batch_settings", "set", "the ensemble's batch_settings"
                 )
+            )
     if entity.batch_settings is not None:
+        # the job's script and output files live in the ensemble's directory
+        if not entity.path:
+            errors.append(EmptyValue("ensemble.path", entity.path))
+        errors += check_text("ensemble.path", entity.path)
         errors += _batch_problems(entity.batch_settings, "ensemble.batch_settings")
+        errors += script_text_problems(READER, entity, "ensemble", errors)
     if errors:
         return Failure(Invalid.of(errors))
     if entity.batch_settings is not None:

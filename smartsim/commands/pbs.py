@@ -51,6 +51,7 @@ from smartsim.commands.batch import (
     env_item,
     node_shares,
     option_argv,
+    option_kind_errors,
     option_lines,
     output_options,
 )
@@ -63,7 +64,7 @@ from smartsim.commands.batch import raw_options as raw_options
 from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.script import batch_script
+from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -86,6 +87,11 @@ TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel")
 PREFIX: Final = "#PBS"
 SHEBANG: Final = "#!/bin/bash"
+#: What OpenPBS ``qsub`` does to a script's text: it refuses any line ending in CR LF ("qsub:
+#: script contains cr, lf": ``check_crlf`` in ``get_script``, ``src/cmds/qsub_sup.c``) and reads
+#: ``#PBS`` directives only until the first executable line (``pbs_isexecutable``), which the
+#: body always starts with; a lone CR is an ordinary byte.
+READER: Final = ScriptReader(tool="qsub (OpenPBS)", refused=("\r\n",))
 #: The job script's name is the entity's output stem plus this.
 SUFFIX: Final = ".pbs.sh"
 
@@ -228,6 +234,11 @@ _TYPED: Final = {"N": "job_name", "q": "partition", "A": "account", "J": "array"
 _MAX_LINE: Final = 4000  # make_argv's buffer is 4096 bytes
 
 
+#: qsub(1B): options that take no value, and those that need one.
+_QSUB_FLAGS: Final = frozenset({"V", "h", "z", "f", "I", "X"})
+_QSUB_VALUED: Final = frozenset("aAcCeJjklmMNoPpqrSuvW")
+
+
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``qsub`` cannot express for ``bs`` (the generic rules are
     :func:`smartsim.validate.batch_problems`).
@@ -239,9 +250,22 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
+    for name in ("hostlist", "excluded_hosts"):
+        if getattr(bs, name):
+            errors.append(
+                Unsupported(
+                    f + name,
+                    getattr(bs, name),
+                    "qsub (PBS places chunks by resources: batch_args "
+                    "{'l': 'select=1:host=n1+1:host=n2'})",
+                )
+            )
     if bs.job_name is not None:
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_QSUB_FLAGS, valued=_QSUB_VALUED, tool="qsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if len(key) != 1 or key not in _QSUB_LETTERS:
@@ -634,5 +658,6 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
         prefix=PREFIX,
         path_check=check_pbs_path,
         settings_check=check_qsub,
+        reader=READER,
         render=lambda job: render(job, tool=tool),
     )

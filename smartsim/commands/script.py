@@ -12,19 +12,29 @@ Rules of this module:
   with its own lexer. :func:`directive_word` quotes for Slurm's lexer; other schedulers pass their
   own ``quote`` function to :func:`directive_line`.
 
+* Every scheduler re-reads the whole script before bash does. What each reader splits, refuses
+  or rewrites is written down once per dialect as a :class:`ScriptReader` (``pbs.READER``,
+  ``lsf.READER``, ``sge.READER``, ``flux.READER``, ``slurm.READER``), and every planner of that
+  dialect checks every text it writes into a script with :meth:`ScriptReader.problems`.
+
 Scheduler modules build the pieces and call :func:`batch_script`; nothing here knows a scheduler.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
-from smartsim.commands._types import Command, command_word
+import attrs
+
+from smartsim.commands._types import Command, simple_command
+from smartsim.errors import ForbiddenCharacter, ValidationError
 
 __all__ = [
+    "ScriptReader",
     "background_and_wait",
     "batch_script",
     "directive_line",
@@ -49,17 +59,7 @@ def shell_line(command: Command, *, background: bool = False) -> str:
     ``background``, the directory change stays inside the background job. ``stdout == stderr``
     is written ``>f 2>&1`` (two ``>f`` would truncate each other).
     """
-    words = [_command_word(command.argv[0]), *(quote(w) for w in command.argv[1:])]
-    if command.env:
-        assignments = [quote(f"{k}={v}") for k, v in command.env.items()]
-        if "=" in command.argv[0]:
-            # env(1) would read a program name holding '=' as one more assignment; a bash
-            # prefix assignment does not (a quoted word is never an assignment).
-            assignments = [f"{k}={quote(v)}" for k, v in command.env.items()]
-            words = [*assignments, *words]
-        else:
-            words = ["env", *assignments, *words]
-    line = " ".join(words)
+    line = simple_command(command.argv, command.env)
     if command.stdout is not None:
         line += f" >{quote(command.stdout)}"
     if command.stderr is not None:
@@ -76,9 +76,6 @@ def shell_line(command: Command, *, background: bool = False) -> str:
     if background:
         line += " &"
     return line + body
-
-
-_command_word = command_word
 
 
 def _heredoc(text: str) -> tuple[str, str]:
@@ -193,3 +190,80 @@ def batch_script(
     <BLANKLINE>
     """
     return "\n".join([shebang, *directives, *preamble, *body_lines]) + "\n"
+
+
+# --------------------------------------------------------------------------- script readers
+
+#: ``os.fsdecode`` turns each byte of a non-UTF-8 name into a lone surrogate (U+DC80..U+DCFF);
+#: other lone surrogates come from broken text. UTF-8 cannot encode either.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+@attrs.frozen(kw_only=True)
+class ScriptReader:
+    """What one scheduler's script reader does to the text of a job script, as data: where it
+    ends lines, what it refuses, and which lines it takes as directives wherever they are.
+
+    :meth:`problems` applies the rule to one text a planner writes into the script (an argument,
+    an environment value, a path, a directive value, a preamble line): a typed
+    :class:`~smartsim.errors.ForbiddenCharacter` naming the field and the character for every
+    way the reader would not give the text back exactly. Every text is also refused when UTF-8
+    cannot encode it (scripts are written as UTF-8: a lone surrogate, such as ``os.fsdecode``
+    makes of a non-UTF-8 byte, would fail the write or be refused by the reader).
+
+    >>> reader = ScriptReader(tool="qsub", refused=("\\r\\n",), directive=re.compile("#PBS"))
+    >>> [(e.field, e.character) for e in reader.problems("args[0]", "a\\r\\nb")]
+    [('args[0]', '\\r\\n')]
+    """
+
+    #: The tool whose reader this is (for messages and docs).
+    tool: str
+    #: Sequences that end a line for this reader, longest first.
+    line_breaks: tuple[str, ...] = ("\n",)
+    #: Sequences the reader refuses anywhere in the script, or rewrites (so they never reach the
+    #: job as written).
+    refused: tuple[str, ...] = ()
+    #: Lines the reader takes as directives *anywhere* in the script (``None``: only in the
+    #: header, which no text of the body can reach).
+    directive: re.Pattern[str] | None = None
+
+    def _breaks(self) -> re.Pattern[str]:
+        return _line_breaks(self.line_breaks)
+
+    def lines(self, text: str) -> list[str]:
+        """``text`` split the way this reader ends lines.
+
+        >>> ScriptReader(tool="flux", line_breaks=("\\r\\n", "\\r", "\\n")).lines("a\\rb\\r\\nc")
+        ['a', 'b', 'c']
+        """
+        return self._breaks().split(text)
+
+    def problems(self, field: str, text: str) -> list[ValidationError]:
+        """Every reason ``text``, written into a script, would not reach the job exactly."""
+        if text.isascii() and text.isprintable():
+            return []  # the common case, at C speed: no NUL, CR, LF or surrogate
+        errors: list[ValidationError] = []
+        if "\x00" in text:
+            errors.append(ForbiddenCharacter(field, text, "\x00"))
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
+            errors.append(ForbiddenCharacter(field, text, surrogate.group()))
+        for sequence in self.refused:
+            if sequence in text:
+                errors.append(ForbiddenCharacter(field, text, sequence))
+                break
+        if self.directive is not None:
+            breaks = self._breaks()
+            for found in breaks.finditer(text):
+                following = breaks.search(text, found.end())
+                line = text[found.end() : len(text) if following is None else following.start()]
+                if self.directive.match(line):
+                    # the line break before it would start a directive line
+                    errors.append(ForbiddenCharacter(field, text, found.group()))
+                    break
+        return errors
+
+
+@functools.cache
+def _line_breaks(breaks: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(b) for b in breaks))

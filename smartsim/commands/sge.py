@@ -45,12 +45,13 @@ from smartsim.commands.batch import (
     Option,
     cancel_succeeded,
     first_state,
+    option_kind_errors,
     option_words,
     output_options,
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.script import batch_script, directive_line
+from smartsim.commands.script import ScriptReader, batch_script, directive_line
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -67,6 +68,11 @@ TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
 PREFIX: Final = "#$"
 SHEBANG: Final = "#!/bin/bash"
+#: What Grid Engine ``qsub`` does to a script's text: every line starting with ``#$`` in its
+#: first column is a directive, wherever it is (``parse_script_file``,
+#: ``source/common/parse_job_cull.c``); lines end at LF only. Checked with the real qsub 8.1.9
+#: (``qsub -verify``): CR LF in the body is accepted and kept, a lone CR does not end a line.
+READER: Final = ScriptReader(tool="qsub (Grid Engine)", directive=re.compile(re.escape("#$")))
 #: The job script's name is the entity's output stem plus this.
 SUFFIX: Final = ".sge.sh"
 #: The parallel environment smartsim asks for by default (sites name their own).
@@ -126,7 +132,8 @@ def check_word(field: str, word: str) -> list[ValidationError]:
         if ch in word:
             errors.append(ForbiddenCharacter(field, word, ch))
             break
-    if len(word.encode()) > _MAX_LINE:
+    # "surrogatepass": a byte count for any str (a lone surrogate is READER's to refuse)
+    if len(word.encode("utf-8", "surrogatepass")) > _MAX_LINE:
         errors.append(BadValue(field, word, f"at most {_MAX_LINE} bytes on a #$ line"))
     return errors
 
@@ -221,6 +228,15 @@ _TYPED: Final = {
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
+#: qsub(1) of Grid Engine: options that take no value, and those that need one.
+_SGE_FLAGS: Final = frozenset({"cwd", "V", "terse", "notify", "hard", "soft", "clear"})
+_SGE_VALUED: Final = frozenset(
+    {"a", "ac", "A", "b", "c", "ckpt", "C", "dc", "dl", "e", "hold_jid", "hold_jid_ad", "i",
+     "j", "js", "l", "m", "M", "masterq", "N", "now", "o", "P", "p", "pe", "q", "R", "r", "S",
+     "sc", "shell", "sync", "t", "tc", "v", "w", "wd"}
+)  # fmt: skip
+
+
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What Grid Engine's ``qsub`` cannot express for ``bs``.
 
@@ -248,6 +264,19 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
                 "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
             )
         )
+    if bs.excluded_hosts:
+        errors.append(
+            Unsupported(
+                f + "excluded_hosts",
+                bs.excluded_hosts,
+                "Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
+            )
+        )
+    for i, host in enumerate(bs.hostlist):
+        if "[" in host or "," in host:
+            errors.append(
+                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (-l hostname=)")
+            )
     if bs.array is not None and bs.array.start < 1:
         errors.append(BadValue(f + "array.start", bs.array.start, "a Grid Engine task id >= 1"))
     if bs.job_name is not None:
@@ -256,6 +285,9 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_SGE_FLAGS, valued=_SGE_VALUED, tool="qsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if not _KEY.fullmatch(key):
@@ -317,6 +349,8 @@ def qsub_options(
         out.append(("-pe", f"{pe} {slots}"))
     if isinstance(bs.time, Duration):
         out.append(("-l", f"h_rt={h_rt(bs.time)}"))
+    if bs.hostlist:
+        out.append(("-l", "hostname=" + "|".join(bs.hostlist)))  # sge_types(1): a|b
     if bs.array is not None:
         out.append(("-t", task_range(bs.array)))
         if bs.array.limit is not None:
@@ -685,7 +719,7 @@ def plan_sge(
         prefix=PREFIX,
         path_check=check_sge_path,
         settings_check=check_qsub,
+        reader=READER,
         render=lambda job: render(job, tool=tool, pe=pe),
         job_check=job_check,
-        directives_anywhere=True,
     )

@@ -44,14 +44,19 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._options import OPTION_NAME, check_nonempty_text, option_tokens
+from smartsim.commands._texts import batch_settings_texts, run_settings_texts
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
-from smartsim.commands.script import background_and_wait, batch_script, directive_line
+from smartsim.commands.script import (
+    ScriptReader,
+    background_and_wait,
+    batch_script,
+    directive_line,
+)
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
     DuplicateOption,
-    ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
@@ -128,6 +133,14 @@ _SHORT: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }  # fmt: skip
 
+#: What ``sbatch`` does to a script's text: it refuses a script holding CR LF anywhere ("Batch
+#: script contains DOS line breaks", ``src/sbatch/sbatch.c``); lines end at LF; ``#SBATCH`` lines
+#: are read only before the first command (sbatch(1)), but ``#PBS`` and ``#BSUB`` lines are
+#: translated wherever they are among the first 100 non-comment lines, unless ``--ignore-pbs``
+#: (``xlate_batch_script``, ``src/sbatch/xlate.c``; ``_opt_wrpr_batch_script`` in 22.05's
+#: ``opt.c``; observed on 22.05.8: a body line ``#PBS -N x`` renamed a held job ``x``).
+READER: Final = ScriptReader(tool="sbatch", refused=("\r\n",), directive=re.compile("#PBS|#BSUB"))
+
 #: Options that take no argument (a value for them is an error; ``--requeue`` is one).
 _NO_ARG: Final[Mapping[str, frozenset[str]]] = {
     "salloc": frozenset({
@@ -168,11 +181,23 @@ _REQUIRED_ARG: Final[Mapping[str, frozenset[str]]] = {
         "exclude", "gpus", "gpus-per-node", "gpus-per-task", "gres", "job-name", "mem",
         "mem-per-cpu", "mem-per-gpu", "nodelist", "nodes", "ntasks", "ntasks-per-node",
         "partition", "qos", "reservation", "time", "time-min", "tmp", "wckey",
+        # long-only options with a required argument in all three man pages
+        "acctg-freq", "begin", "chdir", "cluster-constraint", "clusters", "core-spec",
+        "cores-per-socket", "cpu-freq", "deadline", "delay-boot", "distribution",
+        "extra-node-info", "gpu-bind", "gpu-freq", "gpus-per-socket", "hint", "licenses",
+        "mail-type", "mail-user", "mcs-label", "mem-bind", "mincpus", "network", "nodefile",
+        "ntasks-per-core", "ntasks-per-gpu", "ntasks-per-socket", "power", "priority",
+        "profile", "signal", "sockets-per-node", "switches", "thread-spec",
+        "threads-per-core", "tres-per-task",
     }
     for tool in ("salloc", "srun", "sbatch")
 }  # fmt: skip
 _REQUIRED_EXTRA: Final = {
-    "srun": frozenset({"export", "het-group", "jobid", "mpi", "open-mode", "output", "error"}),
+    "srun": frozenset({
+        "export", "het-group", "jobid", "mpi", "open-mode", "output", "error", "cpu-bind",
+        "epilog", "prolog", "task-epilog", "task-prolog", "input", "relative", "threads",
+        "accel-bind", "slurmd-debug",
+    }),
     "sbatch": frozenset({"array", "export", "open-mode", "output", "error", "wrap"}),
     "salloc": frozenset(),
 }
@@ -724,6 +749,8 @@ def _batch_typed(bs: BatchSettings) -> dict[str, str]:
         ("gpus", bs.gpus is not None, "gpus"),
         ("job-name", bs.job_name is not None, "job_name"),
         ("array", bs.array is not None, "array"),
+        ("nodelist", bool(bs.hostlist), "hostlist"),
+        ("exclude", bool(bs.excluded_hosts), "excluded_hosts"),
     ):
         if is_set:
             typed[name] = path
@@ -767,22 +794,29 @@ def check_sbatch(
     """The Slurm rules for a whole batch job: :func:`check_batch`, :func:`check_srun` per member,
     and what a member cannot do inside a batch script."""
     errors = check_batch(bs)
+    found = {(e.field, getattr(e, "character", None)) for e in errors}
+    for where, text in batch_settings_texts(bs, "batch_settings"):
+        for e in READER.problems(where, text):
+            if (e.field, getattr(e, "character", None)) not in found:
+                errors.append(e)
     spelled = _spelled("sbatch", bs.batch_args)
     if bs.job_name is None and "job-name" not in spelled:
         errors += check_name("job_name", job_name)
     for name, value in (("output", output), ("error", error)):
         if name not in spelled:
             errors += check_nonempty_text(name, value)
+            if value is not None:
+                errors += READER.problems(name, value)  # the job's own files: directives
     export = spelled.get("export")
     for i, (rs, ctx) in enumerate(members):
         f = f"members[{i}]"
         for e in check_srun(rs):
             errors.append(_reroot(e, f))
-        errors += _crlf_problems(rs, f)
+        errors += _script_text_problems(rs, f)
         for name in ("cwd", "name", "stdout", "stderr"):
             text = getattr(ctx, name)
-            if isinstance(text, str) and "\r\n" in text:
-                errors.append(ForbiddenCharacter(f"{f}.context.{name}", text, "\r\n"))
+            if isinstance(text, str):
+                errors += READER.problems(f"{f}.context.{name}", text)
         if rs.run_command != "srun":
             errors.append(
                 Unsupported(
@@ -811,18 +845,11 @@ def check_sbatch(
     return errors
 
 
-def _crlf_problems(rs: RunSettings, f: str) -> list[ValidationError]:
-    """sbatch refuses a script holding ``\\r\\n`` ("Batch script contains DOS line breaks"),
-    even inside a quoted word, so no text written into the script may hold it."""
+def _script_text_problems(rs: RunSettings, f: str) -> list[ValidationError]:
+    """:data:`READER`'s rule for every text of ``rs`` that the script carries."""
     errors: list[ValidationError] = []
-    for j, part in enumerate(_parts(rs)):
-        p = f if j == 0 else f"{f}.mpmd[{j - 1}]"
-        texts = [(f"{p}.exe", part.exe)]
-        texts += [(f"{p}.args[{k}]", a) for k, a in enumerate(part.args)]
-        texts += [(f"{p}.env[{k!r}]", v) for k, v in part.env.items()]
-        for where, text in texts:
-            if isinstance(text, str) and "\r\n" in text:
-                errors.append(ForbiddenCharacter(where, text, "\r\n"))
+    for where, text in run_settings_texts(rs, f):
+        errors += READER.problems(where, text)
     return errors
 
 
@@ -875,6 +902,10 @@ def _batch_directives(
         groups.append(("--mem", bs.mem.slurm()))
     if bs.gpus is not None:
         groups.append(("--gpus", str(bs.gpus)))
+    if bs.hostlist:
+        groups.append(("--nodelist", ",".join(bs.hostlist)))
+    if bs.excluded_hosts:
+        groups.append(("--exclude", ",".join(bs.excluded_hosts)))
     if bs.array is not None:
         groups.append((f"--array={bs.array}",))
     for key, value in bs.batch_args.items():

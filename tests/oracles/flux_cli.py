@@ -346,6 +346,18 @@ def flux_lex(text: str) -> list[str]:
         raise FluxUsageError(str(exc)) from None
 
 
+def submitted_script(script: str) -> str:
+    """The script ``flux batch`` submits for a file holding ``script`` (written as UTF-8):
+    flux-core's ``cli/batch.py`` reads it with ``open(path, "r", encoding="utf-8")``, so
+    universal newlines turn CR and CR LF into LF, and bytes that are not UTF-8 are refused
+    ("does not appear to be a script, or failed to encode as utf-8")."""
+    try:
+        data = script.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FluxUsageError(f"cannot be written as UTF-8: {exc}") from None
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+
+
 def read_directives(script: str) -> list[list[str]]:
     """The argument lists of a script's ``flux:`` directives, in order."""
     out: list[list[str]] = []

@@ -10,6 +10,8 @@ Written from IBM's LSF 10.1 documentation, not from smartsim's builder:
 * Option values are shell words: white space separates, ``"..."`` and ``'...'`` group and are
   removed. The documentation says nothing of backslashes in ``#BSUB`` lines, so this model
   refuses them (a builder must not rely on them).
+* Carriage returns: the documentation says nothing of them in a script on standard input, so
+  this model refuses them, alone or before LF (:func:`check_script`), as it refuses backslashes.
 * ``-W [hour:]minute``: "the minutes can be specified as a number greater than 59".
 * ``-J "name[index_list]%limit"``: index list ``start[-end[:step]]`` items separated by commas,
   positive integers; array names of ``a-z A-Z 0-9 . - _``; the whole spec at most 255
@@ -27,6 +29,12 @@ PREFIX = "#BSUB"
 
 class LsfLexError(ValueError):
     """What bsub would refuse (or what its documentation leaves undefined)."""
+
+
+def check_script(script: str) -> None:
+    """Raise for what the documentation leaves undefined in a script: a carriage return."""
+    if "\r" in script:
+        raise LsfLexError("carriage returns in a job script are not documented")
 
 
 def directive_texts(script: str, prefix: str = PREFIX) -> list[str]:

@@ -7,6 +7,9 @@ Written from OpenPBS's sources, not from smartsim's builder (that would be a tau
   looked for until the first *executable* line (``pbs_isexecutable``: a line whose first
   non-blank character is not ``#``, except that ``#!...`` and lines starting with ``:`` are not
   executable); a directive line ending in a backslash continues on the next line.
+* ``get_script`` / ``check_crlf`` (``src/cmds/qsub_sup.c``): every line read (``pbs_fgets``, up
+  to and with its LF) that ends in CR LF makes qsub refuse the whole script ("qsub: script
+  contains cr, lf"), body included; a lone CR is copied like any byte (:func:`check_script`).
 * ``make_argv`` (``src/cmds/qsub.c``): the text after the prefix is split on white space;
   ``"..."`` and ``'...'`` group (no escapes inside, quotes removed, adjacent pieces concatenate);
   outside quotes a backslash takes the next character literally; an unmatched quote is fatal
@@ -32,6 +35,13 @@ PREFIX = "#PBS"
 
 class PbsLexError(ValueError):
     """What qsub would refuse."""
+
+
+def check_script(script: str) -> None:
+    """Raise what ``get_script`` refuses: a line ending in CR LF, anywhere in the script."""
+    for lineno, line in enumerate(script.split("\n")[:-1], 1):
+        if line.endswith("\r"):
+            raise PbsLexError(f"qsub: script contains cr, lf (line {lineno})")
 
 
 def _is_executable(line: str) -> bool:
