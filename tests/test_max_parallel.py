@@ -123,3 +123,16 @@ def test_local_default_cap_is_the_usable_cpu_count() -> None:
     """The local launcher's default cap is the number of CPUs this process may run on."""
     assert LocalLauncher().max_parallel == len(os.sched_getaffinity(0))
     assert LocalLauncher(max_parallel=7).max_parallel == 7
+
+
+def test_wait_returns_once_queued_members_have_started_and_finished(tmp_path: Path) -> None:
+    """Experiment.wait() after a non-blocking capped start waits for the queued members too;
+    with a timeout shorter than the queue it says False."""
+    exp = Experiment("w", exp_path=tmp_path / "exp")
+    ens = exp.create_ensemble(
+        "s", run_settings=RunSettings(exe="sh", args=("-c", "sleep 0.2")), replicas=4
+    )
+    exp.start(ens, block=False, max_parallel=1)
+    assert exp.wait(ens, timeout=0.05) is False
+    assert exp.wait(ens) is True
+    assert exp.get_status(ens) == [Status.COMPLETED] * 4
