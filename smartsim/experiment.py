@@ -16,6 +16,7 @@ to show what ran and stop what is still running.
 
 from __future__ import annotations
 
+import collections
 import importlib
 import importlib.util
 import logging
@@ -101,6 +102,8 @@ _WAIT_SLICE: Final = 60.0
 _RELEASE_WAIT: Final = 30.0
 #: Poll interval of a blocking start for a launcher that cannot wait by itself.
 _BLOCK_POLL: Final = 1.0
+#: How often a max_parallel queue looks at a launcher that does not report exits by itself.
+_QUEUE_POLL: Final = 0.05
 #: How long :meth:`Experiment.stop` waits for what it stopped to be final.
 STOP_TIMEOUT: Final = 60.0
 #: Poll interval while waiting for stopped entities of a launcher that cannot wait by itself.
@@ -294,6 +297,8 @@ class _Run:
     error: EffectError | None = None
     #: Read back from a journal, not started by this process.
     adopted: bool = False
+    #: Waiting for a slot under ``max_parallel``; not started yet (no handle, nothing journaled).
+    queued: bool = False
     #: Whether ``started`` is a start that was seen (not the launch time).
     start_seen: bool = False
     #: The members of a batch launch followed one by one (their own steps), by name.
@@ -356,6 +361,10 @@ class Experiment:
         #: The first error writing the journal, if any (the work goes on without it).
         self.journal_error: EffectError | None = None
         self._session = f"{os.getpid()}-{os.urandom(4).hex()}"
+        #: Launches waiting under a ``max_parallel`` cap, and the threads feeding them.
+        self._slots = threading.Condition(self._lock)
+        self._queues: list[_Queue] = []
+        self._feeders: list[threading.Thread] = []
         self._callbacks: list[StatusCallback] = []
         self._early_parts: dict[Handle, list[tuple[str, JobState]]] = {}
         if isinstance(self._launcher, Notifies):
@@ -805,6 +814,8 @@ class Experiment:
         now = time.time()
         run.state = state
         _stamp(run, state, now, run.adopted)
+        if state.status.is_final and self._queues:
+            self._slots.notify_all()  # a max_parallel slot is free
         if run.adopted and state.status is not Status.CANCELLED:
             return  # reading another process's journal changes nothing but our own stops
         job_id = None if run.handle is None else run.handle.job_id
@@ -877,6 +888,7 @@ class Experiment:
         block: bool = True,
         kill_on_interrupt: bool = True,
         after: Sequence[Entity] = (),
+        max_parallel: int | None = None,
         summary: bool = False,
         progress: bool | None = None,
     ) -> None:
@@ -890,11 +902,23 @@ class Experiment:
         complete, ``entities`` are not started: they end CANCELLED, their error
         :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them).
         ``progress``: while ``block`` waits, keep one line on stderr up to date
-        (``3/8 running, 4 done, 1 failed``); by default only when stderr is a terminal."""
+        (``3/8 running, 4 done, 1 failed``); by default only when stderr is a terminal.
+
+        ``max_parallel``: at most this many of these launches run at once; the rest wait
+        (PENDING, "queued") and start as others finish. The default is the launcher's own
+        (the local launcher: the number of CPUs this process may use; schedulers: no cap, they
+        queue). With ``block=False`` the queue is fed by a background thread, so queued
+        launches start only while this Python process lives (:meth:`poll` and :meth:`wait`
+        wait for them)."""
         if summary:
             from smartsim import compat
 
             compat.refuse_keywords("start", {"summary": True})
+        if max_parallel is not None and (
+            isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1
+        ):
+            _refuse(BadValue("max_parallel", max_parallel, "an int >= 1 (or None: the default)"))
+        cap = max_parallel if max_parallel is not None else self._default_cap()
         resolved = self._resolve_all(entities)
         if not resolved:
             return
@@ -919,10 +943,28 @@ class Experiment:
                         kind = kinds.get(launch.name, launch.kind)
                         self._skip(launch, kind, world.run_index, blockers)
                     return
-            for launch in plan.launches:
-                handle = self._launch(launch, kinds.get(launch.name, launch.kind), world.run_index)
-                if handle is not None:
-                    handles.append(handle)
+            if cap is not None and len(plan.launches) > cap:
+                queue = self._enqueue(plan.launches, kinds, world.run_index, cap)
+                try:
+                    queue.feed(wait=False)  # what may start now starts before start() returns
+                    if not block:
+                        feeder = threading.Thread(
+                            target=queue.feed, name="smartsim-max-parallel", daemon=True
+                        )
+                        self._feeders.append(feeder)
+                        feeder.start()
+                        return
+                    queue.feed()
+                except KeyboardInterrupt:
+                    self._cancel_queued(queue.names)
+                    raise
+                handles = queue.handles
+            else:
+                for launch in plan.launches:
+                    kind = kinds.get(launch.name, launch.kind)
+                    handle = self._launch(launch, kind, world.run_index)
+                    if handle is not None:
+                        handles.append(handle)
             if block:
                 stream = sys.stderr
                 if progress is None:
@@ -937,12 +979,67 @@ class Experiment:
                 self._stop_all_quietly()
             raise
 
+    # ------------------------------------------------------------------ max_parallel
+
+    def _default_cap(self) -> int | None:
+        cap = getattr(self._launcher, "max_parallel", None)
+        return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1 else None
+
+    def _enqueue(
+        self, launches: Sequence[Launch], kinds: Mapping[str, str], run_index: int, cap: int
+    ) -> _Queue:
+        """Register every launch as queued (PENDING) and return the queue that starts them."""
+        reason = f"waiting for one of max_parallel={cap} slots"
+        entries: list[tuple[Launch, str]] = []
+        with self._lock:
+            for launch in launches:
+                kind = kinds.get(launch.name, launch.kind)
+                state = JobState(Status.PENDING, "queued", reason=reason)
+                self._runs[launch.name] = _Run(launch, kind, None, state, run_index, queued=True)
+                for member in launch.members:
+                    self._member_run[member] = launch.name
+                entries.append((launch, kind))
+            queue = _Queue(self, entries, run_index, cap)
+            self._queues.append(queue)
+        return queue
+
+    def _cancel_queued(self, names: Iterable[str] | None = None) -> None:
+        """Queued launches (of ``names``, or all) will never start: they end CANCELLED."""
+        with self._lock:
+            wanted = None if names is None else set(names)
+            for queue in self._queues:
+                queue.cancel(wanted)
+            now = time.time()
+            for name, run in self._runs.items():
+                if run.queued and (wanted is None or name in wanted):
+                    run.queued = False
+                    run.state = JobState(
+                        Status.CANCELLED, "not started", reason="stopped while queued"
+                    )
+                    run.started = run.ended = now
+            self._slots.notify_all()
+
+    def _join_feeders(self, deadline: float | None = None) -> bool:
+        """Wait until every background queue has started (or cancelled) all its launches, or
+        until ``deadline`` (monotonic); whether they all have."""
+        for feeder in list(self._feeders):
+            while feeder.is_alive():
+                left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                feeder.join(min(left, _WAIT_SLICE))  # in slices, so Ctrl-C is seen
+        self._feeders = [f for f in self._feeders if f.is_alive()]
+        return not self._feeders
+
     def wait(self, *entities: Entity, timeout: float | None = None) -> bool:
         """Block until every model of ``entities`` (everything launched, when none are given)
         has finished; True then, False if ``timeout`` seconds passed first. Ctrl-C is not
         caught here."""
         if timeout is not None and not timeout >= 0:  # NaN too
             _refuse(BadValue("timeout", timeout, "seconds >= 0, or None to wait for ever"))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._join_feeders(deadline):
+            return False  # queued launches still waiting to start
         if entities:
             runs = [r for _, r in self._runs_of(entities) if r is not None]
             missing = [n for n, r in self._runs_of(entities) if r is None]
@@ -951,8 +1048,9 @@ class Experiment:
         else:
             with self._lock:
                 runs = list(self._runs.values())
+        with self._lock:  # queued launches have started by now: take their handles too
+            runs = [self._runs.get(r.launch.name, r) for r in runs]
         handles = [r.handle for r in runs if r.handle is not None]
-        deadline = None if timeout is None else time.monotonic() + timeout
         return self._wait_for(handles, interval=None, out=None, deadline=deadline)
 
     def get_output(self, entity: Entity) -> Output | list[Output]:
@@ -1021,10 +1119,15 @@ class Experiment:
     def _refresh(self, runs: Sequence[_Run]) -> None:
         """Ask the launcher about unfinished ``runs``; once this returns, every change seen is
         in the journal (the lock is held by a listener for the whole of a change)."""
+        told = getattr(self._launcher, "tells_every_change", False) is True
         with self._lock:
-            handles = [r.handle for r in runs if r.handle is not None and not r.done]
+            handles = [
+                r.handle
+                for r in runs
+                if r.handle is not None and not r.done and (r.adopted or not told)
+            ]
         if not handles:
-            return
+            return  # (a launcher that tells every change of what it started has told it all)
         states = _io_ok(self._launcher.poll(handles))
         with self._lock:
             for handle, state in states.items():
@@ -1091,9 +1194,10 @@ class Experiment:
         experiment started unless ``kill_on_interrupt`` is false."""
         if interval <= 0:
             _refuse(BadValue("interval", interval, "seconds > 0"))
-        with self._lock:
-            handles = [r.handle for r in self._runs.values() if r.handle is not None]
         try:
+            self._join_feeders()
+            with self._lock:
+                handles = [r.handle for r in self._runs.values() if r.handle is not None]
             self._wait_for(handles, interval, sys.stdout if verbose else None)
         except KeyboardInterrupt:
             if kill_on_interrupt:
@@ -1153,6 +1257,8 @@ class Experiment:
         else:
             with self._lock:
                 runs = list(self._runs.values())
+        if self._queues:
+            self._cancel_queued([r.launch.name for r in runs])
         runs = [r for i, r in enumerate(runs) if all(r is not o for o in runs[:i])]
         self._stop_runs(runs, timeout)
         with self._lock:
@@ -1205,6 +1311,7 @@ class Experiment:
     def _stop_all_quietly(self) -> None:
         """After Ctrl-C: stop all this experiment started, including launches whose handle had
         not reached the registry yet; a further failure is not allowed to hide the interrupt."""
+        self._cancel_queued()
         with self._lock:
             runs = list(self._runs.values())
             early = [h for h in self._early if h not in self._by_handle]
@@ -1479,6 +1586,84 @@ class Experiment:
             exp._allocations = {a.job_id: a for a in replayed.allocations}
         exp._refresh(list(exp._runs.values()))
         return exp
+
+
+@final
+class _Queue:
+    """Launches waiting under a ``max_parallel`` cap. :meth:`feed` starts them in order, never
+    more than ``cap`` of them unfinished at once; the experiment's lock guards everything here,
+    and ``Experiment._absorb`` wakes the feeder when a launch finishes."""
+
+    def __init__(
+        self, exp: Experiment, entries: list[tuple[Launch, str]], run_index: int, cap: int
+    ) -> None:
+        self._exp = exp
+        self._waiting = collections.deque(entries)
+        self._run_index = run_index
+        self._cap = cap
+        self._live: list[Handle] = []
+        self.handles: list[Handle] = []
+        self.names = [launch.name for launch, _ in entries]
+        self._cancelled: set[str] | None = set()  # None: all of them
+
+    def cancel(self, names: set[str] | None) -> None:
+        """Drop waiting launches (of ``names``, or all); lock held. One being started right now
+        is stopped as soon as it has started."""
+        if names is None:
+            self._waiting.clear()
+            self._cancelled = None
+        else:
+            self._waiting = collections.deque(e for e in self._waiting if e[0].name not in names)
+            if self._cancelled is not None:
+                self._cancelled |= names
+
+    def _running(self) -> int:
+        """How many of this queue's launches are unfinished (lock held); forgets finished ones."""
+        by_handle = self._exp._by_handle
+        self._live = [h for h in self._live if not by_handle[h].done]
+        return len(self._live)
+
+    def feed(self, *, wait: bool = True) -> None:
+        """Start waiting launches as slots free up, until none waits; ``wait=False``: only
+        those that can start now."""
+        exp = self._exp
+        notified = isinstance(exp._launcher, Notifies)
+        try:
+            while True:
+                with exp._lock:
+                    while self._waiting and self._running() >= self._cap:
+                        if not wait:
+                            return
+                        if notified:
+                            exp._slots.wait(_WAIT_SLICE)
+                        else:  # nobody tells us: look now and then
+                            exp._slots.wait(_QUEUE_POLL)
+                            live = [exp._by_handle[h] for h in self._live]
+                            exp._lock.release()
+                            try:
+                                exp._refresh(live)
+                            finally:
+                                exp._lock.acquire()
+                    if not self._waiting:
+                        return
+                    launch, kind = self._waiting.popleft()
+                    run = exp._runs.get(launch.name)
+                    if run is None or not run.queued:
+                        continue  # cancelled meanwhile
+                    run.queued = False
+                handle = exp._launch(launch, kind, self._run_index)
+                if handle is not None:
+                    with exp._lock:
+                        self._live.append(handle)
+                        self.handles.append(handle)
+                        cancelled = self._cancelled is None or launch.name in self._cancelled
+                        run = exp._by_handle[handle]
+                    if cancelled:  # stopped while it was being started
+                        exp._stop_runs([run], STOP_TIMEOUT)
+        finally:
+            with exp._lock:
+                if self in exp._queues and not self._waiting:
+                    exp._queues.remove(self)
 
 
 #: A status callback: ``callback(launch name, state)``.

@@ -1484,7 +1484,7 @@ def parse_squeue(text: str) -> Result[dict[str, JobState], str]:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class SacctRow:
     """One row of :func:`sacct_argv`'s output: a job, an array task, a het component or a step."""
 

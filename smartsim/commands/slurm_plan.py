@@ -5,6 +5,7 @@ job layouts, an ``srun`` client's exit). No I/O here; :mod:`smartsim.effects.slu
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,7 +60,10 @@ def job_id_text(jid: JobId) -> str:
     return str(jid) if jid.cluster is None else f"{jid};{jid.cluster}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _parse_id(text: str) -> JobId | None:
+    # Cached: a poll of K jobs reads each id several times (squeue rows, sacct rows, handles),
+    # and a JobId is an immutable value, so the same text may share one.
     parsed = JobId.parse(text)
     return parsed.unwrap() if isinstance(parsed, Success) else None
 

@@ -234,7 +234,7 @@ class Journal:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Entry:
     """The latest launch of one name, as the journal tells it."""
 
@@ -290,7 +290,7 @@ class Allocation:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Replay:
     """Everything a journal says: the experiment, its launcher, and each name's latest launch
     (in the order names were first launched)."""

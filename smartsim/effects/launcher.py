@@ -33,7 +33,7 @@ from smartsim.status import JobState
 from smartsim.values import Ensemble, Model
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Handle:
     """What identifies a started launch: the scheduler's job id (or pid and start time for a
     local process) — enough to poll or stop it, and to write in the journal."""

@@ -948,9 +948,16 @@ class SlurmLauncher:
                 accounted = self._read_sacct(done)
                 if accounted is None:
                     return IOFailure(_failed(done))
+        # squeue's job-level rows by job number, once per poll (each handle looking through all
+        # of them would make a poll O(K^2): minutes at K = 10^4)
+        live_by_job: dict[int, list[JobState]] = {}
+        for key, state in queued.items():
+            row = _parse_id(key)
+            if row is not None and row.step is None:
+                live_by_job.setdefault(row.job, []).append(state)
         out: dict[Handle, JobState] = {}
         for h in batches:
-            out[h] = self._batch_state(h, queued, accounted)
+            out[h] = self._batch_state(h, live_by_job, accounted)
             if h.get(_STEPS):
                 if out[h].status.is_final and self.accounting and not _accounted(h, accounted):
                     # slurmdbd records a job's steps before the job itself: until the job's
@@ -1141,16 +1148,17 @@ class SlurmLauncher:
     def _batch_state(
         self,
         h: Handle,
-        queued: Mapping[str, JobState],
+        live_by_job: Mapping[int, list[JobState]],
         accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
     ) -> JobState:
-        """The job's state from squeue, else from sacct; an array or heterogeneous job (rows
-        ``12_3``, ``12_[4-7]``, ``12+1``) is the combination of its rows."""
+        """The job's state from squeue (its job-level rows, by job number), else from sacct; an
+        array or heterogeneous job (rows ``12_3``, ``12_[4-7]``, ``12+1``) is the combination
+        of its rows."""
         tracked = self._track(h)
         jid = _parse_id(h.job_id)
         if jid is None:
             return JobState(Status.UNKNOWN, reason=f"not a Slurm job id: {h.job_id!r}")
-        live = [s for key, s in queued.items() if _same_job(key, jid)]
+        live = list(live_by_job.get(jid.job, ()))
         rows = [s for rid, s, _ in (accounted or {}).get(str(jid.job), []) if _same_job(rid, jid)]
         if live and not all(s.status.is_final for s in live):
             return _combine(live)
