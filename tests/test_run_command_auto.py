@@ -38,7 +38,7 @@ def test_slurm_settings_that_need_a_launcher_become_srun_steps(
     rs = exp.create_run_settings("a.out", run_command=run_command, **fields)
     assert rs.run_command == "srun"
     argv = exp.preview(exp.create_model("m", rs)).launches[0].command.argv  # type: ignore[union-attr]
-    assert argv[:3] == ("srun", "--jobid", "77") and argv[-1] == "a.out"
+    assert argv[:4] == ("srun", "-v", "--jobid", "77") and argv[-1] == "a.out"
     flag = {"ntasks": "-n", "nodes": "-N", "tasks_per_node": "--ntasks-per-node",
             "run_args": "--label", "hostlist": "--nodelist"}[next(iter(fields))]  # fmt: skip
     assert flag in argv

@@ -274,7 +274,7 @@ def test_seed_example_runs_a_model_and_releases(tmp_path: Path) -> None:
         )  # fmt: skip
         (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
         assert launch.command is not None
-        assert launch.command.argv[1:3] == ("--jobid", alloc)
+        assert launch.command.argv[2:4] == ("--jobid", alloc)
         handle = unsafe_perform_io(launcher.start(launch).unwrap())
         states = unsafe_perform_io(launcher.wait([handle], 60).unwrap())
         assert states[handle].status is Status.COMPLETED

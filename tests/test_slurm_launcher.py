@@ -52,9 +52,10 @@ def test_model_is_one_srun_step_in_the_worlds_allocation() -> None:
     (launch,) = plan_slurm(_model(), World(exp_path="/e", alloc="42", run_index=2)).unwrap()
     assert launch.command is not None
     argv = launch.command.argv
-    assert argv[:5] == ("srun", "--jobid", "42", "--job-name", "m")
-    assert argv[5:7] == ("--output", "/e/m/m.2.out")
-    assert argv[7:9] == ("--error", "/e/m/m.2.err")
+    # -v: srun names the step it launches in its own log
+    assert argv[:6] == ("srun", "-v", "--jobid", "42", "--job-name", "m")
+    assert argv[6:8] == ("--output", "/e/m/m.2.out")
+    assert argv[8:10] == ("--error", "/e/m/m.2.err")
     assert argv[-2:] == ("echo", "a b")
     assert launch.command.stderr == "/e/m/m.2.srun.log"
     assert launch.mkdirs == ("/e/m",)
@@ -65,7 +66,7 @@ def test_run_settings_alloc_wins_over_the_world() -> None:
     """``RunSettings.alloc`` is the step's allocation even inside another one."""
     (launch,) = plan_slurm(_model(alloc="7"), World(exp_path="/e", alloc="42")).unwrap()
     assert launch.command is not None
-    assert launch.command.argv[1:3] == ("--jobid", "7")
+    assert launch.command.argv[2:4] == ("--jobid", "7")
 
 
 def test_without_allocation_srun_gets_its_own_job() -> None:
@@ -80,7 +81,7 @@ def test_launchers_enclosing_allocation_is_the_fallback() -> None:
     launcher = SlurmLauncher(environ={"SLURM_JOB_ID": "99"})
     (launch,) = launcher.plan(_model(), World(exp_path="/e")).unwrap()
     assert launch.command is not None
-    assert launch.command.argv[1:3] == ("--jobid", "99")
+    assert launch.command.argv[2:4] == ("--jobid", "99")
     assert enclosing_allocation({"SLURM_JOBID": "5"}) == "5"
     assert enclosing_allocation({"SLURM_JOB_ID": "not-an-id"}) is None
 

@@ -198,7 +198,12 @@ def fit_problems(model: Model, job: str, layout: JobLayout) -> list[ValidationEr
 def _plan_step(model: Model, world: World, alloc: str | None) -> Launch:
     ctx = _context(model, world, alloc)
     log = srun_log_path(model, world.run_index)
-    command = attrs.evolve(srun_command(_as_srun(model.run_settings), ctx), stdout=log, stderr=log)
+    base = srun_command(_as_srun(model.run_settings), ctx)
+    # -v: srun names its step in its own log before the program starts (srun(1) --verbose:
+    # "launching StepId=42.3 on host n1"), so a step that ends between two polls is still
+    # known by its id
+    argv = (base.argv[0], "-v", *base.argv[1:])
+    command = attrs.evolve(base, argv=argv, stdout=log, stderr=log)
     assert ctx.stdout is not None and ctx.stderr is not None
     return Launch(
         name=model.name,
@@ -292,8 +297,8 @@ def plan_slurm(
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a b",)))
     >>> (launch,) = plan_slurm(m, World(exp_path="/e", alloc="42")).unwrap()
-    >>> launch.command.argv[:4], launch.stdout
-    (('srun', '--jobid', '42', '--job-name'), '/e/m/m.out')
+    >>> launch.command.argv[:5], launch.stdout
+    (('srun', '-v', '--jobid', '42', '--job-name'), '/e/m/m.out')
     """
     errors: list[ValidationError] = []
     where = alloc if world.alloc is None else world.alloc
@@ -552,6 +557,9 @@ _SELF_ABORT: Final = re.compile(r"srun: Terminating |srun: error: .*(?:Aborting|
 #: srun's report of a task that exited by itself (so an exit status above 128 is not a signal).
 _EXITED: Final = re.compile(r"task \d+: Exited with exit code (\d+)")
 
+
+#: srun -v's words when it launches its step (src/srun, launch_slurm.c ``launch_p_step_launch``).
+LAUNCHING: Final = re.compile(r"^srun: launching StepId=(\S+) on host", re.MULTILINE)
 
 #: srun's words when its step was ended while it was still being launched.
 _EARLY: Final = "aborted before step completely launched"

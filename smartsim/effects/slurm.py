@@ -65,6 +65,7 @@ from smartsim.commands.slurm import (
     validate_salloc,
 )
 from smartsim.commands.slurm_plan import (
+    LAUNCHING,
     JobLayout,
     _is_mpi_launch,
     _parse_id,
@@ -798,6 +799,18 @@ class SlurmLauncher:
             if code is not None:
                 tracked.returncode = code
                 tracked.ended_at = time.monotonic()
+        if _kind(handle) in ("step", "job") and tracked.resolved is None:
+            # srun -v names the step it launches (the plan asks for -v)
+            launched = LAUNCHING.search(_head(handle.get(_LOG), 65536))
+            step = _parse_id(launched[1]) if launched is not None else None
+            if step is not None and step.step is not None:
+                step = attrs.evolve(step, cluster=_cluster(handle))
+                with self._lock:
+                    taken = any(t.resolved == step for t in self._tracked.values())
+                if not taken:
+                    tracked.resolved = step
+                    if _kind(handle) == "job":
+                        tracked.own_job = attrs.evolve(step, step=None)
         if _kind(handle) == "job" and tracked.own_job is None:
             # srun(1) prints "srun: job N queued and waiting for resources" when its own job
             # has to wait: its id, before any step exists
