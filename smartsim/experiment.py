@@ -34,6 +34,7 @@ from smartsim.commands._types import Command
 from smartsim.commands.generate import DEFAULT_TAG, FileOp, MakeDir, generation_ops
 from smartsim.commands.launch import check_run_command
 from smartsim.commands.plan import Launch, Plan, World
+from smartsim.commands.scheduler import Scheduler
 from smartsim.effects import files, journal
 from smartsim.effects.launcher import Handle, Launcher, Notifies, NotifiesMembers, Waits
 from smartsim.ensemble import Strategy
@@ -59,13 +60,15 @@ Entity = Model | Ensemble
 E = TypeVar("E", Model, Ensemble)
 T = TypeVar("T")
 
-#: Launcher name -> "module:class" of its effects (constructed with no arguments, on use).
+#: Launcher name -> "module:attribute", imported on use: an effects launcher class (constructed
+#: with no arguments), or a batch scheduler's pure :class:`~smartsim.commands.scheduler.Scheduler`
+#: record, which :class:`~smartsim.effects.scheduler.SchedulerLauncher` drives.
 LAUNCHERS: Final[dict[str, str]] = {
     "local": "smartsim.effects.local:LocalLauncher",
     "slurm": "smartsim.effects.slurm:SlurmLauncher",
-    "pbs": "smartsim.effects.pbs:PbsLauncher",
-    "lsf": "smartsim.effects.lsf:LsfLauncher",
-    "sge": "smartsim.effects.sge:SgeLauncher",
+    "pbs": "smartsim.commands.pbs:SCHEDULER",
+    "lsf": "smartsim.commands.lsf:SCHEDULER",
+    "sge": "smartsim.commands.sge:SCHEDULER",
     "flux": "smartsim.effects.flux:FluxLauncher",
     "kubernetes": "smartsim.effects.kubernetes:KubernetesLauncher",
 }
@@ -120,6 +123,10 @@ def _load_launcher(name: str) -> Launcher:
             f"but {target} is not in this installation"
         )
         raise SmartSimError(BadValue("launcher", name, expected))
+    if isinstance(cls, Scheduler):
+        from smartsim.effects.scheduler import SchedulerLauncher
+
+        return SchedulerLauncher(cls)
     launcher: Launcher = cls()
     return launcher
 

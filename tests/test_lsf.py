@@ -20,6 +20,7 @@ from returns.result import Failure, Success
 from returns.unsafe import unsafe_perform_io
 
 from smartsim import Experiment, SmartSimError, Status
+from smartsim.commands.lsf import SCHEDULER as LSF
 from smartsim.commands.lsf import (
     bjobs_argv,
     bkill_acted,
@@ -42,7 +43,7 @@ from smartsim.commands.lsf import (
 )
 from smartsim.commands.plan import World
 from smartsim.effects.launcher import Handle
-from smartsim.effects.lsf import LsfLauncher
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadValue,
     DuplicateOption,
@@ -544,7 +545,7 @@ def test_experiment_start_status_stop(fake_lsf: Path, tmp_path: Path) -> None:
 
 def test_poll_is_one_call_for_many_jobs(fake_lsf: Path, tmp_path: Path) -> None:
     """Polling three jobs runs bjobs once; stopping them runs bkill once."""
-    launcher = LsfLauncher()
+    launcher = SchedulerLauncher(LSF)
     handles: list[Handle] = []
     for i in range(3):
         model = Model(
@@ -562,7 +563,7 @@ def test_poll_is_one_call_for_many_jobs(fake_lsf: Path, tmp_path: Path) -> None:
 
 def test_missing_tools_are_named(tmp_path: Path) -> None:
     """Without bsub, start fails with ExecutableNotFound naming it; nothing else happens."""
-    launcher = LsfLauncher(tools={"bsub": str(tmp_path / "nowhere" / "bsub")})
+    launcher = SchedulerLauncher(LSF, tools={"bsub": str(tmp_path / "nowhere" / "bsub")})
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     error = error_of(launcher.start(launcher.plan(model, world()).unwrap()[0]))
     assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/bsub")

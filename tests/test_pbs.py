@@ -44,9 +44,10 @@ from smartsim.commands.pbs import (
     variable_list,
     walltime,
 )
+from smartsim.commands.pbs import SCHEDULER as PBS
 from smartsim.commands.plan import World
 from smartsim.effects.launcher import Handle
-from smartsim.effects.pbs import PbsLauncher
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -621,7 +622,7 @@ def test_experiment_start_status_stop(fake_pbs: Path, tmp_path: Path) -> None:
 
 def test_poll_is_one_call_for_many_jobs(fake_pbs: Path, tmp_path: Path) -> None:
     """Polling three jobs runs qstat once; stopping them runs qdel once."""
-    launcher = PbsLauncher()
+    launcher = SchedulerLauncher(PBS)
     handles: list[Handle] = []
     for i in range(3):
         model = Model(
@@ -645,7 +646,7 @@ def test_poll_is_one_call_for_many_jobs(fake_pbs: Path, tmp_path: Path) -> None:
 def test_stop_of_a_finished_job_is_not_an_error(fake_pbs: Path, tmp_path: Path) -> None:
     """qdel of a finished job fails with "Job has finished": stop succeeds and the job keeps
     its own end state."""
-    launcher = PbsLauncher()
+    launcher = SchedulerLauncher(PBS)
     model = Model(name="f", path=str(tmp_path / "f"), run_settings=RunSettings(exe="false"))
     handle = ok(launcher.start(plan_pbs(model, world()).unwrap()[0]))
     assert isinstance(handle, Handle)
@@ -664,7 +665,7 @@ def test_missing_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """Without the scheduler's tools, start fails with ExecutableNotFound naming the missing
     one — before anything is submitted; preview still works."""
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    absent = PbsLauncher(tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
+    absent = SchedulerLauncher(PBS, tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
     (launch,) = absent.plan(model, world()).unwrap()
     error = error_of(absent.start(launch))
     assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/qsub")
@@ -677,7 +678,7 @@ def test_missing_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (bin_dir / "python3").symlink_to(sys.executable)
     monkeypatch.setenv("PATH", os.pathsep.join([str(only), str(bin_dir)]))
     monkeypatch.setenv("SMARTSIM_FAKE_STATE", str(tmp_path / "state"))
-    launcher = PbsLauncher()
+    launcher = SchedulerLauncher(PBS)
     (launch,) = launcher.plan(model, world()).unwrap()
     error = error_of(launcher.start(launch))
     assert isinstance(error, ExecutableNotFound) and error.command == "qstat"
@@ -717,7 +718,7 @@ def test_reconnect_uses_the_tools_the_job_was_submitted_with(
     earlier process, with the qstat and qdel beside that qsub — not whatever ``qstat`` PATH
     finds."""
     monkeypatch.setenv("SMARTSIM_FAKE_STATE", str(tmp_path / "state"))
-    launcher = PbsLauncher(tools={"qsub": str(FAKES / "qsub")})
+    launcher = SchedulerLauncher(PBS, tools={"qsub": str(FAKES / "qsub")})
     exp = Experiment("e", exp_path=tmp_path / "exp", launcher=launcher)
     model = exp.create_model("slow", RunSettings(exe="sleep", args=("30",)))
     exp.start(model, block=False)
@@ -749,7 +750,7 @@ def test_an_earlier_runs_exit_file_is_never_read(
     server without history, is CANCELLED, not the COMPLETED a stale file would say."""
     monkeypatch.setenv("SMARTSIM_FAKE_PBS_JOB_HISTORY", "0")
     monkeypatch.setenv("SMARTSIM_FAKE_HOLD", "1")
-    launcher = PbsLauncher()
+    launcher = SchedulerLauncher(PBS)
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     (launch,) = plan_pbs(model, world()).unwrap()
     stale = tmp_path / "m" / "m.rc"
@@ -767,7 +768,7 @@ def test_an_unreachable_server_is_transient(
 ) -> None:
     """qstat that cannot reach the server is a SchedulerUnavailable (transient: polling goes
     on), not a failed job."""
-    launcher = PbsLauncher()
+    launcher = SchedulerLauncher(PBS)
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     handle = ok(launcher.start(plan_pbs(model, world()).unwrap()[0]))
     monkeypatch.setenv("SMARTSIM_FAKE_DOWN", "1")

@@ -23,6 +23,7 @@ from returns.unsafe import unsafe_perform_io
 from smartsim import Experiment, SmartSimError, Status
 from smartsim.commands.pbs import BatchJob
 from smartsim.commands.plan import World
+from smartsim.commands.sge import SCHEDULER as SGE
 from smartsim.commands.sge import (
     SgeJobId,
     accounting_state,
@@ -50,7 +51,7 @@ from smartsim.commands.sge import (
     variable_list,
 )
 from smartsim.effects.launcher import Handle
-from smartsim.effects.sge import SgeLauncher
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -640,7 +641,7 @@ def test_experiment_start_status_stop(fake_sge: Path, tmp_path: Path) -> None:
 def test_poll_is_at_most_two_calls(fake_sge: Path, tmp_path: Path) -> None:
     """Polling any number of jobs runs qstat once and, only for jobs qstat no longer lists,
     qacct once."""
-    launcher = SgeLauncher()
+    launcher = SchedulerLauncher(SGE)
     handles: list[Handle] = []
     for i, exe in enumerate(["true", "sleep", "sleep"]):
         rs = RunSettings(exe=exe, args=() if exe == "true" else ("30",))
@@ -671,20 +672,20 @@ def test_a_pending_job_deleted_leaves_no_record_but_is_cancelled(
     """A job deleted while pending has no accounting record (8.1.9); the launcher that
     deleted it reports CANCELLED, another reports UNKNOWN."""
     monkeypatch.setenv("SMARTSIM_FAKE_HOLD", "1")
-    launcher = SgeLauncher()
+    launcher = SchedulerLauncher(SGE)
     model = Model(name="held", path=str(tmp_path / "held"), run_settings=RunSettings(exe="true"))
     handle = ok(launcher.start(plan_sge(model, world()).unwrap()[0]))
     assert ok(launcher.poll([handle]))[handle].status is Status.PENDING
     ok(launcher.stop([handle]))
     assert ok(launcher.poll([handle]))[handle].status is Status.CANCELLED
-    assert ok(SgeLauncher().poll([handle]))[handle] == JobState(
+    assert ok(SchedulerLauncher(SGE).poll([handle]))[handle] == JobState(
         Status.UNKNOWN, reason="sge does not report it"
     )
 
 
 def test_missing_tools_are_named(tmp_path: Path) -> None:
     """Without qsub, start fails with ExecutableNotFound naming it."""
-    launcher = SgeLauncher(tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
+    launcher = SchedulerLauncher(SGE, tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     error = error_of(launcher.start(launcher.plan(model, world()).unwrap()[0]))
     assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/qsub")

@@ -20,6 +20,7 @@ from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Command
 from smartsim.commands.plan import Launch, World
+from smartsim.commands.scheduler import SUBMITTED as _SUBMITTED
 from smartsim.effects.process import Completed, run
 from smartsim.errors import (
     EffectError,
@@ -30,7 +31,7 @@ from smartsim.errors import (
 )
 
 #: Key of the submission time (UTC, ISO 8601) in ``Handle.extra``.
-SUBMITTED: Final = "submitted"
+SUBMITTED: Final = _SUBMITTED
 
 _T = TypeVar("_T")
 
