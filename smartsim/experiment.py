@@ -69,8 +69,8 @@ LAUNCHERS: Final[dict[str, str]] = {
     "pbs": "smartsim.commands.pbs:SCHEDULER",
     "lsf": "smartsim.commands.lsf:SCHEDULER",
     "sge": "smartsim.commands.sge:SCHEDULER",
-    "flux": "smartsim.effects.flux:FluxLauncher",
-    "kubernetes": "smartsim.effects.kubernetes:KubernetesLauncher",
+    "flux": "smartsim.commands.flux:SCHEDULER",
+    "kubernetes": "smartsim.commands.kubernetes:SCHEDULER",
 }
 #: Where each launcher finds an enclosing allocation in the caller's environment.
 ALLOCATION_VARIABLES: Final[dict[str, str]] = {

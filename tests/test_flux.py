@@ -36,10 +36,11 @@ from smartsim.commands.flux import (
     parse_flux_submit,
     plan_flux,
 )
+from smartsim.commands.flux import SCHEDULER as FLUX
 from smartsim.commands.launch import LaunchContext, run_command_spec
 from smartsim.commands.plan import World
-from smartsim.effects.flux import FluxLauncher, settle
 from smartsim.effects.launcher import Handle
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
@@ -53,6 +54,7 @@ from smartsim.status import JobState, Status
 from smartsim.validate import run_settings_problems
 from smartsim.values import AllocationRequest, BatchSettings, Duration, Ensemble, Model, RunSettings
 from tests.oracles import flux_cli
+from tests.results import settle
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -642,7 +644,7 @@ def calls(state: Path) -> list[list[str]]:
 
 
 def wait_final(
-    launcher: FluxLauncher, handles: list[Handle], timeout: float = 10
+    launcher: SchedulerLauncher, handles: list[Handle], timeout: float = 10
 ) -> dict[Handle, JobState]:
     deadline = time.monotonic() + timeout
     while True:
@@ -654,7 +656,7 @@ def wait_final(
 
 def test_launcher_start_poll_complete(fake_flux: Path, tmp_path: Path) -> None:
     """A model submitted with the fake flux runs to COMPLETED; its output lands in its file."""
-    launcher = FluxLauncher()
+    launcher = SchedulerLauncher(FLUX)
     model = Model(
         name="hello",
         path=str(tmp_path / "hello"),
@@ -671,7 +673,7 @@ def test_launcher_start_poll_complete(fake_flux: Path, tmp_path: Path) -> None:
 def test_launcher_poll_is_one_call_and_stop_cancels(fake_flux: Path, tmp_path: Path) -> None:
     """Five jobs are polled with one ``flux jobs`` and stopped with one ``flux cancel``;
     stopping an already finished job is not an error."""
-    launcher = FluxLauncher()
+    launcher = SchedulerLauncher(FLUX)
     members = [
         Model(
             name=f"s{i}",
@@ -697,7 +699,7 @@ def test_launcher_poll_is_one_call_and_stop_cancels(fake_flux: Path, tmp_path: P
 
 def test_launcher_batch_ensemble(fake_flux: Path, tmp_path: Path) -> None:
     """A batch ensemble is written as a script, submitted with ``flux batch`` and completes."""
-    launcher = FluxLauncher()
+    launcher = SchedulerLauncher(FLUX)
     members = [
         Model(
             name=f"m{i}",
@@ -724,7 +726,7 @@ def test_missing_flux_is_typed_and_preview_still_works(
 ) -> None:
     """Without a flux executable, planning works and starting fails naming the tool."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    launcher = FluxLauncher(tools={"flux": str(tmp_path / "no" / "flux")})
+    launcher = SchedulerLauncher(FLUX, tools={"flux": str(tmp_path / "no" / "flux")})
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
     assert launch.command is not None and launch.command.argv[0] == str(tmp_path / "no" / "flux")
@@ -739,7 +741,7 @@ def test_unreachable_instance_is_transient(
     """A Flux instance that cannot be reached is a transient SchedulerUnavailable."""
     monkeypatch.setenv("FAKE_FLUX_UNREACHABLE", "1")
     handle = Handle(launcher="flux", name="m", job_id="1234")
-    error = settle(FluxLauncher().poll([handle])).failure()
+    error = settle(SchedulerLauncher(FLUX).poll([handle])).failure()
     assert isinstance(error, SchedulerUnavailable) and error.transient
 
 
@@ -822,7 +824,7 @@ def test_experiment_start_status_stop(fake_flux: Path, tmp_path: Path) -> None:
 def test_poll_of_unknown_ids_is_unknown_not_an_error(fake_flux: Path, tmp_path: Path) -> None:
     """flux-jobs(1) reports ids it does not know on stderr ("JobID … unknown", exit 1); those
     handles are UNKNOWN while the known ones keep their state."""
-    launcher = FluxLauncher()
+    launcher = SchedulerLauncher(FLUX)
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
     known = settle(launcher.start(launch)).unwrap()
@@ -836,8 +838,8 @@ def test_poll_of_unknown_ids_is_unknown_not_an_error(fake_flux: Path, tmp_path: 
 
 
 def test_flux_launcher_implements_the_protocol() -> None:
-    """FluxLauncher is a Launcher (checked by mypy here) constructible with no arguments."""
+    """The Flux record driven by SchedulerLauncher is a Launcher (checked by mypy here)."""
     from smartsim.effects.launcher import Launcher
 
-    launcher: Launcher = FluxLauncher()
+    launcher: Launcher = SchedulerLauncher(FLUX)
     assert launcher.name == "flux"

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from smartsim.commands.kubernetes import SCHEDULER as KUBERNETES
 from smartsim.commands.kubernetes import (
     Container,
     JobManifest,
@@ -37,9 +38,8 @@ from smartsim.commands.kubernetes import (
     plan_kubernetes,
 )
 from smartsim.commands.plan import World
-from smartsim.effects.flux import settle
-from smartsim.effects.kubernetes import KubernetesLauncher
 from smartsim.effects.launcher import Handle
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -51,6 +51,7 @@ from smartsim.errors import (
 )
 from smartsim.status import JobState, Status
 from smartsim.values import BatchSettings, Duration, Ensemble, Model, RunSettings
+from tests.results import settle
 
 FAKES = Path(__file__).parent / "fakes"
 K8S_VERSION = kubernetes_validate.latest_version()
@@ -416,7 +417,7 @@ def calls(state: Path) -> list[list[str]]:
 
 
 def wait_final(
-    launcher: KubernetesLauncher, handles: list[Handle], timeout: float = 10
+    launcher: SchedulerLauncher, handles: list[Handle], timeout: float = 10
 ) -> dict[Handle, JobState]:
     deadline = time.monotonic() + timeout
     while True:
@@ -429,7 +430,7 @@ def wait_final(
 def test_launcher_start_poll_stop(fake_kubectl: Path, tmp_path: Path) -> None:
     """Jobs created with the fake kubectl run to their end; four are polled with one call and
     stopped with one delete; a finished Job keeps its status after deletion."""
-    launcher = KubernetesLauncher()
+    launcher = SchedulerLauncher(KUBERNETES)
     rs_sleep = RunSettings(exe="sleep", args=("30",), run_args=IMAGE)
     members = [
         Model(name=f"s{i}", path=str(tmp_path / f"s{i}"), run_settings=rs_sleep) for i in range(2)
@@ -461,7 +462,7 @@ def test_launcher_start_poll_stop(fake_kubectl: Path, tmp_path: Path) -> None:
 
 def test_create_twice_is_already_exists(fake_kubectl: Path, tmp_path: Path) -> None:
     """A Job's name is taken until it is deleted: a second create is a NonZeroExit saying so."""
-    launcher = KubernetesLauncher()
+    launcher = SchedulerLauncher(KUBERNETES)
     model = Model(name="m", path=str(tmp_path / "m"),
                   run_settings=RunSettings(exe="true", run_args=IMAGE))  # fmt: skip
     (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
@@ -493,7 +494,7 @@ def test_missing_kubectl_and_unreachable_server(
 ) -> None:
     """No kubectl: a typed ExecutableNotFound naming it (preview still works); no API server:
     a transient SchedulerUnavailable."""
-    launcher = KubernetesLauncher(tools={"kubectl": str(tmp_path / "none" / "kubectl")})
+    launcher = SchedulerLauncher(KUBERNETES, tools={"kubectl": str(tmp_path / "none" / "kubectl")})
     model = Model(name="m", path=str(tmp_path / "m"),
                   run_settings=RunSettings(exe="true", run_args=IMAGE))  # fmt: skip
     (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
@@ -502,7 +503,7 @@ def test_missing_kubectl_and_unreachable_server(
     assert isinstance(error, ExecutableNotFound) and error.command.endswith("none/kubectl")
     monkeypatch.setenv("FAKE_KUBECTL_UNREACHABLE", "1")
     handle = Handle(launcher="kubernetes", name="m", job_id="m", extra=(("experiment", "e"),))
-    error = settle(KubernetesLauncher().poll([handle])).failure()
+    error = settle(SchedulerLauncher(KUBERNETES).poll([handle])).failure()
     assert isinstance(error, SchedulerUnavailable) and error.transient
 
 
@@ -515,8 +516,9 @@ def test_fake_accepts_every_planned_manifest(
 ) -> None:
     """Every manifest smartsim plans is accepted by the fake kubectl (schema + server rules)."""
     model = Model(name=f"m{str(uid)[:8]}", path=str(tmp_path / "m"), run_settings=rs)
-    (launch,) = KubernetesLauncher().plan(model, World(exp_path=str(tmp_path / "e"))).unwrap()
-    assert isinstance(settle(KubernetesLauncher().start(launch)), Success)
+    launcher = SchedulerLauncher(KUBERNETES)
+    (launch,) = launcher.plan(model, World(exp_path=str(tmp_path / "e"))).unwrap()
+    assert isinstance(settle(launcher.start(launch)), Success)
 
 
 def test_experiment_start_status_stop(fake_kubectl: Path, tmp_path: Path) -> None:
@@ -539,8 +541,8 @@ def test_experiment_start_status_stop(fake_kubectl: Path, tmp_path: Path) -> Non
 
 
 def test_kubernetes_launcher_implements_the_protocol() -> None:
-    """KubernetesLauncher is a Launcher (checked by mypy here) constructible with no arguments."""
+    """The Kubernetes record driven by SchedulerLauncher is a Launcher (checked by mypy here)."""
     from smartsim.effects.launcher import Launcher
 
-    launcher: Launcher = KubernetesLauncher()
+    launcher: Launcher = SchedulerLauncher(KUBERNETES)
     assert launcher.name == "kubernetes"

@@ -50,7 +50,7 @@ from smartsim.commands.batch import (
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states
+from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -569,7 +569,7 @@ def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[st
     >>> read_status(Completed(("bjobs",), 255, "", "down"), [])
     <Failure: bjobs output (it failed)>
     """
-    parsed = parse_bjobs_json(done.stdout, list(dict.fromkeys(h.job_id for h in handles)))
+    parsed = parse_bjobs_json(done.stdout, job_ids(handles))
     if isinstance(parsed, Failure):
         return Failure(parsed.failure())
     if done.returncode != 0 and not done.stdout.strip():
@@ -606,13 +606,11 @@ def scheduler(*, csm: bool = False) -> Scheduler:
         parse_submit=read_submit,
         queries=(
             StatusQuery(
-                argv=lambda handles, tools, _tz: bjobs_argv(
-                    list(dict.fromkeys(h.job_id for h in handles)), tool=tools["bjobs"]
-                ),
+                argv=lambda handles, tools, _tz: bjobs_argv(job_ids(handles), tool=tools["bjobs"]),
                 read=read_status,
             ),
         ),
-        cancel_argv=lambda ids, tools: bkill_argv(ids, tool=tools["bkill"]),
+        cancel_argv=lambda handles, tools: bkill_argv(job_ids(handles), tool=tools["bkill"]),
         read_cancel=read_cancel,
         unavailable=unavailable,
         script_suffix=SUFFIX,

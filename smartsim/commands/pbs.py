@@ -63,7 +63,7 @@ from smartsim.commands.batch import raw_options as raw_options
 from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery
+from smartsim.commands.scheduler import Scheduler, StatusQuery, job_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -672,8 +672,7 @@ def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[st
     """
     if done.returncode != 0 and not done.stdout.strip() and not _only_unknown(done.stderr):
         return Failure("qstat output (it failed)")
-    ids = list(dict.fromkeys(h.job_id for h in handles))
-    return parse_qstat_json(done.stdout, ids).map(dict)
+    return parse_qstat_json(done.stdout, job_ids(handles)).map(dict)
 
 
 def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
@@ -698,13 +697,11 @@ SCHEDULER: Final = Scheduler(
     parse_submit=read_submit,
     queries=(
         StatusQuery(
-            argv=lambda handles, tools, _tz: qstat_argv(
-                list(dict.fromkeys(h.job_id for h in handles)), tool=tools["qstat"]
-            ),
+            argv=lambda handles, tools, _tz: qstat_argv(job_ids(handles), tool=tools["qstat"]),
             read=read_status,
         ),
     ),
-    cancel_argv=lambda ids, tools: qdel_argv(ids, tool=tools["qdel"]),
+    cancel_argv=lambda handles, tools: qdel_argv(job_ids(handles), tool=tools["qdel"]),
     read_cancel=read_cancel,
     unavailable=unavailable,
     script_suffix=SUFFIX,

@@ -8,9 +8,12 @@ A scheduler is described by what it *is*, never by what it does to the machine:
 * ``parse_submit(done)``: the job id the submit tool printed;
 * ``queries``: status queries, in order. The driver runs the first for every job, the next only
   for the jobs the earlier ones did not report (Grid Engine: ``qstat`` then ``qacct``), each
-  once for all of those jobs;
-* ``cancel_argv(job_ids, tools)`` and ``read_cancel(done, job_ids)``: one cancel for many jobs,
-  and which of them it acted on (``None``: the cancel failed);
+  once for all of those jobs (an argv of ``None``: nothing to ask for them);
+* ``cancel_argv(handles, tools)`` and ``read_cancel(done, job_ids)``: one cancel for many jobs
+  (``None``: none of them can be cancelled), and which of them it acted on, not counting those
+  that had already ended (``None``: the cancel failed);
+* ``group_by``: ``Handle.extra`` keys whose values split the calls (Kubernetes: the namespace),
+  besides the tool paths;
 * ``unavailable(text)``: whether a tool failed because the scheduler could not be reached.
 
 The rules that are the same for every scheduler live here once: :func:`reconcile` turns what
@@ -43,7 +46,7 @@ SUBMITTED: Final = "submitted"
 Planner = Callable[[Model | Ensemble, World], Result[tuple[Launch, ...], Invalid]]
 #: What a status query's argv is built from: the handles still unknown, the tool paths, and
 #: the caller's local time zone (some tools read times as local time).
-QueryArgv = Callable[[Sequence[Handle], Mapping[str, str], _dt.tzinfo], tuple[str, ...]]
+QueryArgv = Callable[[Sequence[Handle], Mapping[str, str], _dt.tzinfo], tuple[str, ...] | None]
 #: A status reader: states by job id of the handles the output reports (others are absent);
 #: ``Failure`` says what output was expected.
 QueryReader = Callable[[Completed, Sequence[Handle]], Result[Mapping[str, JobState], str]]
@@ -56,6 +59,15 @@ class StatusQuery:
 
     argv: QueryArgv
     read: QueryReader
+
+
+def job_ids(handles: Sequence[Handle]) -> list[str]:
+    """The handles' job ids, each once, in order.
+
+    >>> job_ids([Handle(launcher="x", name=n, job_id="7") for n in "ab"])
+    ['7']
+    """
+    return list(dict.fromkeys(h.job_id for h in handles))
 
 
 def never_unavailable(text: str) -> bool:
@@ -81,12 +93,14 @@ class Scheduler:
     plan: Planner
     parse_submit: Callable[[Completed], Result[str, str]]
     queries: tuple[StatusQuery, ...]
-    cancel_argv: Callable[[Sequence[str], Mapping[str, str]], tuple[str, ...]]
+    cancel_argv: Callable[[Sequence[Handle], Mapping[str, str]], tuple[str, ...] | None]
     read_cancel: Callable[[Completed, Sequence[str]], frozenset[str] | None]
     unavailable: Callable[[str], bool] = never_unavailable
     #: The job script's suffix when the planner's scripts record their exit status
     #: (:func:`smartsim.commands.batch.script_exit_file`).
     script_suffix: str | None = None
+    #: ``Handle.extra`` keys whose values split the status and cancel calls.
+    group_by: tuple[str, ...] = ()
 
 
 def reconcile(
@@ -182,6 +196,7 @@ __all__ = [
     "StatusQuery",
     "combine_states",
     "exit_file_state",
+    "job_ids",
     "never_unavailable",
     "reconcile",
     "submitted_at",

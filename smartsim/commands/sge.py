@@ -50,7 +50,13 @@ from smartsim.commands.batch import (
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, submitted_at
+from smartsim.commands.scheduler import (
+    Scheduler,
+    StatusQuery,
+    combine_states,
+    job_ids,
+    submitted_at,
+)
 from smartsim.commands.script import ScriptReader, batch_script, directive_line
 from smartsim.errors import (
     BadName,
@@ -735,8 +741,7 @@ def read_qstat(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str
     if isinstance(parsed, Failure) or done.returncode != 0:
         return Failure("qstat -xml output")
     states = parsed.unwrap()
-    ids = dict.fromkeys(h.job_id for h in handles)
-    return Success({j: states[_job(j).job] for j in ids if _job(j).job in states})
+    return Success({j: states[_job(j).job] for j in job_ids(handles) if _job(j).job in states})
 
 
 def read_qacct(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
@@ -806,8 +811,8 @@ def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
                 read=read_qacct,
             ),
         ),
-        cancel_argv=lambda ids, tools: qdel_argv(
-            list(dict.fromkeys(_job(j).job for j in ids)), tool=tools["qdel"]
+        cancel_argv=lambda handles, tools: qdel_argv(
+            list(dict.fromkeys(_job(h.job_id).job for h in handles)), tool=tools["qdel"]
         ),
         read_cancel=read_cancel,
         unavailable=unavailable,

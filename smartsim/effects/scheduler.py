@@ -10,10 +10,11 @@ scheduler (PBS, LSF, Grid Engine, ...). Every tool runs through
   handle records the paths of the status and cancel tools, so a handle read back from the
   journal is polled and stopped with the same product's tools.
 * ``poll`` makes a constant number of scheduler calls whatever the number of handles: each of
-  the scheduler's status queries once per set of tool paths (normally one), the later queries
-  only for the jobs the earlier ones did not report.
+  the scheduler's status queries once per set of tool paths (normally one; and per value of the
+  ``group_by`` keys), the later queries only for the jobs the earlier ones did not report.
 * ``stop`` cancels every handle in one call; a job that had already finished is not an error.
-* What the scheduler reported becomes the state smartsim reports by
+* A final state, once seen, stands (a Kubernetes Job deleted after it finished keeps its
+  status). Otherwise what the scheduler reported becomes the state smartsim reports by
   :func:`~smartsim.commands.scheduler.reconcile`: a job this launcher cancelled is
   ``CANCELLED``; a job the scheduler no longer reports at all (PBS without job history, LSF
   after ``CLEAN_PERIOD``, Grid Engine without accounting) is read from the exit-status file its
@@ -31,7 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import final
 
 import attrs
@@ -52,10 +53,10 @@ from smartsim.commands.scheduler import (
     exit_file_state,
     reconcile,
 )
-from smartsim.effects._tools import find_tools, utc_stamp, write_text
 from smartsim.effects.process import run
 from smartsim.errors import (
     EffectError,
+    ExecutableNotFound,
     Invalid,
     NonZeroExit,
     OSFailure,
@@ -68,8 +69,36 @@ from smartsim.values import Ensemble, Model
 States = Mapping[str, JobState]
 
 
+def find_tools(paths: Iterable[str]) -> IOResult[None, EffectError]:
+    """Success when every path names an executable (on ``PATH`` or as a file path); else an
+    :class:`ExecutableNotFound` naming the first one that does not."""
+    for path in paths:
+        if shutil.which(path) is None:
+            reason = "not executable" if os.path.exists(path) else "not found on PATH"
+            return IOFailure(ExecutableNotFound(path, reason))
+    return IOSuccess(None)
+
+
+def write_text(path: str, text: str) -> IOResult[None, EffectError]:
+    """Write ``text`` at ``path`` (creating parent directories)."""
+    try:
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        return IOFailure(OSFailure(f"write {path}", exc.strerror or str(exc)))
+    return IOSuccess(None)
+
+
+def utc_stamp() -> str:
+    """Now, in UTC to the second, as ISO 8601 (a handle's ``SUBMITTED``)."""
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
 def _prepare(
-    launch: Launch, submission: Submission, exit_file: str | None
+    launch: Launch, submission: Submission | None, exit_file: str | None
 ) -> IOResult[None, EffectError]:
     """The launch's directories, then the script and the files the job reads; an exit-status
     file left by an earlier run is removed."""
@@ -86,9 +115,13 @@ def _prepare(
         except OSError as exc:
             return IOFailure(OSFailure(f"mkdir {directory}", exc.strerror or str(exc)))
     files = [
-        (submission.script_path, submission.script),
         *launch.files.items(),
-        *submission.submit.files.items(),
+        *(
+            ((submission.script_path, submission.script), *submission.submit.files.items())
+            if submission is not None
+            else ()
+        ),
+        *(launch.command.files.items() if launch.command is not None else ()),
     ]
     for path, text in files:
         written = write_text(path, text)
@@ -136,7 +169,10 @@ class SchedulerLauncher:
         self.name = scheduler.name
         self.tools: FrozenMap[str, str] = FrozenMap(dict(tools or {}))
         self.timeout = timeout
-        self._stopped: set[str] = set()
+        #: The jobs this launcher cancelled (by :meth:`_ident`).
+        self._stopped: set[tuple[str, ...]] = set()
+        #: Final states seen (by :meth:`_ident`): a final state does not change.
+        self._final: dict[tuple[str, ...], JobState] = {}
 
     # ------------------------------------------------------------------ pure helpers
 
@@ -183,14 +219,26 @@ class SchedulerLauncher:
     def handle_tools(self, handle: Handle) -> dict[str, str]:
         """The tool paths recorded in ``handle`` (this launcher's where none was recorded)."""
         recorded = {k[len(TOOL_KEY) :]: v for k, v in handle.extra if k.startswith(TOOL_KEY)}
+        legacy = handle.get(TOOL_KEY.rstrip(":"))  # ("tool", path): one-tool handles of 0.x
+        if legacy is not None and len(self.scheduler.tools) == 1:
+            recorded.setdefault(self.scheduler.tools[0], legacy)
         return {name: recorded.get(name, self.tool(name)) for name in self.scheduler.tools}
 
+    def _ident(self, handle: Handle, job_id: str | None = None) -> tuple[str, ...]:
+        """A job's identity: its id and its ``group_by`` values (a Job name is unique only in
+        its namespace)."""
+        split = (handle.get(key) or "" for key in self.scheduler.group_by)
+        return (handle.job_id if job_id is None else job_id, *split)
+
     def _groups(self, handles: Sequence[Handle]) -> list[tuple[dict[str, str], list[Handle]]]:
+        """The handles by tool paths and ``group_by`` values: one call per group."""
         groups: dict[tuple[tuple[str, str], ...], list[Handle]] = {}
         for handle in handles:
-            key = tuple(sorted(self.handle_tools(handle).items()))
+            split = tuple((key, handle.get(key) or "") for key in self.scheduler.group_by)
+            key = (*sorted(self.handle_tools(handle).items()), *split)
             groups.setdefault(key, []).append(handle)
-        return [(dict(key), members) for key, members in groups.items()]
+        tools = set(self.scheduler.tools)
+        return [({k: v for k, v in key if k in tools}, group) for key, group in groups.items()]
 
     def failure(self, done: Completed) -> EffectError:
         """The error a failed tool run stands for."""
@@ -204,18 +252,20 @@ class SchedulerLauncher:
     # ------------------------------------------------------------------ effects
 
     def start(self, launch: Launch) -> IOResult[Handle, EffectError]:
-        """Submit ``launch.submission`` once every tool it needs is there."""
+        """Submit ``launch.submission`` (or run ``launch.command``, which submits: ``flux
+        submit``, ``kubectl create``) once every tool it needs is there."""
         submission = launch.submission
-        if submission is None:
+        submit = submission.submit if submission is not None else launch.command
+        if submit is None:
             return IOFailure(
-                OSFailure("submit", f"{launch.name!r} has no batch submission for {self.name}")
+                OSFailure("submit", f"{launch.name!r} has nothing to submit to {self.name}")
             )
-        paths = self._tool_paths(submission.submit.argv[0])
+        paths = self._tool_paths(submit.argv[0])
         exit_file = self.exit_file(launch)
         return (
             find_tools(dict.fromkeys(paths.values()))
             .bind(lambda _: _prepare(launch, submission, exit_file))
-            .bind(lambda _: run(submission.submit, timeout=self.timeout))
+            .bind(lambda _: run(submit, timeout=self.timeout))
             .bind(lambda done: self._submitted(launch, done, paths, exit_file))
         )
 
@@ -228,7 +278,11 @@ class SchedulerLauncher:
         if isinstance(parsed, Failure):
             tool = os.path.basename(done.argv[0])
             return IOFailure(UnparsableOutput(tool, done.stdout + done.stderr, parsed.failure()))
-        extra = ((SUBMITTED, utc_stamp()), *((TOOL_KEY + k, v) for k, v in paths.items()))
+        extra = (
+            (SUBMITTED, utc_stamp()),
+            *((TOOL_KEY + k, v) for k, v in paths.items()),
+            *launch.facts.items(),
+        )
         if exit_file is not None:
             extra += ((EXIT_FILE, exit_file),)
         return IOSuccess(
@@ -254,7 +308,10 @@ class SchedulerLauncher:
                 tool = os.path.basename(done.argv[0])
                 return IOFailure(UnparsableOutput(tool, done.stdout, parsed.failure()))
 
-            return self._run(query.argv(missing, tools, _local_zone())).bind(read)
+            argv = query.argv(missing, tools, _local_zone())
+            if argv is None:
+                return IOSuccess(found)
+            return self._run(argv).bind(read)
 
         return ask
 
@@ -288,15 +345,19 @@ class SchedulerLauncher:
         return more
 
     def _reconcile(self, handles: Sequence[Handle], states: States) -> dict[Handle, JobState]:
-        return {
-            h: reconcile(
+        out: dict[Handle, JobState] = {}
+        for h in handles:
+            ident = self._ident(h)
+            state = self._final.get(ident) or reconcile(
                 states.get(h.job_id),
-                h.job_id in self._stopped,
+                ident in self._stopped,
                 None if h.job_id in states else recorded_exit(h),
                 scheduler=self.name,
             )
-            for h in handles
-        }
+            if state.status.is_final and h.job_id in states:
+                self._final[ident] = state
+            out[h] = state
+        return out
 
     def stop(self, handles: Sequence[Handle]) -> IOResult[None, EffectError]:
         """Cancel every handle, one call per set of tool paths; a job that had already finished
@@ -315,16 +376,18 @@ class SchedulerLauncher:
         self, handles: Sequence[Handle], tools: Mapping[str, str]
     ) -> IOResult[None, EffectError]:
         job_ids = list(dict.fromkeys(h.job_id for h in handles))
-        argv = self.scheduler.cancel_argv(job_ids, tools)
+        argv = self.scheduler.cancel_argv(handles, tools)
+        if argv is None:
+            return IOSuccess(None)
 
         def read(done: Completed) -> IOResult[None, EffectError]:
             acted = self.scheduler.read_cancel(done, job_ids)
             if acted is None:
                 return IOFailure(self.failure(done))
-            self._stopped.update(acted)
+            self._stopped.update(self._ident(handles[0], job_id) for job_id in acted)
             return IOSuccess(None)
 
         return find_tools([argv[0]]).bind(lambda _: self._run(argv)).bind(read)
 
 
-__all__ = ["SchedulerLauncher", "recorded_exit"]
+__all__ = ["SchedulerLauncher", "find_tools", "recorded_exit", "utc_stamp", "write_text"]
