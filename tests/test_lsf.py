@@ -15,12 +15,9 @@ from typing import TypeVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from returns.io import IOResult
 from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
 
 from smartsim import Experiment, SmartSimError, Status
-from smartsim.commands.lsf import SCHEDULER as LSF
 from smartsim.commands.lsf import (
     bjobs_argv,
     bkill_acted,
@@ -42,13 +39,9 @@ from smartsim.commands.lsf import (
     run_limit,
 )
 from smartsim.commands.plan import World
-from smartsim.effects.launcher import Handle
-from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadValue,
     DuplicateOption,
-    EffectError,
-    ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
     Unsupported,
@@ -138,15 +131,6 @@ def models(draw: st.DrawFn) -> Model:
 
 def world() -> World:
     return World(exp_path="/exp")
-
-
-def ok(result: IOResult[T, EffectError]) -> T:
-    """The value of a successful effect (the test fails on an error)."""
-    return unsafe_perform_io(result.unwrap())
-
-
-def error_of(result: IOResult[object, EffectError]) -> EffectError:
-    return unsafe_perform_io(result.failure())
 
 
 # =========================================================================== golden rows
@@ -541,32 +525,6 @@ def test_experiment_start_status_stop(fake_lsf: Path, tmp_path: Path) -> None:
     assert exp.get_status(slow) == [Status.RUNNING]
     exp.stop(slow)
     assert exp.get_status(slow) == [Status.CANCELLED]
-
-
-def test_poll_is_one_call_for_many_jobs(fake_lsf: Path, tmp_path: Path) -> None:
-    """Polling three jobs runs bjobs once; stopping them runs bkill once."""
-    launcher = SchedulerLauncher(LSF)
-    handles: list[Handle] = []
-    for i in range(3):
-        model = Model(
-            name=f"m{i}",
-            path=str(tmp_path / f"m{i}"),
-            run_settings=RunSettings(exe="sleep", args=("30",)),
-        )
-        handles.append(ok(launcher.start(plan_lsf(model, world()).unwrap()[0])))
-    before = len(_calls(fake_lsf))
-    assert len(ok(launcher.poll(handles))) == 3
-    ok(launcher.stop(handles))
-    assert [c["tool"] for c in _calls(fake_lsf)[before:]] == ["bjobs", "bkill"]
-    assert {s.status for s in ok(launcher.poll(handles)).values()} == {Status.CANCELLED}
-
-
-def test_missing_tools_are_named(tmp_path: Path) -> None:
-    """Without bsub, start fails with ExecutableNotFound naming it; nothing else happens."""
-    launcher = SchedulerLauncher(LSF, tools={"bsub": str(tmp_path / "nowhere" / "bsub")})
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    error = error_of(launcher.start(launcher.plan(model, world()).unwrap()[0]))
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/bsub")
 
 
 def test_fake_bsub_ignores_directives_of_a_script_argument(fake_lsf: Path, tmp_path: Path) -> None:

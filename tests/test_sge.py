@@ -57,7 +57,6 @@ from smartsim.errors import (
     BadValue,
     DuplicateOption,
     EffectError,
-    ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
     Unsupported,
@@ -149,10 +148,6 @@ def world() -> World:
 def ok(result: IOResult[T, EffectError]) -> T:
     """The value of a successful effect (the test fails on an error)."""
     return unsafe_perform_io(result.unwrap())
-
-
-def error_of(result: IOResult[object, EffectError]) -> EffectError:
-    return unsafe_perform_io(result.failure())
 
 
 # =========================================================================== golden rows
@@ -681,14 +676,6 @@ def test_a_pending_job_deleted_leaves_no_record_but_is_cancelled(
     assert ok(SchedulerLauncher(SGE).poll([handle]))[handle] == JobState(
         Status.UNKNOWN, reason="sge does not report it"
     )
-
-
-def test_missing_tools_are_named(tmp_path: Path) -> None:
-    """Without qsub, start fails with ExecutableNotFound naming it."""
-    launcher = SchedulerLauncher(SGE, tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    error = error_of(launcher.start(launcher.plan(model, world()).unwrap()[0]))
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/qsub")
 
 
 def test_fake_qsub_rejects_what_qsub_rejected(fake_sge: Path, tmp_path: Path) -> None:
