@@ -13,6 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+#: The release (the distribution ``smartsim-wlm``; a test keeps it equal to pyproject.toml).
+__version__ = "0.1.0"
+
 if TYPE_CHECKING:
     from smartsim._frozen import FrozenMap
     from smartsim.errors import Invalid, SmartSimError

@@ -736,6 +736,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render, run and follow smartsim experiment specs; obtain Slurm allocations.",
         epilog="Exit status: 0 all completed, 1 something failed or was cancelled, 2 bad input.",
     )
+    from smartsim import __version__
+
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def spec_command(name: str, help_: str) -> argparse.ArgumentParser:
@@ -768,7 +771,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     alloc = sub.add_parser("alloc", help="obtain a Slurm allocation (salloc) and print its id")
     alloc.add_argument("--nodes", "-N", type=int, required=True)
-    alloc.add_argument("--time", "-t", help="H:MM:SS or D-HH:MM:SS")
+    alloc.add_argument(
+        "--time", "-t", help="MM, MM:SS, H:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (as Slurm reads them)"
+    )
     alloc.add_argument("--partition", "-p")
     alloc.add_argument("--account", "-A")
     alloc.add_argument(

@@ -111,13 +111,13 @@ class BadHostName(ValidationError):
 @final
 @attrs.frozen
 class BadDuration(ValidationError):
-    """Text that is not an unambiguous duration (``H:MM:SS`` or ``D-HH:MM:SS``)."""
+    """Text that is not a duration in one of Slurm's ``--time`` forms."""
 
     @property
     def message(self) -> str:
         return (
             f"{self.field}={self.value!r} is not a duration: use a timedelta, a number of "
-            "seconds, 'H:MM:SS' or 'D-HH:MM:SS'"
+            "seconds, or text 'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
         )
 
 
@@ -189,6 +189,33 @@ class UnknownLauncher(ValidationError):
     @property
     def message(self) -> str:
         return f"unknown {self.field} {self.value!r}; known: {', '.join(self.known)}"
+
+
+@final
+@attrs.frozen
+class UnsafePath(ValidationError):
+    """A generator file whose copy, link or configuration would destroy or escape something:
+    ``/``, the experiment directory or an ancestor, the entity's own directory or anything in
+    it (``generate(overwrite=True)`` removes that directory first)."""
+
+    reason: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"{self.field}={self.value!r} is refused: {self.reason}"
+
+
+@final
+@attrs.frozen
+class SmartSimName(ValidationError):
+    """A name of CrayLabs SmartSim's API that is not ours; ``replacement`` says what to write
+    here (docs/migrating-from-smartsim.md)."""
+
+    replacement: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"{self.field} is SmartSim's; here: {self.replacement}"
 
 
 def _error_tuple(value: object) -> tuple[ValidationError, ...]:
@@ -347,6 +374,19 @@ class NotStarted(EffectError):
 
 @final
 @attrs.frozen
+class AfterNotCompleted(EffectError):
+    """``start(..., after=[...])``: an entity waited for did not complete, so this one was not
+    started."""
+
+    names: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return f"not started: {', '.join(self.names)} did not complete (after=)"
+
+
+@final
+@attrs.frozen
 class StillRunning(EffectError):
     """A stop was asked and these entities were still not final when the wait for them ended
     (their scheduler ids or processes in ``names``); they may still be alive."""
@@ -362,6 +402,19 @@ class StillRunning(EffectError):
     def message(self) -> str:
         alive = ", ".join(self.names)
         return f"still running {self.seconds:g} s after they were asked to stop: {alive}"
+
+
+@final
+@attrs.frozen
+class MissingDependency(EffectError):
+    """An optional part of smartsim whose package is not installed (``install`` says how)."""
+
+    package: str
+    install: str
+
+    @property
+    def message(self) -> str:
+        return f"the {self.package!r} package is not installed: {self.install}"
 
 
 # --------------------------------------------------------------------------- shell

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
+import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, NoReturn, TextIO, TypeVar, final
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO, TypeVar, final
 
 import attrs
 from returns.io import IOFailure, IOResult
@@ -32,8 +34,12 @@ from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Command
 from smartsim.commands.generate import DEFAULT_TAG, FileOp, MakeDir, generation_ops
-from smartsim.commands.launch import check_run_command
-from smartsim.commands.plan import Launch, Plan, World
+from smartsim.commands.launch import (
+    OWN_PARALLEL_LAUNCHER,
+    check_run_command,
+    resolve_run_command,
+)
+from smartsim.commands.plan import Launch, Plan, World, output_paths
 from smartsim.commands.scheduler import Scheduler
 from smartsim.effects import files, journal
 from smartsim.effects.launcher import Handle, Launcher, Notifies, NotifiesMembers, Waits
@@ -41,7 +47,9 @@ from smartsim.ensemble import Strategy
 from smartsim.ensemble import ensemble as make_ensemble
 from smartsim.ensemble import model as make_model
 from smartsim.errors import (
+    AfterNotCompleted,
     BadValue,
+    ConflictingOptions,
     EffectError,
     EmptyValue,
     Invalid,
@@ -53,12 +61,20 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.validate import batch_problems, check_name, run_settings_problems
+from smartsim.validate import (
+    batch_problems,
+    check_name,
+    generator_files_problems,
+    run_settings_problems,
+)
 from smartsim.values import BatchSettings, Ensemble, GeneratorFiles, Model, ParamValue, RunSettings
 
 Entity = Model | Ensemble
 E = TypeVar("E", Model, Ensemble)
+_log = logging.getLogger("smartsim")
 T = TypeVar("T")
+#: A file argument: one path, or a sequence of them.
+FileArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
 #: Launcher name -> "module:attribute", imported on use: an effects launcher class (constructed
 #: with no arguments), or a batch scheduler's pure :class:`~smartsim.commands.scheduler.Scheduler`
@@ -71,6 +87,7 @@ LAUNCHERS: Final[dict[str, str]] = {
     "sge": "smartsim.commands.sge:SCHEDULER",
     "flux": "smartsim.commands.flux:SCHEDULER",
     "kubernetes": "smartsim.commands.kubernetes:SCHEDULER",
+    "dragon": "smartsim.effects.dragon:DragonLauncher",
 }
 #: Where each launcher finds an enclosing allocation in the caller's environment.
 ALLOCATION_VARIABLES: Final[dict[str, str]] = {
@@ -162,6 +179,65 @@ def _io_ok(result: IOResult[T, EffectError]) -> T:
     return unsafe_perform_io(result.unwrap())
 
 
+def _smartsim_run_keywords(
+    args: Sequence[str], fields: dict[str, Any]
+) -> tuple[Sequence[str], dict[str, Any]]:
+    """SmartSim's ``exe_args``/``env_vars`` as ``args``/``env``; ``container`` refused."""
+    from smartsim import compat
+
+    fields = dict(fields)
+    compat.refuse_keywords("create_run_settings", fields)
+    if "exe_args" in fields:
+        exe_args = fields.pop("exe_args")
+        if isinstance(exe_args, str):
+            compat.refuse(
+                "create_run_settings",
+                "exe_args",
+                "args=[...], one item per argument (SmartSim split a string on spaces)",
+            )
+        if args:
+            _refuse(ConflictingOptions("exe_args", exe_args, "args"))
+        args = () if exe_args is None else exe_args
+    if "env_vars" in fields:
+        env_vars = fields.pop("env_vars")
+        if "env" in fields:
+            _refuse(ConflictingOptions("env_vars", env_vars, "env"))
+        fields["env"] = env_vars or {}
+    return args, fields
+
+
+def _file_paths(field: str, value: FileArg) -> tuple[str, ...]:
+    """One path or a sequence of paths as absolute paths (a string is one path, never its
+    characters); a wrong type is a ``TypeError`` naming the argument."""
+    if value is None:
+        return ()
+    items: list[object]
+    if isinstance(value, (str, os.PathLike)):
+        items = [value]
+    elif isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"{field} must be a path or a list of paths, got {value!r}")
+    else:
+        items = list(value)
+    out: list[str] = []
+    errors: list[ValidationError] = []
+    for i, item in enumerate(items):
+        path = os.fspath(item) if isinstance(item, (str, os.PathLike)) else item
+        if not isinstance(path, str):
+            raise TypeError(f"{field}[{i}] must be a str or os.PathLike path, got {item!r}")
+        if not path or "\x00" in path:
+            errors.append(
+                EmptyValue(f"{field}[{i}]", path)
+                if not path
+                else BadValue(f"{field}[{i}]", path, "a path without NUL bytes")
+            )
+            continue
+        absolute = os.path.abspath(path)
+        # POSIX lets "//" be a root of its own; on Linux it is "/": spell it so.
+        out.append("/" + absolute.lstrip("/") if absolute.startswith("//") else absolute)
+    _raise_invalid(errors)
+    return tuple(out)
+
+
 def _members(entity: Entity) -> tuple[Model, ...]:
     return entity.members if isinstance(entity, Ensemble) else (entity,)
 
@@ -229,7 +305,8 @@ class Experiment:
     """A named set of entities run by one launcher, with its files under ``exp_path``.
 
     ``launcher`` is a name (``"local"``, ``"slurm"``, ``"pbs"``, ``"lsf"``, ``"sge"``,
-    ``"flux"``, ``"kubernetes"``), checked here, or a launcher object implementing
+    ``"flux"``, ``"kubernetes"``, or ``"auto"``: the scheduler whose job environment or client
+    is present, see :mod:`smartsim.effects.detect`), checked here, or a launcher object implementing
     :class:`~smartsim.effects.launcher.Launcher`. Nothing is created on disk until
     :meth:`generate` or :meth:`start`.
     """
@@ -245,6 +322,10 @@ class Experiment:
         _raise_invalid(check_name("name", name))
         self.name = name
         self.exp_path = os.path.abspath(os.fspath(exp_path) if exp_path is not None else name)
+        if launcher == "auto":
+            from smartsim.effects.detect import detect_launcher
+
+            launcher = detect_launcher()
         self._launcher = _load_launcher(launcher) if isinstance(launcher, str) else launcher
         self.launcher = self._launcher.name
         self._lock = threading.RLock()
@@ -260,6 +341,7 @@ class Experiment:
         #: The first error writing the journal, if any (the work goes on without it).
         self.journal_error: EffectError | None = None
         self._session = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._callbacks: list[StatusCallback] = []
         self._early_parts: dict[Handle, list[tuple[str, JobState]]] = {}
         if isinstance(self._launcher, Notifies):
             self._launcher.watch(self._on_state)
@@ -268,6 +350,13 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, exp_path={self.exp_path!r}, launcher={self.launcher!r})"
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("Experiment", name)
 
     # ------------------------------------------------------------------ settings
 
@@ -279,13 +368,36 @@ class Experiment:
         **fields: Any,
     ) -> RunSettings:
         """Validated :class:`RunSettings`; an option ``run_command`` cannot express (or an
-        unknown ``run_command``) is an error here, not at launch."""
-        rs = _resolve_flavour(RunSettings(exe=exe, args=args, run_command=run_command, **fields))
+        unknown ``run_command``) is an error here, not at launch. SmartSim's ``exe_args`` (a
+        list) and ``env_vars`` mean ``args`` and ``env``; ``run_command="auto"`` is this
+        launcher's own parallel launcher where the settings need one."""
+        if "exe_args" in fields or "env_vars" in fields or "container" in fields:
+            args, fields = _smartsim_run_keywords(args, fields)
+        rs = RunSettings(exe=exe, args=args, run_command=run_command, **fields)
+        rs = _resolve_flavour(self._own_run_command(rs))
         _raise_invalid(self._settings_problems(rs, self.launcher))
         return rs
 
+    def _own_run_command(self, rs: RunSettings) -> RunSettings:
+        """``run_command="auto"``, or none named for settings that need a parallel launcher:
+        this launcher's own (``srun`` under Slurm, ``flux`` under Flux, ``jsrun`` under LSF
+        with CSM); a serial program keeps its direct launch."""
+        scheduler = getattr(self._launcher, "scheduler", None)
+        if isinstance(scheduler, Scheduler):  # a batch scheduler's record names its own
+            return resolve_run_command(rs, scheduler.parallel_launcher)
+        return resolve_run_command(rs, OWN_PARALLEL_LAUNCHER.get(self.launcher))
+
     def create_batch_settings(self, **fields: Any) -> BatchSettings:
-        """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs)."""
+        """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs).
+        SmartSim's empty-string defaults (``time=""``, ``account=""``, ``queue=""``) mean
+        unset; a ``queue`` is called ``partition`` here."""
+        for key in ("time", "account", "queue"):
+            if fields.get(key) == "":
+                del fields[key]
+        if "queue" in fields:
+            from smartsim import compat
+
+            compat.refuse_keywords("create_batch_settings", fields)
         bs = BatchSettings(**fields)
         errors = batch_problems(bs)
         if self.launcher == "local":
@@ -295,6 +407,10 @@ class Experiment:
 
     @staticmethod
     def _settings_problems(rs: RunSettings, launcher: str = "local") -> list[ValidationError]:
+        if launcher == "dragon":  # Dragon places the processes itself: its planner's rules
+            from smartsim.commands.dragon import settings_problems
+
+            return settings_problems(rs)
         errors = run_settings_problems(rs)
         if not errors:
             # Under Slurm an allocation id is the launcher's business (srun --jobid, or the
@@ -315,12 +431,19 @@ class Experiment:
         params: Mapping[str, ParamValue] | None = None,
         path: str | os.PathLike[str] | None = None,
         batch_settings: BatchSettings | None = None,
+        *,
+        enable_key_prefixing: bool = False,
     ) -> Model:
         """A model in ``path`` (default ``<exp_path>/<name>``); ``{param}`` placeholders in its
-        args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`)."""
+        args and env are filled in from ``params`` (see :mod:`smartsim.ensemble`).
+        ``enable_key_prefixing`` (SmartSim's database feature) can only be false."""
+        if enable_key_prefixing:
+            from smartsim import compat
+
+            compat.refuse_keywords("create_model", {"enable_key_prefixing": True})
         if not isinstance(run_settings, RunSettings):
             raise TypeError(f"run_settings must be a RunSettings, got {run_settings!r}")
-        run_settings = _resolve_flavour(run_settings)
+        run_settings = _resolve_flavour(self._own_run_command(run_settings))
         where = self._path(name, path)
         model = _ok(make_model(name, run_settings, where, params, batch_settings))
         self._check(model)
@@ -346,10 +469,19 @@ class Experiment:
         ``seed`` for reproducibility; drawn at random when not given) or a callable;
         ``replicas=N`` repeats each parameter set N times. See :mod:`smartsim.ensemble`.
         """
+        if isinstance(run_settings, Mapping) and params is None:
+            from smartsim import compat
+
+            compat.refuse(
+                "create_ensemble",
+                "params",
+                "create_ensemble(name, run_settings, params) or keywords (SmartSim's second "
+                "positional argument is params, ours is run_settings)",
+            )
         if not isinstance(run_settings, RunSettings):
             _refuse(BadValue("run_settings", run_settings, "a RunSettings"))
         if isinstance(run_settings, RunSettings):
-            run_settings = _resolve_flavour(run_settings)
+            run_settings = _resolve_flavour(self._own_run_command(run_settings))
         if perm_strategy == "random" and seed is None:
             seed = int.from_bytes(os.urandom(4), "big")
         where = self._path(name, path)
@@ -373,22 +505,32 @@ class Experiment:
     def attach_generator_files(
         self,
         entity: E,
-        to_copy: Sequence[str] = (),
-        to_symlink: Sequence[str] = (),
-        to_configure: Sequence[str] = (),
+        to_copy: FileArg = (),
+        to_symlink: FileArg = (),
+        to_configure: FileArg = (),
     ) -> E:
         """A new version of ``entity`` (every member of an ensemble) with these files added;
         :meth:`generate` places them in each directory, ``;name;`` tags in configured files
         replaced by the member's parameters. The experiment uses the new version from now on,
-        even where the old value is passed. Relative paths are taken from the current directory.
+        even where the old value is passed.
+
+        Each argument is one path (``str`` or :class:`os.PathLike`) or a list of them; relative
+        paths are taken from the current directory. Refused with
+        :class:`~smartsim.errors.UnsafePath`: ``/``, the experiment directory or an ancestor,
+        the entity's own directory, an ancestor of it or anything inside it.
         """
         current = self._resolve(entity)
+        added = {
+            "to_copy": _file_paths("to_copy", to_copy),
+            "to_symlink": _file_paths("to_symlink", to_symlink),
+            "to_configure": _file_paths("to_configure", to_configure),
+        }
 
         def add(files_: GeneratorFiles) -> GeneratorFiles:
             return GeneratorFiles(
-                to_copy=files_.to_copy + tuple(os.path.abspath(p) for p in to_copy),
-                to_symlink=files_.to_symlink + tuple(os.path.abspath(p) for p in to_symlink),
-                to_configure=files_.to_configure + tuple(os.path.abspath(p) for p in to_configure),
+                to_copy=files_.to_copy + added["to_copy"],
+                to_symlink=files_.to_symlink + added["to_symlink"],
+                to_configure=files_.to_configure + added["to_configure"],
             )
 
         new: Entity
@@ -397,27 +539,56 @@ class Experiment:
         else:
             members = tuple(attrs.evolve(m, files=add(m.files)) for m in current.members)
             new = attrs.evolve(current, members=members)
+        self._check_files(new)
         with self._lock:
             self._entities[new.name] = new
             self._versions[new.name].append(new)
         assert isinstance(new, type(entity))
         return new
 
-    def generate(self, *entities: Entity, overwrite: bool = False, tag: str = DEFAULT_TAG) -> None:
+    def _check_files(self, entity: Entity) -> None:
+        errors: list[ValidationError] = []
+        for member in _members(entity):
+            prefix = f"{member.name}." if isinstance(entity, Ensemble) else ""
+            errors += generator_files_problems(member, self.exp_path, prefix)
+        _raise_invalid(errors)
+
+    def generate(
+        self,
+        *entities: Entity,
+        overwrite: bool = False,
+        tag: str = DEFAULT_TAG,
+        verbose: bool = False,
+    ) -> None:
         """Create the experiment directory and each entity's directories with their attached
-        files, configured files and ``params.json`` (``overwrite``: remove them first)."""
+        files, configured files and ``params.json`` (``overwrite``: remove them first).
+        ``verbose`` (SmartSim's): log each operation at INFO instead of DEBUG."""
         if not tag or "\x00" in tag:
             _refuse(EmptyValue("tag", tag))
         ops: list[FileOp] = [MakeDir(self.exp_path)]
-        for entity in self._resolve_all(entities):
+        resolved = self._resolve_all(entities)
+        for entity in resolved:
+            self._check_files(entity)
+        for entity in resolved:
             ops.extend(generation_ops(entity, overwrite=overwrite, tag=tag))
+        level = logging.INFO if verbose else logging.DEBUG
+        if _log.isEnabledFor(level):
+            for op in ops:
+                _log.log(level, "generate: %s", op)
         _io_ok(files.apply(ops))
 
     # ------------------------------------------------------------------ planning
 
-    def preview(self, *entities: Entity, after: Sequence[Entity] = ()) -> Plan:
+    def preview(self, *entities: Entity, after: Sequence[Entity] = (), **smartsim: Any) -> Plan:
         """Exactly what :meth:`start` would execute for ``entities`` now, as a value; ``str()``
-        of it is shell text. Runs nothing and creates nothing."""
+        of it is shell text. Runs nothing and creates nothing. (SmartSim's
+        ``verbosity_level``/``output_format``/``output_filename`` are typed errors naming
+        what to write instead.)"""
+        if smartsim:
+            from smartsim import compat
+
+            compat.refuse_keywords("preview", smartsim)
+            raise TypeError(f"preview() got unexpected keyword arguments {sorted(smartsim)}")
         resolved = self._resolve_all(entities)
         return self._plan(resolved, self._after_ids(resolved, after))[1]
 
@@ -427,19 +598,9 @@ class Experiment:
         Where the wait cannot be expressed it is an error, never a dropped option."""
         if not after:
             return ()
-        names = [e.name for e in after]
-        if self.launcher != "slurm":
-            _refuse(Unsupported("after", names, f"the {self.launcher} launcher"))
-        steps = [e.name for e in entities if e.batch_settings is None]
-        if steps:
-            _refuse(
-                Unsupported(
-                    "after",
-                    names,
-                    f"{steps[0]!r} without batch_settings (an srun step in an allocation cannot "
-                    "wait for another job; only a batch job can: sbatch --dependency)",
-                )
-            )
+        if not self._scheduler_waits(entities):
+            self._after_runs(after)  # each must have been started (NotStarted names it)
+            return ()  # start() waits for them itself
         ids: list[str] = []
         with self._lock:
             for entity in after:
@@ -455,6 +616,57 @@ class Experiment:
                     raise SmartSimError(NotStarted(entity.name))
                 ids += [i for i in found if i not in ids]
         return tuple(ids)
+
+    def _scheduler_waits(self, entities: Sequence[Entity]) -> bool:
+        """Whether the scheduler can hold ``entities`` until others succeed: Slurm batch jobs
+        (``sbatch --dependency=afterok``). Otherwise :meth:`start` waits for them itself."""
+        return self.launcher == "slurm" and all(e.batch_settings is not None for e in entities)
+
+    def _after_runs(self, after: Sequence[Entity]) -> dict[str, list[_Run]]:
+        """The latest runs of each entity of ``after`` (NotStarted if one was never started)."""
+        out: dict[str, list[_Run]] = {}
+        for entity in after:
+            runs = [r for _, r in self._runs_of([entity]) if r is not None]
+            if not runs:
+                raise SmartSimError(NotStarted(entity.name))
+            out[entity.name] = runs
+        return out
+
+    def _wait_after(self, after: Sequence[Entity]) -> list[str]:
+        """Block until every entity of ``after`` has finished; the names of those that did not
+        complete."""
+        runs = self._after_runs(after)
+        handles = [r.handle for rs in runs.values() for r in rs if r.handle is not None]
+        self._wait_for(handles, interval=None, out=None)
+        with self._lock:
+            return [
+                name
+                for name, rs in runs.items()
+                if any(r.state.status is not Status.COMPLETED for r in rs)
+            ]
+
+    def _skip(self, launch: Launch, kind: str, run_index: int, blockers: Sequence[str]) -> None:
+        """Record ``launch`` as never started because ``blockers`` did not complete."""
+        error = AfterNotCompleted(tuple(blockers))
+        now = time.time()
+        state = JobState(Status.CANCELLED, "not started", reason=error.message)
+        with self._lock:
+            self._runs[launch.name] = _Run(launch, kind, None, state, run_index, now, now, error)
+            for member in launch.members:
+                self._member_run[member] = launch.name
+            self._record(
+                journal.launch_record(
+                    t=now,
+                    session=self._session,
+                    launcher=self.launcher,
+                    launch=launch,
+                    handle=None,
+                    run_index=run_index,
+                    error=error,
+                )
+            )
+            self._record(journal.status_record(now, self._session, launch.name, None, state))
+            self._tell(launch.name, state)
 
     def _world(self, entities: Sequence[Entity]) -> World:
         outputs: list[tuple[str, str]] = []
@@ -582,6 +794,7 @@ class Experiment:
             return  # reading another process's journal changes nothing but our own stops
         job_id = None if run.handle is None else run.handle.job_id
         self._record(journal.status_record(now, self._session, run.launch.name, job_id, state))
+        self._tell(run.launch.name, state)
 
     def _absorb_part(self, run: _Run, member: str, state: JobState) -> None:
         """A state seen for ``member`` of batch launch ``run`` (lock held)."""
@@ -601,6 +814,29 @@ class Experiment:
                 now, self._session, run.launch.name, job_id, state, member=member
             )
         )
+        self._tell(member, state)
+
+    def _tell(self, name: str, state: JobState) -> None:
+        """Log a final state (INFO) and call the status callbacks (lock held)."""
+        if state.status.is_final:
+            _log.info("%s: %s%s", name, state.status, _state_detail(state))
+        for callback in list(self._callbacks):
+            callback(name, state)
+
+    def on_status_change(self, callback: StatusCallback) -> None:
+        """Call ``callback(name, state)`` on every status change of a launch of this
+        experiment (PENDING, RUNNING, then a final state). It runs in the thread that saw the
+        change, with the experiment's lock held: keep it short (it may read this experiment)."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def remove_status_callback(self, callback: StatusCallback) -> None:
+        """Stop calling ``callback`` (registered with :meth:`on_status_change`)."""
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
 
     def _on_member(self, handle: Handle, member: str, state: JobState) -> None:
         with self._lock:
@@ -626,13 +862,24 @@ class Experiment:
         block: bool = True,
         kill_on_interrupt: bool = True,
         after: Sequence[Entity] = (),
+        summary: bool = False,
+        progress: bool | None = None,
     ) -> None:
         """Launch ``entities`` (the plan :meth:`preview` shows); with ``block``, return when all
         have finished. A program that cannot start fails its own entity and no other. Ctrl-C
         (during the launches or the wait) stops everything this experiment started, unless
-        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``. ``after``: batch
-        entities start only once these (already started) entities have succeeded (Slurm:
-        ``sbatch --dependency=afterok:<ids>``)."""
+        ``kill_on_interrupt`` is false, then re-raises ``KeyboardInterrupt``. ``after``:
+        ``entities`` start only once these (already started) entities have completed. Slurm
+        batch jobs are submitted at once with ``sbatch --dependency=afterok:<ids>``; under any
+        other launcher (or for srun steps) this call first waits for them, and if one did not
+        complete, ``entities`` are not started: they end CANCELLED, their error
+        :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them).
+        ``progress``: while ``block`` waits, keep one line on stderr up to date
+        (``3/8 running, 4 done, 1 failed``); by default only when stderr is a terminal."""
+        if summary:
+            from smartsim import compat
+
+            compat.refuse_keywords("start", {"summary": True})
         resolved = self._resolve_all(entities)
         if not resolved:
             return
@@ -650,18 +897,70 @@ class Experiment:
         kinds = self._kind(resolved)
         handles: list[Handle] = []
         try:
+            if after and not self._scheduler_waits(resolved):
+                blockers = self._wait_after(after)
+                if blockers:
+                    for launch in plan.launches:
+                        kind = kinds.get(launch.name, launch.kind)
+                        self._skip(launch, kind, world.run_index, blockers)
+                    return
             for launch in plan.launches:
                 handle = self._launch(launch, kinds.get(launch.name, launch.kind), world.run_index)
                 if handle is not None:
                     handles.append(handle)
             if block:
-                self._wait_for(handles, interval=None, out=None)
+                stream = sys.stderr
+                if progress is None:
+                    progress = _is_tty(stream)
+                if progress and handles:
+                    with _Progress(self, handles, stream):
+                        self._wait_for(handles, interval=None, out=None)
+                else:
+                    self._wait_for(handles, interval=None, out=None)
         except KeyboardInterrupt:
             if kill_on_interrupt:
                 self._stop_all_quietly()
             raise
 
+    def wait(self, *entities: Entity, timeout: float | None = None) -> bool:
+        """Block until every model of ``entities`` (everything launched, when none are given)
+        has finished; True then, False if ``timeout`` seconds passed first. Ctrl-C is not
+        caught here."""
+        if timeout is not None and not timeout >= 0:  # NaN too
+            _refuse(BadValue("timeout", timeout, "seconds >= 0, or None to wait for ever"))
+        if entities:
+            runs = [r for _, r in self._runs_of(entities) if r is not None]
+            missing = [n for n, r in self._runs_of(entities) if r is None]
+            if missing:
+                raise SmartSimError(NotStarted(missing[0]))
+        else:
+            with self._lock:
+                runs = list(self._runs.values())
+        handles = [r.handle for r in runs if r.handle is not None]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._wait_for(handles, interval=None, out=None, deadline=deadline)
+
+    def get_output(self, entity: Entity) -> Output | list[Output]:
+        """The output files of the latest run of ``entity`` (a list, one per member, for an
+        ensemble); a rerun writes ``name.1.out``, and this reads that run's files."""
+        pairs = self._runs_of([entity])
+        outs: list[Output] = []
+        for name, run in pairs:
+            if run is None:
+                raise SmartSimError(NotStarted(name))
+            member = next(m for m in _members(self._resolve(entity)) if m.name == name)
+            stdout, stderr = output_paths(member.path, member.name, run.run_index)
+            if run.launch.members == (name,) and run.launch.stdout:
+                stdout, stderr = run.launch.stdout, run.launch.stderr or stderr
+            outs.append(Output(name, stdout, stderr))
+        return outs[0] if isinstance(entity, Model) else outs
+
     def _launch(self, launch: Launch, kind: str, run_index: int) -> Handle | None:
+        if _log.isEnabledFor(logging.DEBUG):
+            if launch.command is not None:
+                _log.debug("%s: run %s", launch.name, shlex.join(launch.command.argv))
+            if launch.submission is not None:
+                _log.debug("%s: submit %s", launch.name, launch.submission.script_path)
         result = self._launcher.start(launch)
         now = time.time()
         with self._lock:
@@ -689,6 +988,13 @@ class Experiment:
                     error=error,
                 )
             )
+            if error is not None:
+                _log.info("%s: not started: %s", launch.name, error.message)
+                self._tell(launch.name, run.state)
+            else:
+                job = "" if handle is None or not handle.job_id else f" as {handle.job_id}"
+                _log.info("launched %s (%s)%s", launch.name, kind, job)
+                self._tell(launch.name, run.state)
             if handle is not None:
                 self._by_handle[handle] = run
                 for member, part_state in self._early_parts.pop(handle, []):
@@ -712,18 +1018,30 @@ class Experiment:
                     self._absorb(run, state)
 
     def _wait_for(
-        self, handles: Sequence[Handle], interval: float | None, out: TextIO | None
-    ) -> None:
-        """Block until every handle is done, reporting to ``out`` every ``interval`` seconds."""
+        self,
+        handles: Sequence[Handle],
+        interval: float | None,
+        out: TextIO | None,
+        deadline: float | None = None,
+    ) -> bool:
+        """Block until every handle is done (True), reporting to ``out`` every ``interval``
+        seconds; False once ``deadline`` (``time.monotonic()``) has passed first."""
         last_report = time.monotonic()
         while True:
             with self._lock:
                 pending = [h for h in handles if not self._by_handle[h].done]
             if not pending:
-                return
+                return True
             step = interval if interval is not None else _WAIT_SLICE
             if not isinstance(self._launcher, Notifies):
                 step = min(step, _BLOCK_POLL)  # changes are recorded when a wait returns
+            if self._callbacks and interval is None:
+                step = min(step, _PROGRESS_SLICE)  # someone follows the changes as they come
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                step = min(step, left)
             if isinstance(self._launcher, Waits):
                 result = self._launcher.wait(pending, step)
             else:
@@ -927,8 +1245,12 @@ class Experiment:
                 for name, run in self._runs.items()
             }
 
-    def summary(self) -> str:
-        """A table of every launch: name, type, job id, status, return code, start and end."""
+    def summary(self, style: str = "plain") -> str:
+        """A table of every launch: name, type, job id, status, return code, start and end.
+        ``style="github"`` (SmartSim's default) gives a Markdown table instead of aligned
+        columns."""
+        if style not in ("plain", "github"):
+            _refuse(BadValue("style", style, "'plain' or 'github'"))
         with self._lock:
             runs = list(self._runs.values())
         self._refresh(runs)
@@ -963,10 +1285,19 @@ class Experiment:
                         )
                     )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        if style == "github":
+
+            def cells(row: Sequence[str]) -> str:
+                padded = (c.replace("|", "\\|").ljust(w) for c, w in zip(row, widths, strict=True))
+                return "| " + " | ".join(padded) + " |"
+
+            lines = [cells(rows[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+            lines += [cells(row) for row in rows[1:]]
+        else:
+            lines = [
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                for row in rows
+            ]
         title = f"Experiment {self.name} ({self.launcher}) in {self.exp_path}"
         if self.journal_error is not None:
             lines.append(f"journal not written: {self.journal_error}")
@@ -1021,6 +1352,96 @@ class Experiment:
                     exp._by_handle[entry.handle] = run
         exp._refresh(list(exp._runs.values()))
         return exp
+
+
+#: A status callback: ``callback(launch name, state)``.
+StatusCallback = Callable[[str, JobState], None]
+#: How long one wait lasts while someone follows status changes.
+_PROGRESS_SLICE: Final = 0.5
+
+
+def _state_detail(state: JobState) -> str:
+    if state.returncode is not None:
+        return f" (exit {state.returncode})"
+    if state.reason:
+        return f" ({state.reason})"
+    return ""
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@final
+@attrs.frozen
+class Output:
+    """The output files of one run of a model."""
+
+    name: str
+    stdout_path: str
+    stderr_path: str
+
+    def stdout(self) -> str:
+        """What the run wrote to stdout so far ("" when the file does not exist yet)."""
+        return _read_text(self.stdout_path)
+
+    def stderr(self) -> str:
+        """What the run wrote to stderr so far ("" when the file does not exist yet)."""
+        return _read_text(self.stderr_path)
+
+    def __str__(self) -> str:
+        return self.stdout()
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+class _Progress:
+    """One status line on a terminal, rewritten on every change while ``start`` blocks."""
+
+    def __init__(self, exp: Experiment, handles: Sequence[Handle], stream: TextIO) -> None:
+        self.exp = exp
+        self.names = {exp._by_handle[h].launch.name for h in handles}
+        self.stream = stream
+        self.last = ""
+
+    def __enter__(self) -> _Progress:
+        self.exp.on_status_change(self.changed)
+        self.draw()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.exp.remove_status_callback(self.changed)
+        self.draw()
+        self.stream.write("\n")
+        self.stream.flush()
+
+    def changed(self, name: str, state: JobState) -> None:
+        if name in self.names:
+            self.draw()
+
+    def draw(self) -> None:
+        with self.exp._lock:
+            states = [r.state.status for n, r in self.exp._runs.items() if n in self.names]
+        running = sum(s is Status.RUNNING for s in states)
+        done = sum(s is Status.COMPLETED for s in states)
+        failed = sum(s in (Status.FAILED, Status.CANCELLED) for s in states)
+        line = f"{running}/{len(states)} running, {done} done, {failed} failed"
+        pending = len(states) - running - done - failed
+        if pending:
+            line += f", {pending} pending"
+        if line != self.last:
+            self.last = line
+            self.stream.write("\r\x1b[K" + line)
+            self.stream.flush()
 
 
 def _member_state(run: _Run, member: str) -> JobState:

@@ -50,13 +50,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import graphlib
+import json
 import math
 import os
 import posixpath
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -78,6 +79,8 @@ from smartsim.values import (
 
 if TYPE_CHECKING:
     from smartsim.experiment import Experiment
+
+T = TypeVar("T")
 
 __all__ = [
     "AllocationSpec",
@@ -460,7 +463,7 @@ class _Reader:
         return tuple(value) if ok else None
 
     def duration(self, field: str, value: object) -> Duration | str | int | None:
-        """Seconds, ``"H:MM:SS"``/``"D-HH:MM:SS"`` text, or a bare TOML time (``01:30:00``)."""
+        """Seconds, text in a Slurm ``--time`` form, or a bare TOML time (``01:30:00``)."""
         if isinstance(value, _dt.time) and not isinstance(value, _dt.datetime):
             if value.tzinfo is not None:
                 self.wrong(field, value, "a duration")
@@ -469,7 +472,7 @@ class _Reader:
         if isinstance(value, str):
             return value  # unparsable text is reported by validation, with its own message
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.wrong(field, value, 'a duration: seconds, "H:MM:SS" or a TOML time')
+            self.wrong(field, value, 'a duration: seconds, "H:MM:SS" (any Slurm form), TOML time')
             return None
         if isinstance(value, float):
             if not math.isfinite(value):
@@ -725,6 +728,15 @@ def _read_run_settings(
             fields["alloc"] = r.string(f"{f}.alloc", value)
     mpmd = r.names(f"{f}.mpmd", table["mpmd"]) if "mpmd" in table else ()
     if len(r.problems) > before:
+        # Still check the fields that were read, so one pass reports every problem.
+        _check_rest(
+            r,
+            before=before,
+            f=f,
+            cls=RunSettings,
+            fields={"exe": "x", **fields},
+            problems=run_settings_problems,
+        )
         return None
     try:
         rs = RunSettings(**fields)
@@ -734,6 +746,28 @@ def _read_run_settings(
     for error in run_settings_problems(rs, f):
         r.typed(error)
     return rs, alloc_ref, mpmd
+
+
+def _check_rest(
+    r: _Reader,
+    *,
+    before: int,
+    f: str,
+    cls: Callable[..., T],
+    fields: Mapping[str, Any],
+    problems: Callable[[T, str], list[ValidationError]],
+) -> None:
+    """Domain problems of the fields that were read without a problem (the others are left
+    out), so that one pass reports every problem of a table."""
+    bad = {p.field for p in r.problems[before:]}
+    kept = {k: v for k, v in fields.items() if v is not None and f"{f}.{k}" not in bad}
+    try:
+        value = cls(**kept)
+    except TypeError:
+        return
+    for error in problems(value, f):
+        if not any(error.field == b or error.field.startswith(b + ".") for b in bad):
+            r.typed(error)
 
 
 def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | None:
@@ -775,6 +809,9 @@ def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | 
             if len(r.problems) == before and start is not None and stop is not None:
                 fields["array"] = ArraySpec(start, stop, parts.get("step") or 1, parts.get("limit"))
     if len(r.problems) > before:
+        _check_rest(
+            r, before=before, f=f, cls=BatchSettings, fields=fields, problems=batch_problems
+        )
         return None
     bs = BatchSettings(**fields)
     for error in batch_problems(bs, f):
@@ -999,6 +1036,18 @@ def _check_names(r: _Reader, spec: Spec) -> None:
 def parse_spec(text: str, *, file: str, base_dir: str) -> Result[Spec, SpecProblems]:
     """Read spec ``text`` (from ``file``, whose directory is ``base_dir``) into a :class:`Spec`,
     or every problem found. Pure."""
+    if file.endswith(".json"):
+        # The same spec as JSON (docs/spec.md); fields are named by the same paths, without
+        # line numbers.
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = f"not JSON: {exc.msg} (column {exc.colno})"
+            return Failure(SpecProblems((SpecProblem(file, "", exc.lineno, problem),)))
+        if not isinstance(data, dict):
+            problem = f"not a spec: the JSON document is {_kind(data)}, not an object"
+            return Failure(SpecProblems((SpecProblem(file, "", 1, problem),)))
+        return _parse_data(data, "", file=file, base_dir=base_dir)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -1007,6 +1056,12 @@ def parse_spec(text: str, *, file: str, base_dir: str) -> Result[Spec, SpecProbl
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         where = f" (column {match[0].split('column ')[1][:-1]})" if match else ""
         return Failure(SpecProblems((SpecProblem(file, "", line, f"not TOML: {message}{where}"),)))
+    return _parse_data(data, text, file=file, base_dir=base_dir)
+
+
+def _parse_data(
+    data: dict[str, Any], text: str, *, file: str, base_dir: str
+) -> Result[Spec, SpecProblems]:
     r = _Reader(file, text, base_dir)
     for key in data:
         if key not in _TOP_KEYS:

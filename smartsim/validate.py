@@ -8,6 +8,7 @@ beside each builder as ``check_*`` functions and are composed in by the callers.
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -26,6 +27,7 @@ from smartsim.errors import (
     InconsistentTasks,
     Invalid,
     NotPositive,
+    UnsafePath,
     ValidationError,
 )
 from smartsim.values import (
@@ -35,6 +37,7 @@ from smartsim.values import (
     Duration,
     JobId,
     Memory,
+    Model,
     ParamValue,
     RunSettings,
 )
@@ -239,6 +242,8 @@ def batch_problems(bs: BatchSettings, field: str = "batch_settings") -> list[Val
     if bs.job_name is not None:
         errors += check_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
+    errors += check_hosts(f + "hostlist", bs.hostlist)
+    errors += check_hosts(f + "excluded_hosts", bs.excluded_hosts)
     for i, line in enumerate(bs.preamble):
         errors += check_text(f"{f}preamble[{i}]", line)
     return errors
@@ -247,3 +252,87 @@ def batch_problems(bs: BatchSettings, field: str = "batch_settings") -> list[Val
 def validate_batch_settings(bs: BatchSettings) -> Result[BatchSettings, Invalid]:
     errors = batch_problems(bs)
     return Failure(Invalid(tuple(errors))) if errors else Success(bs)
+
+
+#: Names ``generate`` writes itself in every entity directory.
+_GENERATED: Final = ("params.json",)
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or lies under it (both absolute and normalised)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def source_problems(
+    field: str, source: str, entity_dir: str, exp_path: str
+) -> list[ValidationError]:
+    """Why ``generate`` must not copy, link or configure ``source`` into ``entity_dir``."""
+    if not source:
+        return [EmptyValue(field, source)]
+    if "\x00" in source:
+        return [BadValue(field, source, "a path without NUL bytes")]
+    if not posixpath.isabs(source):
+        return [
+            UnsafePath(
+                field, source, "it is relative (attach_generator_files makes paths absolute)"
+            )
+        ]
+    src = posixpath.normpath(source)
+    if src.startswith("//"):
+        src = "/" + src.lstrip("/")
+    home = posixpath.normpath(entity_dir)
+    if src == "/":
+        return [UnsafePath(field, source, "it is the root directory")]
+    if _within(exp_path, src):
+        what = (
+            "the experiment directory"
+            if src == exp_path
+            else "an ancestor of the experiment directory"
+        )
+        return [UnsafePath(field, source, f"it is {what} {exp_path}")]
+    if _within(home, src):
+        what = (
+            "the entity's own directory" if src == home else "an ancestor of the entity's directory"
+        )
+        return [UnsafePath(field, source, f"it is {what} {home}")]
+    if _within(src, home):
+        return [
+            UnsafePath(
+                field,
+                source,
+                f"it is inside the entity's directory {home}, which "
+                "generate(overwrite=True) removes first",
+            )
+        ]
+    return []
+
+
+def generator_files_problems(model: Model, exp_path: str, field: str = "") -> list[ValidationError]:
+    """Every file attached to ``model`` that ``generate`` would refuse: see
+    :func:`source_problems`; and two files landing on the same name in the model's directory
+    (or on ``params.json``, which ``generate`` writes)."""
+    errors: list[ValidationError] = []
+    exp = posixpath.normpath(exp_path)
+    taken: dict[str, str] = {name: "the generated params.json" for name in _GENERATED}
+    files = model.files
+    for key, paths in (
+        ("to_copy", files.to_copy),
+        ("to_symlink", files.to_symlink),
+        ("to_configure", files.to_configure),
+    ):
+        for i, source in enumerate(paths):
+            where = f"{field}{key}[{i}]"
+            found = source_problems(where, source, model.path, exp)
+            if found:
+                errors += found
+                continue
+            name = posixpath.basename(posixpath.normpath(source))
+            if name in taken:
+                errors.append(
+                    ConflictingOptions(
+                        where, source, f"{taken[name]} (both would be {name!r} in {model.path})"
+                    )
+                )
+            else:
+                taken[name] = where
+    return errors

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Iterable
-from typing import Final, TypeAlias, final
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -29,7 +29,13 @@ ParamValue: TypeAlias = str | int | float | bool
 
 # --------------------------------------------------------------------------- Duration
 
-_HMS = re.compile(r"(?:(?P<d>\d+)-)?(?P<h>\d+):(?P<m>[0-5]?\d):(?P<s>[0-5]?\d)")
+#: Slurm's --time forms (sbatch(1)): "minutes", "minutes:seconds", "hours:minutes:seconds",
+#: "days-hours", "days-hours:minutes", "days-hours:minutes:seconds". Slurm sums the fields, so
+#: a field may overflow (``10:00:70`` is 10 h 1 min 10 s).
+_DAYS = re.compile(r"(?P<d>\d+)-(?P<h>\d+)(?::(?P<m>\d+)(?::(?P<s>\d+))?)?")
+_CLOCK = re.compile(r"(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?")
+#: The forms a duration text may take, for error messages.
+DURATION_FORMS: Final = "'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
 
 
 @final
@@ -58,19 +64,29 @@ class Duration:
 
     @staticmethod
     def parse(text: str) -> Result[Duration, str]:
-        """Parse ``H:MM:SS`` (hours unbounded) or ``D-HH:MM:SS``.
+        """Parse every form Slurm's ``--time`` takes: ``MM``, ``MM:SS``, ``H:MM:SS``, ``D-HH``,
+        ``D-HH:MM``, ``D-HH:MM:SS`` (fields may overflow: ``10:00:70``). As in Slurm, a
+        two-field ``10:00`` is ten *minutes* and a bare ``30`` is thirty minutes (an ``int``
+        given to a time field is seconds).
 
-        ``MM:SS`` and ``HH:MM`` are refused: Slurm reads ``10:00`` as ten minutes, other tools
-        as ten hours, so a two-field string is ambiguous.
+        >>> [Duration.parse(t).unwrap().seconds for t in ("30", "10:00", "10:00:70", "1-2")]
+        [1800, 600, 36070, 93600]
         """
-        match = _HMS.fullmatch(text.strip())
+        text = text.strip()
+        match = _DAYS.fullmatch(text)
+        if match is not None:
+            days, hours = int(match["d"]), int(match["h"])
+            minutes, secs = int(match["m"] or 0), int(match["s"] or 0)
+            return Success(Duration(((days * 24 + hours) * 60 + minutes) * 60 + secs))
+        match = _CLOCK.fullmatch(text)
         if match is None:
             return Failure(text)
-        days = int(match["d"] or 0)
-        hours, minutes, secs = int(match["h"]), int(match["m"]), int(match["s"])
-        if match["d"] is not None and hours > 23:
-            return Failure(text)
-        return Success(Duration(((days * 24 + hours) * 60 + minutes) * 60 + secs))
+        a, b, c = match["a"], match["b"], match["c"]
+        if c is not None:
+            return Success(Duration(int(a) * 3600 + int(b) * 60 + int(c)))
+        if b is not None:
+            return Success(Duration(int(a) * 60 + int(b)))
+        return Success(Duration(int(a) * 60))
 
     @property
     def timedelta(self) -> _dt.timedelta:
@@ -111,7 +127,7 @@ def to_duration(value: object) -> Duration | str | None:
     if isinstance(value, str):
         parsed = Duration.parse(value)
         return parsed.unwrap() if isinstance(parsed, Success) else value
-    raise TypeError(f"expected a timedelta, seconds or 'H:MM:SS' text, got {value!r}")
+    raise TypeError(f"expected a timedelta, seconds or text like 'H:MM:SS', got {value!r}")
 
 
 # --------------------------------------------------------------------------- Memory
@@ -348,6 +364,61 @@ def _opt_int(value: object) -> int | None:
     return value
 
 
+def _int_field(name: str) -> Callable[[object], int | None]:
+    """:func:`_opt_int` for the field ``name``: a wrong type names it (``nodes="2"``)."""
+
+    def convert(value: object) -> int | None:
+        if value is None or type(value) is int:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            hint = ""
+            if isinstance(value, str) and value.strip().isdigit():
+                hint = f" (write {name}={int(value)}, without quotes)"
+            raise TypeError(f"{name} must be an int, got {value!r}{hint}")
+        return value
+
+    return convert
+
+
+def _str_field(name: str) -> Callable[[object], str | None]:
+    """:func:`_opt_str` for the field ``name``: a wrong type names it."""
+
+    def convert(value: object) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        raise TypeError(f"{name} must be a str, got {value!r}")
+
+    return convert
+
+
+def _named(converter: Callable[[object], object], name: str) -> Callable[[object], object]:
+    """``converter`` whose ``TypeError`` starts with the field's name."""
+
+    def convert(value: object) -> object:
+        try:
+            return converter(value)
+        except TypeError as exc:
+            raise TypeError(f"{name}: {exc}") from None
+
+    return convert
+
+
+def _name_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """attrs ``field_transformer``: every converter's ``TypeError`` names its field. (Done at
+    class creation, so the type checker still sees the plain converters below.)"""
+    out = []
+    for field in fields:
+        conv: Any = field.converter
+        if conv is _opt_int:
+            conv = _int_field(field.name)
+        elif conv is _opt_str:
+            conv = _str_field(field.name)
+        elif conv is not None:
+            conv = _named(conv, field.name)
+        out.append(field.evolve(converter=conv))
+    return out
+
+
 def _opt_str(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -406,7 +477,7 @@ def _array(value: object) -> ArraySpec | None:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
@@ -427,7 +498,7 @@ class AllocationRequest:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class RunSettings:
     """How to run one program: the executable, its arguments and environment, its resources.
 
@@ -470,9 +541,26 @@ class RunSettings:
         """This program followed by its MPMD parts."""
         return (attrs.evolve(self, mpmd=()), *self.mpmd)
 
+    @property
+    def exe_args(self) -> list[str]:
+        """SmartSim's name for :attr:`args` (a new list)."""
+        return list(self.args)
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        """SmartSim's name for :attr:`env` (a new dict)."""
+        return dict(self.env)
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("RunSettings", name)
+
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class BatchSettings:
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
@@ -490,13 +578,24 @@ class BatchSettings:
     array: ArraySpec | None = attrs.field(default=None, converter=_array)
     #: Lines run before the members (``module load ...``); each is one shell line, written as is.
     preamble: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    #: Hosts the job must run on / must not run on (``sbatch --nodelist``/``--exclude``,
+    #: ``bsub -m``, Grid Engine ``-l hostname=``, Flux ``--requires=host:``).
+    hostlist: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
+    excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("BatchSettings", name)
 
 
 # --------------------------------------------------------------------------- entities
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -506,7 +605,7 @@ class GeneratorFiles:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class Model:
     """One program to run, with its parameters and its own directory."""
 
@@ -521,9 +620,16 @@ class Model:
     def kind(self) -> str:
         return "Model"
 
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("Model", name)
+
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, field_transformer=_name_fields)
 class Ensemble:
     """Several models launched together; with ``batch_settings``, as one batch job."""
 
@@ -535,6 +641,23 @@ class Ensemble:
     @property
     def kind(self) -> str:
         return "Ensemble"
+
+    @property
+    def models(self) -> list[Model]:
+        """SmartSim's name for :attr:`members` (a new list)."""
+        return list(self.members)
+
+    @property
+    def entities(self) -> list[Model]:
+        """SmartSim's other name for :attr:`members` (a new list)."""
+        return list(self.members)
+
+    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup("Ensemble", name)
 
 
 Entity: TypeAlias = Model | Ensemble

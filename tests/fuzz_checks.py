@@ -8,11 +8,13 @@ bash_lexer.py) finds each member's program, arguments and environment, whole.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeAlias
 
 from returns.result import Failure, Result, Success
 
+from smartsim.commands.dragon import plan_dragon
 from smartsim.commands.flux import plan_flux
 from smartsim.commands.kubernetes import plan_kubernetes
 from smartsim.commands.local import plan_local
@@ -36,6 +38,7 @@ PLANNERS: dict[str, Planner] = {
     "sge": plan_sge,
     "flux": plan_flux,
     "kubernetes": plan_kubernetes,
+    "dragon": plan_dragon,
 }
 WORLD = World(exp_path="/w")
 
@@ -154,13 +157,35 @@ def check_plan(planner: str, entity: Model | Ensemble) -> bool:
     launches = result.unwrap()
     assert launches
     for launch, owner in zip(launches, _owners(entity, launches), strict=True):
-        if launch.submission is not None:
+        if planner == "dragon":
+            _check_dragon_request(owner, launch)
+        elif launch.submission is not None:
             _check_script(planner, owner, launch)
         elif launch.command is not None and planner != "kubernetes":
             for word in launch.command.argv:
                 assert "\x00" not in word
             _check_body(planner, owner, launch.command.shell())
     return True
+
+
+def _check_dragon_request(model: Model | Ensemble, launch: Launch) -> None:
+    """The driver's request (JSON) gives back the member's program, arguments, environment and
+    files exactly; the runtime command holds no NUL."""
+    assert isinstance(model, Model)
+    assert launch.command is not None
+    for word in launch.command.argv:
+        assert "\x00" not in word
+    (text,) = launch.files.values()
+    assert text.isascii()
+    request = json.loads(text)
+    rs = model.run_settings
+    assert [request["exe"], *request["args"]] == [rs.exe, *rs.args]
+    assert request["env"] == dict(rs.env.items())
+    assert (request["stdout"], request["stderr"], request["cwd"]) == (
+        launch.stdout,
+        launch.stderr,
+        model.path,
+    )
 
 
 def _owners(entity: Model | Ensemble, launches: Sequence[Launch]) -> list[Model | Ensemble]:

@@ -210,6 +210,11 @@ def check_item(item: pytest.Item) -> None:
                 "needs Slurm accounting (sacct), but the cluster runs without it: "
                 "`sudo scripts/slurm-cluster up --accounting`"
             )
+    if item.get_closest_marker("dragon") is not None:
+        from smartsim.effects.dragon import INSTALL, dragon_installed
+
+        if not dragon_installed():
+            _unavailable(f"needs the Dragon runtime: {INSTALL}")
     mpi = item.get_closest_marker("mpi")
     if mpi is not None:
         kinds = tuple(str(a) for a in mpi.args)

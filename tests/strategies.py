@@ -655,7 +655,7 @@ def invalid_bad_host_name() -> st.SearchStrategy[Settings]:
 @functools.cache
 def invalid_bad_duration() -> st.SearchStrategy[Settings]:
     bad = st.one_of(
-        st.sampled_from(["10:00", "1:00", "abc", "1 day", "1-25:00:00", "10:60:00", ""]),
+        st.sampled_from(["abc", "1 day", "1:2:3:4", "1-2-3", "10:", ":10", "-5", ""]),
         st.sampled_from([float("nan"), float("inf"), float("-inf")]),
     )
     return st.one_of(

@@ -153,7 +153,7 @@ def test_error_reference_names_every_error() -> None:
 
 
 LAUNCHER_PAGES = ("slurm", "local", "mpi", "aprun", "jsrun", "pbs", "lsf", "sge", "flux",
-                  "kubernetes")  # fmt: skip
+                  "kubernetes", "dragon")  # fmt: skip
 
 
 @pytest.mark.parametrize("name", LAUNCHER_PAGES)

@@ -238,8 +238,10 @@ def test_own_job_id_is_recorded_and_resolved_after_a_crash(tmp_path: Path) -> No
             assert proc.poll() is None
             assert time.monotonic() < deadline, "no step id journaled"
             if os.path.exists(journal_path(str(tmp_path))):
+                # while srun's job waits it is known as the job (N); once running, as N.0
                 ids = [str(r["step_id"]) for r in _journal(str(tmp_path)) if r.get("step_id")]
-                step = ids[-1] if ids else None
+                steps = [i for i in ids if "." in i]
+                step = steps[-1] if steps else None
             time.sleep(0.1)
         job = step.split(".")[0]
         assert step == f"{job}.0" and job.isdigit(), step
@@ -313,3 +315,24 @@ def test_a_batch_members_status_is_its_own_steps(tmp_path: Path) -> None:
     assert {k: v["status"] for k, v in again.items()} == {
         "bm_0": "COMPLETED", "bm_1": "FAILED", "bm_2": "COMPLETED"
     }  # fmt: skip
+
+
+@pytest.mark.slurm(accounting=True)
+def test_a_rerun_keeps_its_slurm_name_and_writes_its_own_files(alloc: str, tmp_path: Path) -> None:
+    """The second run of a model writes ``m.1.out`` while Slurm still calls its step ``m``;
+    each run is followed through its own step."""
+    exp = Experiment("rerun", exp_path=str(tmp_path), launcher="slurm")
+    rs = exp.create_run_settings("sh", ["-c", "echo run"], run_command="srun", nodes=1,
+                                 ntasks=1, alloc=alloc)  # fmt: skip
+    model = exp.create_model("again", rs)
+    exp.start(model, block=True)
+    first = str(exp.report()["again"]["job_id"])
+    exp.start(model, block=True)
+    second = str(exp.report()["again"]["job_id"])
+    assert exp.get_status(model) == [Status.COMPLETED]
+    assert first != second and first.startswith(f"{alloc}.") and second.startswith(f"{alloc}.")
+    for step in (first, second):
+        row = _sacct_until_ended(alloc, step)
+        assert (row["name"], row["state"]) == ("again", "COMPLETED"), row
+    assert (tmp_path / "again" / "again.out").read_text() == "run\n"
+    assert (tmp_path / "again" / "again.1.out").read_text() == "run\n"

@@ -226,7 +226,7 @@ CASES: list[tuple[str, str, str, type | None]] = [
      "run_settings.r.nodes", None),
     ("not positive", BASE.replace('exe = "echo"', 'exe = "echo"\nnodes = 0 #<'),
      "run_settings.r.nodes", NotPositive),
-    ("bad duration", BASE.replace('exe = "echo"', 'exe = "echo"\ntime = "10:00" #<'),
+    ("bad duration", BASE.replace('exe = "echo"', 'exe = "echo"\ntime = "1 day" #<'),
      "run_settings.r.time", BadDuration),
     ("missing exe", BASE.replace('[run_settings.r] \n', "").replace(
         '[run_settings.r]\nexe = "echo"', "[run_settings.r] #<\nargs = []"),
@@ -605,3 +605,55 @@ def test_arbitrary_text_never_raises(text: str) -> None:
     """Any text gives a Spec or problems, never an exception."""
     result = parse_spec(text, file="x.toml", base_dir="/")
     assert isinstance(result, (Success, Failure))
+
+
+# --------------------------------------------------------------------------- one pass, JSON
+
+
+def test_one_pass_reports_type_and_domain_problems_of_the_same_table() -> None:
+    """A table with a wrongly typed field still has its other fields checked: every problem
+    of the spec is reported at once, each with its path and line."""
+    text = (
+        BASE.replace('exe = "echo"', 'exe = "echo"\nnodes = "2"\ntime = "1 day"\nntasks = 0')
+        + '\n[batch_settings.b]\nnodes = "x"\ntime = "never"\n'
+    )
+    found = {(p.field, p.line) for p in problems(text).problems}
+    assert found >= {
+        ("run_settings.r.nodes", 6),
+        ("run_settings.r.time", 7),
+        ("run_settings.r.ntasks", 8),
+        ("batch_settings.b.nodes", 15),
+        ("batch_settings.b.time", 16),
+    }, found
+
+
+def test_a_toml_syntax_error_gives_line_and_column() -> None:
+    """A TOML syntax error names its line and its column."""
+    (problem,) = problems('[experiment]\nname = "t"\nx = = 3\n').problems
+    assert problem.line == 3 and "column 5" in problem.message
+    assert str(problem).startswith("t.toml:3: not TOML")
+
+
+def test_a_json_spec_reads_like_toml_and_names_paths() -> None:
+    """A .json spec is read like its TOML twin; problems name the same paths."""
+    doc: dict[str, Any] = {
+        "experiment": {"name": "t"},
+        "run_settings": {"r": {"exe": "echo", "nodes": "2", "ntasks": 0}},
+        "model": [{"name": "m", "run_settings": "r", "bogus": 1}],
+    }
+    result = parse_spec(json.dumps(doc), file="t.json", base_dir="/base")
+    assert isinstance(result, Failure)
+    fields = [p.field for p in result.failure().problems]
+    assert set(fields) >= {"run_settings.r.nodes", "run_settings.r.ntasks", "model[0].bogus"}
+    good = {**doc, "run_settings": {"r": {"exe": "echo", "nodes": 2}}, "model": [doc["model"][0]]}
+    del good["model"][0]["bogus"]
+    spec = parse_spec(json.dumps(good), file="t.json", base_dir="/base").unwrap()
+    assert spec.run_settings["r"].nodes == 2
+
+
+def test_a_json_syntax_error_gives_line_and_column() -> None:
+    """A JSON syntax error names its line and its column."""
+    result = parse_spec('{"experiment":\n {"name": "t",}}', file="t.json", base_dir="/b")
+    assert isinstance(result, Failure)
+    (problem,) = result.failure().problems
+    assert problem.line == 2 and "column" in problem.message and "not JSON" in problem.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 
 import attrs
 import pytest
@@ -21,6 +22,7 @@ from smartsim import (
     Memory,
     RunSettings,
 )
+from smartsim.errors import BadDuration
 from tests.oracles.slurm_cli import parse_array, parse_time
 from tests.strategies import array_specs, durations, job_ids, memories
 
@@ -153,11 +155,68 @@ def test_minutes_round_up(seconds: int) -> None:
     assert (m - 1) * 60 < seconds <= m * 60
 
 
-@pytest.mark.parametrize("text", ["10:00", "1:00", "abc", "", "1-25:00:00", "1:60:00", "1 day"])
-def test_ambiguous_or_malformed_duration_text_is_refused(text: str) -> None:
-    """Two-field and malformed time strings are not durations (Slurm reads 10:00 as minutes)."""
+@pytest.mark.parametrize(
+    "text", ["abc", "", "1 day", "1:2:3:4", "1-2-3", "10:", ":10", "-5", "1-", "1.5:00"]
+)
+def test_malformed_duration_text_is_refused(text: str) -> None:
+    """Text in none of Slurm's --time forms is not a duration, and is kept for validation."""
     assert isinstance(Duration.parse(text), Failure)
     assert RunSettings(exe="a", time=text).time == text  # kept for validation to name
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30", 30 * 60),  # minutes
+        ("10:00", 600),  # minutes:seconds -- ten minutes, as Slurm reads it
+        ("1:00", 60),
+        ("1:30:00", 5400),  # hours:minutes:seconds
+        ("10:00:70", 36070),  # fields overflow, as Slurm sums them
+        ("1:60:00", 7200),
+        ("2-3", 2 * 86400 + 3 * 3600),  # days-hours
+        ("2-3:04", 2 * 86400 + 3 * 3600 + 4 * 60),  # days-hours:minutes
+        ("2-03:04:05", 2 * 86400 + 3 * 3600 + 4 * 60 + 5),  # days-hours:minutes:seconds
+        ("1-25:00:00", 86400 + 25 * 3600),
+    ],
+)
+def test_every_slurm_time_form_is_read_as_slurm_reads_it(text: str, seconds: int) -> None:
+    """Each --time form of sbatch(1) parses to the seconds Slurm's own grammar (the independent
+    oracle) gives it."""
+    assert Duration.parse(text) == Success(Duration(seconds))
+    assert parse_time(text) == seconds
+    assert RunSettings(exe="a", time=text).time == Duration(seconds)
+
+
+@given(
+    st.one_of(
+        st.integers(0, 10**4).map(str),
+        st.tuples(st.integers(0, 10**4), st.integers(0, 99)).map("{0[0]}:{0[1]:02d}".format),
+        st.tuples(st.integers(0, 999), st.integers(0, 99), st.integers(0, 99)).map(
+            "{0[0]}:{0[1]:02d}:{0[2]:02d}".format
+        ),
+        st.tuples(st.integers(0, 99), st.integers(0, 99)).map("{0[0]}-{0[1]}".format),
+        st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)).map(
+            "{0[0]}-{0[1]}:{0[2]}".format
+        ),
+        st.tuples(*[st.integers(0, 99)] * 4).map("{0[0]}-{0[1]}:{0[2]}:{0[3]}".format),
+    )
+)
+def test_any_slurm_time_text_means_what_slurm_reads(text: str) -> None:
+    """For any text in a Slurm --time form, the duration is the seconds Slurm reads (zero,
+    which Slurm reads as no limit, is then refused by validation)."""
+    read = parse_time(text)
+    parsed = Duration.parse(text)
+    assert isinstance(parsed, Success)
+    assert parsed.unwrap().seconds == (read or 0)
+    if read is not None:
+        assert parse_time(parsed.unwrap().slurm()) == read
+
+
+def test_a_bad_duration_error_lists_the_accepted_forms() -> None:
+    """The BadDuration message names every accepted text form."""
+    message = BadDuration("run_settings.time", "1 day").message
+    for form in ("'MM'", "'MM:SS'", "'H:MM:SS'", "'D-HH'", "'D-HH:MM'", "'D-HH:MM:SS'"):
+        assert form in message
 
 
 @pytest.mark.parametrize(
@@ -270,3 +329,30 @@ def test_array_spec_from_a_range() -> None:
     """A range converts to the inclusive ArraySpec with the same indices."""
     assert BatchSettings(array=range(0, 10, 2)).array == ArraySpec(0, 8, 2)
     assert str(ArraySpec(0, 9, limit=2)) == "0-9%2"
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: RunSettings(exe="a", nodes="2"), "nodes"),
+        (lambda: RunSettings(exe="a", ntasks=4.0), "ntasks"),
+        (lambda: RunSettings(exe="a", args="a b"), "args"),
+        (lambda: RunSettings(exe="a", run_command=3), "run_command"),
+        (lambda: RunSettings(exe="a", time=True), "time"),
+        (lambda: BatchSettings(nodes="2"), "nodes"),
+        (lambda: BatchSettings(batch_args={1: "x"}), "batch_args"),
+        (lambda: AllocationRequest(partition=3), "partition"),
+        (lambda: AllocationRequest(mem=True), "mem"),
+    ],
+)
+def test_a_wrong_type_names_its_field(build: Callable[[], object], field: str) -> None:
+    """A constructor's TypeError starts with the name of the field that has the wrong type."""
+    with pytest.raises(TypeError) as info:
+        build()
+    assert str(info.value).startswith(field), str(info.value)
+
+
+def test_a_quoted_count_says_how_to_write_it() -> None:
+    """nodes="2" says to write nodes=2."""
+    with pytest.raises(TypeError, match=r"nodes must be an int, got '2' \(write nodes=2"):
+        RunSettings(exe="a", nodes="2")

@@ -410,6 +410,32 @@ def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
     return tuple(out)
 
 
+def option_kind_errors(
+    field: str,
+    options: Mapping[str, OptionValue],
+    *,
+    flags: frozenset[str],
+    valued: frozenset[str],
+    tool: str,
+) -> list[ValidationError]:
+    """A value given to an option that takes none (``flags``), or a bare flag (``None`` or
+    ``True``; ``1`` is a value) given to one that needs a value (``valued``): the directive
+    line would not read as meant."""
+    errors: list[ValidationError] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
+        if key in flags and not bare:
+            expected = f"a bare flag, None or True (-{key} of {tool} takes no value)"
+            errors.append(BadValue(f"{field}[{key!r}]", value, expected))
+        elif key in valued and bare:
+            errors.append(
+                BadValue(f"{field}[{key!r}]", value, f"a value (-{key} of {tool} needs one)")
+            )
+    return errors
+
+
 def option_words(option: Option) -> tuple[str, ...]:
     flag, value = option
     return (flag,) if value is None else (flag, value)

@@ -248,6 +248,48 @@ _TYPED_RUN: Final = {
 _RESERVED_RUN: Final = frozenset(
     {"output", "error", "cwd", "job-name", "env", "env-remove", "env-file", "add-file", "dry-run"}
 )
+#: Options of flux-run(1), flux-submit(1), flux-batch(1) and flux-alloc(1) that take no value
+#: (given one, Flux's argparse refuses it) ...
+FLAG_OPTIONS: Final = frozenset(
+    {"v", "verbose", "dry-run", "debug", "u", "unbuffered", "l", "label-io", "quiet", "x",
+     "exclusive", "wait", "watch", "progress", "jps", "wrap", "bg"}
+)  # fmt: skip
+#: ... and those that need one (a bare flag would take the program as its value).
+VALUED_OPTIONS: Final = frozenset(
+    {"N", "nodes", "q", "queue", "t", "time-limit", "job-name", "flags", "cwd", "urgency", "o",
+     "setopt", "S", "setattr", "add-file", "begin-time", "signal", "env", "env-remove",
+     "env-file", "rlimit", "requires", "dependency", "input", "output", "error", "n", "ntasks",
+     "c", "cores-per-task", "g", "gpus-per-task", "cores", "tasks-per-node", "gpus-per-node",
+     "tasks-per-core", "taskmap", "cc", "bcc", "log", "log-stderr", "wait-event", "nslots",
+     "cores-per-slot", "gpus-per-slot", "conf", "B", "broker-opts"}
+)  # fmt: skip
+
+
+def option_kind_errors(field: str, options: Mapping[str, OptionValue]) -> list[ValidationError]:
+    """A value given to an option that takes none, or a bare flag to one that needs a value
+    (only ``None``/``True`` are flags: ``1`` is a value)."""
+    errors: list[ValidationError] = []
+    for key, value in options.items():
+        if value is False:
+            continue
+        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
+        if key in FLAG_OPTIONS and not bare:
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]", value, "a bare flag, None or True (flux takes no value)"
+                )
+            )
+        elif key in VALUED_OPTIONS and bare:
+            errors.append(
+                BadValue(
+                    f"{field}[{key!r}]",
+                    value,
+                    "a value (flux would take the next word, the program, as its value)",
+                )
+            )
+    return errors
+
+
 _TYPED_BATCH: Final = {
     "N": "nodes",
     "nodes": "nodes",
@@ -258,6 +300,7 @@ _TYPED_BATCH: Final = {
     "job-name": "job_name",
     "output": "output",
     "error": "output",
+    "requires": "hostlist",
 }
 
 
@@ -343,6 +386,7 @@ def _resource_errors(f: str, rs: RunSettings) -> list[ValidationError]:
             errors.append(DuplicateOption(f + "run_args", key, f"run_settings.{_TYPED_RUN[key]}"))
         elif key in _RESERVED_RUN:
             errors.append(Unsupported(f"{f}run_args[{key!r}]", key, "flux (set by smartsim)"))
+    errors += option_kind_errors(f + "run_args", rs.run_args)
     if ("x" in raw or "exclusive" in raw) and rs.nodes is None and "N" not in raw:
         errors.append(
             ConflictingOptions(f + "run_args", "exclusive", "no nodes (flux-run(1): -x needs -N)")
@@ -599,9 +643,13 @@ def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[V
         )
     if bs.array is not None:
         errors.append(Unsupported(f + "array", str(bs.array), "flux batch (no job arrays)"))
+    errors += option_kind_errors(f + "batch_args", bs.batch_args)
     for key in bs.batch_args:
-        if key in _TYPED_BATCH and getattr(bs, _TYPED_BATCH[key], None) is not None:
-            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{_TYPED_BATCH[key]}"))
+        typed = _TYPED_BATCH.get(key)
+        if typed == "hostlist" and not bs.hostlist and bs.excluded_hosts:
+            typed = "excluded_hosts"
+        if typed is not None and getattr(bs, typed, None) not in (None, ()):
+            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{typed}"))
         elif key in ("output", "error", "wrap", "dry-run"):
             errors.append(
                 Unsupported(f"{f}batch_args[{key!r}]", key, "flux batch (set by smartsim)")
@@ -653,6 +701,10 @@ def batch_directive_options(
         out.append((_bank(bs.account),))
     if bs.job_name is not None:
         out.append((f"--job-name={bs.job_name}",))
+    hosts = [f"host:{','.join(bs.hostlist)}"] if bs.hostlist else []
+    hosts += [f"-host:{','.join(bs.excluded_hosts)}"] if bs.excluded_hosts else []
+    if hosts:  # flux-batch(1) CONSTRAINTS, as for flux run: terms ANDed
+        out.append(("--requires=" + " ".join(hosts),))
     if output is not None:
         out.append((f"--output={output}",))
     if error is not None:
@@ -1123,4 +1175,5 @@ SCHEDULER: Final = Scheduler(
     cancel_argv=cancel_argv,
     read_cancel=read_cancel,
     unavailable=unreachable,
+    parallel_launcher="flux",
 )

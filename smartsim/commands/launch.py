@@ -103,6 +103,56 @@ _NAMES.extend(_REGISTRY)
 RUN_COMMANDS: Final = tuple(_NAMES)
 
 
+#: The parallel launcher a workload manager's launcher uses for settings that ask for tasks,
+#: nodes, hosts or run arguments and name no ``run_command`` (docs/launchers/*.md): every Slurm
+#: model is an ``srun`` step. A batch scheduler's record names its own
+#: (``Scheduler.parallel_launcher``: ``flux`` under Flux, ``jsrun`` under LSF with CSM,
+#: ``lsf.scheduler(csm=True)``). Other launchers have none.
+OWN_PARALLEL_LAUNCHER: Final[dict[str, str]] = {"slurm": "srun"}
+#: SmartSim's default ``run_command``: the launcher's own parallel launcher where the settings
+#: need one, else a direct launch.
+AUTO: Final = "auto"
+
+
+def needs_parallel_launcher(rs: RunSettings) -> bool:
+    """Whether ``rs`` asks for something only a parallel launcher can give (tasks, nodes,
+    hosts, run arguments, MPMD parts...): what a direct launch cannot express.
+
+    >>> needs_parallel_launcher(RunSettings(exe="a.out")), needs_parallel_launcher(
+    ...     RunSettings(exe="a.out", ntasks=4))
+    (False, True)
+    """
+    return bool(rs.mpmd) or bool(_direct_check(attrs.evolve(rs, alloc=None)))
+
+
+def resolve_run_command(rs: RunSettings, parallel: str | None) -> RunSettings:
+    """``rs`` with ``run_command="auto"`` (or ``None`` where a parallel launcher is needed)
+    replaced by ``parallel``, the launcher's own parallel launcher; ``"auto"`` for a serial
+    program is a direct launch. MPMD parts follow the first program. Pure.
+
+    >>> resolve_run_command(RunSettings(exe="a.out", ntasks=4), "srun").run_command
+    'srun'
+    >>> print(resolve_run_command(RunSettings(exe="a.out", run_command="auto"), "srun").run_command)
+    None
+    """
+    wanted = rs.run_command
+    if wanted not in (None, AUTO) and not any(p.run_command == AUTO for p in rs.mpmd):
+        return rs
+    if wanted in (None, AUTO):
+        need = needs_parallel_launcher(rs)
+        if need and parallel is not None:
+            wanted = parallel
+        elif wanted == AUTO:
+            # No launcher of its own: a direct launch, whose check then names what it cannot do.
+            wanted = None
+    parts = tuple(
+        attrs.evolve(p, run_command=wanted) if p.run_command in (None, AUTO) else p for p in rs.mpmd
+    )
+    if wanted == rs.run_command and parts == rs.mpmd:
+        return rs
+    return attrs.evolve(rs, run_command=wanted, mpmd=parts)
+
+
 def run_command_spec(run_command: str | None) -> RunCommandSpec | UnknownLauncher:
     """The spec for ``run_command``, or an :class:`UnknownLauncher` error listing the known ones."""
     if run_command is None:

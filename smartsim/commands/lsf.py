@@ -45,6 +45,7 @@ from smartsim.commands.batch import (
     check_quoted_env,
     env_item,
     option_argv,
+    option_kind_errors,
     option_lines,
     output_options,
     plan_batch,
@@ -191,8 +192,19 @@ _TYPED: Final = {
     "n": ("nodes",),
     "nnodes": ("nodes",),
     "gpu": ("gpus",),
+    "m": ("hostlist",),
 }
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+#: bsub(1): options that take no value, and those that need one.
+_BSUB_FLAGS: Final = frozenset({"x", "K", "B", "N", "I", "Ip", "Is", "r", "rn", "H"})
+_BSUB_VALUED: Final = frozenset(
+    {"a", "b", "C", "c", "cwd", "D", "E", "Ep", "e", "eo", "F", "f", "G", "g", "i", "is", "J",
+     "Jd", "k", "L", "Lp", "M", "m", "n", "o", "oo", "P", "p", "Q", "q", "R", "S", "s", "sla",
+     "sp", "T", "t", "U", "u", "v", "W", "We", "w", "wa", "wt", "gpu", "nnodes", "alloc_flags",
+     "env", "csm", "app", "ext", "jsdl", "jsdl_strict", "rnc", "freq", "data"}
+)  # fmt: skip
 
 
 def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
@@ -215,18 +227,34 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
             )
         )
     errors += check_array(f + "array", bs.job_name or "smartsim", bs.array)
+    if bs.excluded_hosts:
+        errors.append(
+            Unsupported(
+                f + "excluded_hosts",
+                bs.excluded_hosts,
+                "bsub (no exclusion list: batch_args {'R': \"select[hname!='n3']\"})",
+            )
+        )
+    for i, host in enumerate(bs.hostlist):
+        if "[" in host or "," in host:
+            errors.append(
+                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (bsub -m)")
+            )
     for name in ("account", "partition", "job_name"):
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_BSUB_FLAGS, valued=_BSUB_VALUED, tool="bsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if not _KEY.fullmatch(key):
             errors.append(BadValue(f + "batch_args", key, "a bsub option name such as 'G'"))
         elif key in _NOT_IN_SCRIPT:
             errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and any(getattr(bs, t) is not None for t in _TYPED[key]):
-            typed = next(t for t in _TYPED[key] if getattr(bs, t) is not None)
+        elif key in _TYPED and any(getattr(bs, t) not in (None, ()) for t in _TYPED[key]):
+            typed = next(t for t in _TYPED[key] if getattr(bs, t) not in (None, ()))
             errors.append(DuplicateOption(f + "batch_args", key, f + typed))
         if isinstance(value, str):
             errors += check_word(where, value)
@@ -286,6 +314,8 @@ def bsub_options(
     ngpus = bs.gpus if bs.gpus is not None else -(-gpus // nodes)
     if ngpus:
         out.append(("-gpu", f"num={ngpus}"))
+    if bs.hostlist:
+        out.append(("-m", " ".join(bs.hostlist)))  # bsub(1) -m "host_name ..."
     if isinstance(bs.time, Duration):
         out.append(("-W", run_limit(bs.time)))
     out += output_options(stdout, stderr, bs.batch_args)
@@ -614,6 +644,7 @@ def scheduler(*, csm: bool = False) -> Scheduler:
         read_cancel=read_cancel,
         unavailable=unavailable,
         script_suffix=SUFFIX,
+        parallel_launcher="jsrun" if csm else None,
     )
 
 

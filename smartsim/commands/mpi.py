@@ -293,7 +293,9 @@ def _reserved_problems(
     for key in _active(part.run_args):
         option = rules.aliases.get(key, key)
         owner = rules.reserved.get(option)
-        if part.run_args[key] in (None, True) and (owner is not None or key in rules.valued):
+        value = part.run_args[key]
+        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
+        if bare and (owner is not None or key in rules.valued):
             errors.append(
                 BadValue(
                     f"{field}[{key!r}]",
@@ -303,7 +305,7 @@ def _reserved_problems(
                 )
             )
             continue
-        if key in rules.flags and part.run_args[key] not in (None, True):
+        if key in rules.flags and not bare:
             errors.append(
                 BadValue(
                     f"{field}[{key!r}]",
@@ -443,7 +445,8 @@ def check_openmpi(rs: RunSettings) -> list[ValidationError]:
     """
     errors = check_launcher(rs, _OPENMPI_RULES)
     for i, part in enumerate(rs.parts):
-        if part.run_args.get("mca") not in (None, False):
+        mca = part.run_args.get("mca")
+        if mca is not None and mca is not False:  # identity: 0 == False, but 0 is a value
             # mpirun(1): "--mca <key> <value>" takes two words; one run_args value is one word.
             where = "run_settings" if i == 0 else f"run_settings.mpmd[{i - 1}]"
             errors.append(

@@ -51,6 +51,7 @@ from smartsim.commands.batch import (
     env_item,
     node_shares,
     option_argv,
+    option_kind_errors,
     option_lines,
     output_options,
 )
@@ -234,6 +235,11 @@ _TYPED: Final = {"N": "job_name", "q": "partition", "A": "account", "J": "array"
 _MAX_LINE: Final = 4000  # make_argv's buffer is 4096 bytes
 
 
+#: qsub(1B): options that take no value, and those that need one.
+_QSUB_FLAGS: Final = frozenset({"V", "h", "z", "f", "I", "X"})
+_QSUB_VALUED: Final = frozenset("aAcCeJjklmMNoPpqrSuvW")
+
+
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``qsub`` cannot express for ``bs`` (the generic rules are
     :func:`smartsim.validate.batch_problems`).
@@ -245,9 +251,22 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
+    for name in ("hostlist", "excluded_hosts"):
+        if getattr(bs, name):
+            errors.append(
+                Unsupported(
+                    f + name,
+                    getattr(bs, name),
+                    "qsub (PBS places chunks by resources: batch_args "
+                    "{'l': 'select=1:host=n1+1:host=n2'})",
+                )
+            )
     if bs.job_name is not None:
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_QSUB_FLAGS, valued=_QSUB_VALUED, tool="qsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if len(key) != 1 or key not in _QSUB_LETTERS:

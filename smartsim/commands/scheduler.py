@@ -101,6 +101,9 @@ class Scheduler:
     script_suffix: str | None = None
     #: ``Handle.extra`` keys whose values split the status and cancel calls.
     group_by: tuple[str, ...] = ()
+    #: The ``run_command`` a model gets when its settings need a parallel launcher and name
+    #: none (``flux`` under Flux, ``jsrun`` under LSF with CSM); ``None``: a direct launch.
+    parallel_launcher: str | None = None
 
 
 def reconcile(

@@ -45,6 +45,7 @@ from smartsim.commands.batch import (
     BatchJob,
     Option,
     cancel_succeeded,
+    option_kind_errors,
     option_words,
     output_options,
     plan_batch,
@@ -234,6 +235,15 @@ _TYPED: Final = {
 _KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
+#: qsub(1) of Grid Engine: options that take no value, and those that need one.
+_SGE_FLAGS: Final = frozenset({"cwd", "V", "terse", "notify", "hard", "soft", "clear"})
+_SGE_VALUED: Final = frozenset(
+    {"a", "ac", "A", "b", "c", "ckpt", "C", "dc", "dl", "e", "hold_jid", "hold_jid_ad", "i",
+     "j", "js", "l", "m", "M", "masterq", "N", "now", "o", "P", "p", "pe", "q", "R", "r", "S",
+     "sc", "shell", "sync", "t", "tc", "v", "w", "wd"}
+)  # fmt: skip
+
+
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What Grid Engine's ``qsub`` cannot express for ``bs``.
 
@@ -261,6 +271,19 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
                 "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
             )
         )
+    if bs.excluded_hosts:
+        errors.append(
+            Unsupported(
+                f + "excluded_hosts",
+                bs.excluded_hosts,
+                "Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
+            )
+        )
+    for i, host in enumerate(bs.hostlist):
+        if "[" in host or "," in host:
+            errors.append(
+                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (-l hostname=)")
+            )
     if bs.array is not None and bs.array.start < 1:
         errors.append(BadValue(f + "array.start", bs.array.start, "a Grid Engine task id >= 1"))
     if bs.job_name is not None:
@@ -269,6 +292,9 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
+    errors += option_kind_errors(
+        f + "batch_args", bs.batch_args, flags=_SGE_FLAGS, valued=_SGE_VALUED, tool="qsub"
+    )
     for key, value in bs.batch_args.items():
         where = f"{f}batch_args[{key!r}]"
         if not _KEY.fullmatch(key):
@@ -330,6 +356,8 @@ def qsub_options(
         out.append(("-pe", f"{pe} {slots}"))
     if isinstance(bs.time, Duration):
         out.append(("-l", f"h_rt={h_rt(bs.time)}"))
+    if bs.hostlist:
+        out.append(("-l", "hostname=" + "|".join(bs.hostlist)))  # sge_types(1): a|b
     if bs.array is not None:
         out.append(("-t", task_range(bs.array)))
         if bs.array.limit is not None:

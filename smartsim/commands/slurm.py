@@ -181,11 +181,23 @@ _REQUIRED_ARG: Final[Mapping[str, frozenset[str]]] = {
         "exclude", "gpus", "gpus-per-node", "gpus-per-task", "gres", "job-name", "mem",
         "mem-per-cpu", "mem-per-gpu", "nodelist", "nodes", "ntasks", "ntasks-per-node",
         "partition", "qos", "reservation", "time", "time-min", "tmp", "wckey",
+        # long-only options with a required argument in all three man pages
+        "acctg-freq", "begin", "chdir", "cluster-constraint", "clusters", "core-spec",
+        "cores-per-socket", "cpu-freq", "deadline", "delay-boot", "distribution",
+        "extra-node-info", "gpu-bind", "gpu-freq", "gpus-per-socket", "hint", "licenses",
+        "mail-type", "mail-user", "mcs-label", "mem-bind", "mincpus", "network", "nodefile",
+        "ntasks-per-core", "ntasks-per-gpu", "ntasks-per-socket", "power", "priority",
+        "profile", "signal", "sockets-per-node", "switches", "thread-spec",
+        "threads-per-core", "tres-per-task",
     }
     for tool in ("salloc", "srun", "sbatch")
 }  # fmt: skip
 _REQUIRED_EXTRA: Final = {
-    "srun": frozenset({"export", "het-group", "jobid", "mpi", "open-mode", "output", "error"}),
+    "srun": frozenset({
+        "export", "het-group", "jobid", "mpi", "open-mode", "output", "error", "cpu-bind",
+        "epilog", "prolog", "task-epilog", "task-prolog", "input", "relative", "threads",
+        "accel-bind", "slurmd-debug",
+    }),
     "sbatch": frozenset({"array", "export", "open-mode", "output", "error", "wrap"}),
     "salloc": frozenset(),
 }
@@ -737,6 +749,8 @@ def _batch_typed(bs: BatchSettings) -> dict[str, str]:
         ("gpus", bs.gpus is not None, "gpus"),
         ("job-name", bs.job_name is not None, "job_name"),
         ("array", bs.array is not None, "array"),
+        ("nodelist", bool(bs.hostlist), "hostlist"),
+        ("exclude", bool(bs.excluded_hosts), "excluded_hosts"),
     ):
         if is_set:
             typed[name] = path
@@ -888,6 +902,10 @@ def _batch_directives(
         groups.append(("--mem", bs.mem.slurm()))
     if bs.gpus is not None:
         groups.append(("--gpus", str(bs.gpus)))
+    if bs.hostlist:
+        groups.append(("--nodelist", ",".join(bs.hostlist)))
+    if bs.excluded_hosts:
+        groups.append(("--exclude", ",".join(bs.excluded_hosts)))
     if bs.array is not None:
         groups.append((f"--array={bs.array}",))
     for key, value in bs.batch_args.items():

@@ -120,7 +120,9 @@ def srun_log_path(model: Model, run_index: int) -> str:
 def _context(model: Model, world: World, alloc: str | None) -> LaunchContext:
     out, err = output_paths(model.path, model.name, world.run_index)
     return LaunchContext(
-        cwd=model.path, name=_stem(model.name, world.run_index), stdout=out, stderr=err,
+        # a rerun writes <name>.<run>.out but keeps its Slurm name (squeue/sacct show the
+        # entity's name; only one run of an entity is ever live at a time)
+        cwd=model.path, name=model.name, stdout=out, stderr=err,
         alloc=alloc,
     )  # fmt: skip
 
@@ -157,11 +159,11 @@ def _plan_batch(
     else:
         job_out, job_err = out, err
     members = [(_as_srun(m.run_settings), _context(m, world, None)) for m in models]
-    checked = validate_sbatch(members, bs, job_name=stem, output=job_out, error=job_err)
+    checked = validate_sbatch(members, bs, job_name=name, output=job_out, error=job_err)
     if isinstance(checked, Failure):
         return Failure(Invalid(tuple(_prefixed(name, checked.failure().errors))))
     script_path = posixpath.join(path, f"{stem}.sbatch")
-    script = sbatch_script(members, bs, job_name=stem, output=job_out, error=job_err)
+    script = sbatch_script(members, bs, job_name=name, output=job_out, error=job_err)
     dependency = "afterok:" + ":".join(str(_parse_id(a) or a) for a in after) if after else None
     submit = sbatch_command(script_path, dependency=dependency, cwd=path)
     mkdirs = tuple(dict.fromkeys([path, *(m.path for m in models)]))

@@ -87,6 +87,13 @@ def _remove(path: str) -> None:
         shutil.rmtree(path)
 
 
+def _not_through_link(dst: str) -> None:
+    """A link left at ``dst`` by an earlier generation is removed, so that a copy never writes
+    through it to wherever it points (outside the entity's directory)."""
+    if os.path.islink(dst):
+        os.unlink(dst)
+
+
 def _one(op: FileOp) -> None:
     match op:
         case MakeDir(path):
@@ -96,6 +103,7 @@ def _one(op: FileOp) -> None:
         case Copy(src, dst):
             import shutil  # only generate() with files to copy pays for it
 
+            _not_through_link(dst)
             if os.path.isdir(src):
                 shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
             else:
@@ -103,6 +111,7 @@ def _one(op: FileOp) -> None:
         case Symlink():
             _symlink(op)
         case Configure():
+            _not_through_link(op.dst)
             _configure(op)
         case WriteText(path, text):
             write_atomic(path, text.encode("utf-8"))

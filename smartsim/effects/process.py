@@ -4,7 +4,9 @@ Slurm launcher keeps its own ``Popen`` for the ``salloc`` it watches and interru
 
 from __future__ import annotations
 
+import logging
 import os
+import shlex
 import subprocess
 from collections.abc import Mapping
 
@@ -12,6 +14,9 @@ from returns.io import IOFailure, IOResult, IOSuccess
 
 from smartsim.commands._types import Command, Completed
 from smartsim.errors import EffectError, ExecutableNotFound, NonZeroExit, OSFailure, Timeout
+
+#: The library's logger: DEBUG for every command run (nothing is printed by the library).
+_log = logging.getLogger("smartsim")
 
 
 def environment(
@@ -31,6 +36,8 @@ def run(
     A non-zero exit is *not* a failure here (see :func:`run_ok`): callers such as status
     parsers need the text either way.
     """
+    if _log.isEnabledFor(logging.DEBUG):
+        _log.debug("run %s", shlex.join(command.argv))
     try:
         proc = subprocess.run(
             list(command.argv),

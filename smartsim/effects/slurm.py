@@ -17,8 +17,9 @@ cluster, ``scripts/slurm-cluster``):
   not reach it; ``Experiment`` stops it with ``scancel``); its own messages go to
   ``<name>.srun.log`` beside the model's ``.out``/``.err`` (which slurmstepd writes itself,
   ``--output``/``--error``).
-* A step's id is learned from ``squeue -s`` by its unique name (``--job-name``, the output stem
-  ``<name>`` or ``<name>.<run>``), one call per poll for every step.
+* A step's id is learned from ``squeue -s`` by its name (``--job-name``, the entity's name: a
+  rerun writes ``<name>.<run>.out`` but keeps its name; only one run of an entity is live at a
+  time, and steps of earlier runs are claimed), one call per poll for every step.
 * ``poll`` makes at most three calls per cluster, however many handles: ``squeue -s`` (steps),
   ``squeue -t all`` (jobs), and ``sacct`` only for jobs that left squeue or steps whose ``srun``
   ended, when accounting exists. Without accounting an ended step is resolved from its ``srun``
