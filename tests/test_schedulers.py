@@ -289,17 +289,22 @@ def test_finished_failed_and_cancelled(case: Case, fake: Path, tmp_path: Path) -
 
 @ALL
 def test_cancel_of_a_finished_job(case: Case, fake: Path, tmp_path: Path) -> None:
-    """Stopping a job that already completed succeeds and the job stays COMPLETED — also for a
-    fresh launcher that never saw it running."""
+    """Stopping jobs that already ended succeeds and each keeps its own end (COMPLETED,
+    FAILED) — also for a fresh launcher that never saw them end: the cancel's reader tells the
+    jobs it acted on from those that had finished."""
     launcher = SchedulerLauncher(case.scheduler)
-    handle = start(launcher, case.model("done", tmp_path, "true"), tmp_path)
-    assert poll_until(launcher, [handle], is_final)[handle].status is Status.COMPLETED
+    good = start(launcher, case.model("done", tmp_path, "true"), tmp_path)
+    bad = start(launcher, case.model("bad", tmp_path, "false"), tmp_path)
+    ended = poll_until(launcher, [good, bad], is_final)
+    assert [ended[good].status, ended[bad].status] == [Status.COMPLETED, Status.FAILED]
     fresh = SchedulerLauncher(case.scheduler)
-    ok(fresh.stop([handle]))
-    ok(launcher.stop([handle]))
-    assert ok(launcher.poll([handle]))[handle].status is Status.COMPLETED
+    ok(fresh.stop([good, bad]))
+    ok(launcher.stop([good, bad]))
+    after = ok(launcher.poll([good, bad]))
+    assert [after[good].status, after[bad].status] == [Status.COMPLETED, Status.FAILED]
     if case.scheduler.name != "kubernetes":  # a deleted Job is gone for a launcher that
-        assert ok(fresh.poll([handle]))[handle].status is Status.COMPLETED  # never saw it end
+        seen = ok(fresh.poll([good, bad]))  # never saw it end
+        assert [seen[good].status, seen[bad].status] == [Status.COMPLETED, Status.FAILED]
 
 
 @ALL
@@ -411,7 +416,8 @@ def test_combine_states_laws(rows: list[JobState], rnd: object) -> None:
     out = combine_states(rows)
     assert out in rows
     present = {r.status for r in rows}
-    for status in (Status.RUNNING, Status.PENDING, Status.UNKNOWN, Status.FAILED):
+    order = (Status.RUNNING, Status.PENDING, Status.NEW, Status.UNKNOWN, Status.FAILED)
+    for status in (*order, Status.CANCELLED, Status.COMPLETED):
         if status in present:
             assert out.status is status
             break

@@ -138,15 +138,23 @@ def reconcile(
     return reported
 
 
-#: Which row's state stands for the whole job: a live row first, then one not known, then the
-#: worst end.
-_ORDER: Final = (Status.RUNNING, Status.PENDING, Status.UNKNOWN, Status.FAILED, Status.CANCELLED)
+#: Which row's state stands for the whole job: a live row first, then one not started, then one
+#: not known, then the worst end. Every status but COMPLETED is listed, so the status of the
+#: result does not depend on the order of the rows.
+_ORDER: Final = (
+    Status.RUNNING,
+    Status.PENDING,
+    Status.NEW,
+    Status.UNKNOWN,
+    Status.FAILED,
+    Status.CANCELLED,
+)
 
 
 def combine_states(states: Sequence[JobState]) -> JobState:
     """One state for the rows of one job (array elements, tasks): running while one runs,
-    pending while one waits, unknown while one is not known, then failed, then cancelled, else
-    the first (completed). ``states`` must not be empty.
+    pending while one waits (or has not been submitted), unknown while one is not known, then
+    failed, then cancelled, else the first (all completed). ``states`` must not be empty.
 
     >>> done, bad = JobState(Status.COMPLETED, returncode=0), JobState(Status.FAILED, raw="x")
     >>> combine_states([done, bad]).raw, combine_states([done, done]).status.value
