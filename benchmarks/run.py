@@ -1,6 +1,6 @@
 """Run every ``benchmarks/bench_*.py`` and print one combined table.
 
-    python benchmarks/run.py [--only TEXT] [--list] [--timeout S] [--quick]
+    python benchmarks/run.py [--only TEXT] [--list] [--timeout S] [--quick] [--json PATH]
 
 Works from a fresh clone: each benchmark runs in its own interpreter (``sys.executable``) with
 the clone first on ``PYTHONPATH``, so ``smartsim`` is imported from here whether or not it is
@@ -18,6 +18,8 @@ What a benchmark may tell this runner:
 * exit status 77: it skipped itself; its last line of output says why;
 * any other non-zero exit: the table says it failed, with its last line of error output.
 
+``--json PATH`` also writes the machine line and every benchmark's rows and notes as JSON.
+
 ``--quick`` sets ``SMARTSIM_BENCH_QUICK=1`` in the benchmarks' environment (those that honour
 it use fewer rounds). Exit status: 0, or 1 when a benchmark failed.
 """
@@ -25,6 +27,7 @@ it use fewer rounds). Exit status: 0, or 1 when a benchmark failed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -206,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks; run nothing")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per benchmark")
     parser.add_argument("--quick", action="store_true", help="set SMARTSIM_BENCH_QUICK=1")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--dir", type=Path, default=HERE, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
 
@@ -232,6 +236,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes.append(outcome)
     print(f"smartsim benchmarks: {machine()}")
     print(render(outcomes))
+    if options.json is not None:
+        document = {
+            "machine": machine(),
+            "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])]),
+            "benchmarks": [
+                {
+                    "bench": o.bench,
+                    "status": o.status,
+                    "seconds": round(o.seconds, 1),
+                    "notes": o.notes,
+                    "rows": [{"figure": r.figure, "value": r.value} for r in o.rows],
+                }
+                for o in outcomes
+            ],
+        }
+        options.json.write_text(json.dumps(document, indent=1) + "\n")
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 

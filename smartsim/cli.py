@@ -465,6 +465,9 @@ def _launch_names(entity: Model | Ensemble, states: Mapping[str, JobState]) -> l
 
 def _wait(exp: Experiment, entities: Sequence[Model | Ensemble], progress: Progress,
           extra: Mapping[str, str], interval: float) -> None:  # fmt: skip
+    from smartsim.commands.slurm import never_starts
+    from smartsim.errors import NeverStarts
+
     while True:
         exp.get_status()
         states = exp.states()
@@ -472,6 +475,15 @@ def _wait(exp: Experiment, entities: Sequence[Model | Ensemble], progress: Progr
         names = [n for e in entities for n in _launch_names(e, states)]
         if all(states[n].status.is_final for n in names):
             return
+        if exp.launcher == "slurm":  # a wait that could never end is an error, not a spin
+            stuck = [
+                f"{n}: {states[n].reason}: {why}"
+                for n in names
+                if str(states[n].status) == "PENDING"
+                and (why := never_starts(states[n].reason)) is not None
+            ]
+            if stuck:
+                raise SmartSimError(NeverStarts(tuple(stuck)))
         time.sleep(interval)
 
 
@@ -504,17 +516,18 @@ def _run_stages(inst: Instance, progress: Progress, interval: float) -> bool:
     return not not_ok
 
 
-def _allocate(spec: Spec) -> dict[str, str]:
-    """Obtain every allocation of ``spec``; on any failure release those already obtained."""
-    from smartsim.slurm import get_slurm_allocation, release_slurm_allocation
-
+def _allocate(spec: Spec, exp: Experiment) -> dict[str, str]:
+    """Obtain every allocation of ``spec`` for ``exp`` (journaled in its directory, so that
+    ``smartsim stop DIR`` can release them if this process dies); on any failure release those
+    already obtained."""
     got: dict[str, str] = {}
     try:
         for name, alloc in spec.allocations.items():
             req = alloc.request
-            got[name] = get_slurm_allocation(
+            got[name] = exp.get_allocation(
                 req.nodes,
-                dict(req.add_opts),
+                name=name,
+                add_opts=dict(req.add_opts),
                 time=req.time,
                 partition=req.partition,
                 account=req.account,
@@ -529,7 +542,7 @@ def _allocate(spec: Spec) -> dict[str, str]:
     except BaseException:
         for job in got.values():
             try:
-                release_slurm_allocation(job)
+                exp.release_allocation(job)
             except SmartSimError as exc:
                 _error(f"releasing allocation {job} failed: {exc}")
         raise
@@ -537,7 +550,7 @@ def _allocate(spec: Spec) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from smartsim.slurm import release_slurm_allocation
+    from smartsim.errors import NeverStarts
 
     spec = _load(args.spec)
     if isinstance(spec, int):
@@ -555,7 +568,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stdout)
     code = OK
     try:
-        allocs = _allocate(spec)
+        allocs = _allocate(spec, checked.experiment)
         made = _instance(spec, args.launcher, args.path, allocs) if allocs else checked
         if isinstance(made, int):
             return made
@@ -566,6 +579,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         code = _fail(exc)
         if code == BAD_INPUT and inst is not None:
             code = FAILED
+        if inst is not None and isinstance(exc.error, NeverStarts):
+            _say("stopping what was started", sys.stderr)
+            try:
+                inst.experiment.stop()
+            except SmartSimError as failed:
+                _fail(failed)
     except KeyboardInterrupt:
         _say("interrupted: stopping what was started", sys.stderr)
         code = FAILED
@@ -577,7 +596,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         for name, job in allocs.items():
             try:
-                release_slurm_allocation(job)
+                checked.experiment.release_allocation(job)
                 _say(f"allocation {name}: {job} released")
             except SmartSimError as exc:
                 _error(f"releasing allocation {name} ({job}) failed: {exc}")
@@ -612,12 +631,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         return exp
     states = exp.states()
     if args.format == "json":
-        document = {
+        document: dict[str, Any] = {
             "experiment": exp.name,
             "launcher": exp.launcher,
             "path": exp.exp_path,
             "launches": exp.report(),
         }
+        try:
+            document["allocations"] = [
+                {
+                    "name": a.name,
+                    "job_id": a.job_id,
+                    "released": a.released,
+                    "owner": a.owner,
+                    "detail": a.detail,
+                    "slurm_state": a.slurm_state,
+                }
+                for a in exp.allocations()
+            ]
+        except SmartSimError as exc:
+            return _fail(exc)
         _say(json.dumps(document, indent=2))
         return OK
     try:
@@ -638,8 +671,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
         return exp
     running = [n for n, s in exp.states().items() if not s.status.is_final]
     if not running:
+        code = _release_abandoned(exp)
         _say("nothing is running")
-        return OK
+        return code
     try:
         final = exp.stop()
     except SmartSimError as exc:
@@ -649,8 +683,19 @@ def cmd_stop(args: argparse.Namespace) -> int:
         state = final.get(name)
         if state is not None:
             _say(f"stopped: {name}: {_state_words(state)}")
+    code = _release_abandoned(exp)
     try:
         _say(exp.summary())
+    except SmartSimError as exc:
+        return _fail(exc)
+    return code
+
+
+def _release_abandoned(exp: Experiment) -> int:
+    """Release what a dead process obtained and never released (a kill -9 of `smartsim run`)."""
+    try:
+        for alloc in exp.release_abandoned():
+            _say(f"allocation {alloc.name + ' ' if alloc.name else ''}{alloc.job_id} released")
     except SmartSimError as exc:
         return _fail(exc)
     return OK

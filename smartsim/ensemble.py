@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import posixpath
-import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final, TypeAlias
@@ -268,6 +267,8 @@ def param_sets(
             if count > total:
                 expected = f"at most {total} (the number of distinct parameter sets)"
                 return _fail(BadValue("n_models", n_models, expected))
+            import random  # only this strategy needs it (import cost)
+
             indices = random.Random(seed).sample(range(total), count)
         sets = tuple(
             FrozenMap(

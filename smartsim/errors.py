@@ -15,9 +15,45 @@ from typing import final
 
 import attrs
 
+# Every builder import defines all of these classes, and attrs' per-class code generation is the
+# bulk of that cost. So each error class has attrs generate only its __init__ (and the frozen
+# guard): equality, hashing and repr are written once below, from the attrs fields, and a
+# subclass that adds no field is a plain subclass (it inherits all of it, fields included).
 
-@attrs.frozen
-class ValidationError:
+
+# (the type: ignores: attrs.fields accepts any attrs class; _Fieldwise is one only through its
+# subclasses, which mypy cannot see here)
+def _field_values(value: object) -> tuple[object, ...]:
+    return tuple(getattr(value, a.name) for a in attrs.fields(type(value)))  # type: ignore[arg-type]
+
+
+class _Fieldwise:
+    """Equality, hash and repr by class and attrs fields (what ``attrs.frozen`` would make)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _field_values(self) == _field_values(other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, *_field_values(self)))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{a.name}={getattr(self, a.name)!r}"
+            for a in attrs.fields(type(self))  # type: ignore[arg-type]
+        )
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+@attrs.frozen(slots=False, repr=False, eq=False)
+class ValidationError(_Fieldwise):
     """Base of every input problem: the field it concerns and the offending value."""
 
     field: str
@@ -32,7 +68,6 @@ class ValidationError:
 
 
 @final
-@attrs.frozen
 class NotPositive(ValidationError):
     """A count, size or duration that must be > 0 (Slurm reads ``--time 0`` as no limit)."""
 
@@ -42,7 +77,6 @@ class NotPositive(ValidationError):
 
 
 @final
-@attrs.frozen
 class EmptyValue(ValidationError):
     """An empty string where the tool needs a value (Slurm rejects ``--partition ''``)."""
 
@@ -52,7 +86,6 @@ class EmptyValue(ValidationError):
 
 
 @final
-@attrs.frozen
 class BadOptionName(ValidationError):
     """An option key that is empty, starts with a dash or holds characters outside [A-Za-z0-9_-]."""
 
@@ -65,7 +98,7 @@ class BadOptionName(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class ForbiddenCharacter(ValidationError):
     """A NUL byte anywhere, or a newline/CR in text that reaches a single command or script line."""
 
@@ -77,7 +110,6 @@ class ForbiddenCharacter(ValidationError):
 
 
 @final
-@attrs.frozen
 class InconsistentTasks(ValidationError):
     """``nodes * tasks_per_node`` disagrees with ``ntasks``."""
 
@@ -87,7 +119,7 @@ class InconsistentTasks(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class DuplicateOption(ValidationError):
     """The same scheduler option given twice: a typed field and a raw key, or two spellings."""
 
@@ -99,7 +131,6 @@ class DuplicateOption(ValidationError):
 
 
 @final
-@attrs.frozen
 class BadHostName(ValidationError):
     """A host name outside the tool's documented grammar."""
 
@@ -109,7 +140,6 @@ class BadHostName(ValidationError):
 
 
 @final
-@attrs.frozen
 class BadDuration(ValidationError):
     """Text that is not a duration in one of Slurm's ``--time`` forms."""
 
@@ -122,7 +152,6 @@ class BadDuration(ValidationError):
 
 
 @final
-@attrs.frozen
 class BadMemory(ValidationError):
     """Text that is not a memory size (``512M``, ``4GB``, or an int of megabytes)."""
 
@@ -132,7 +161,7 @@ class BadMemory(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class BadName(ValidationError):
     """A name (entity, job, parameter) outside the allowed character set."""
 
@@ -144,7 +173,7 @@ class BadName(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class BadValue(ValidationError):
     """A value outside the set or grammar a field accepts; ``expected`` says what is."""
 
@@ -156,7 +185,7 @@ class BadValue(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class Unsupported(ValidationError):
     """A setting the chosen tool cannot express (never dropped silently)."""
 
@@ -168,7 +197,7 @@ class Unsupported(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class ConflictingOptions(ValidationError):
     """Two settings that exclude each other."""
 
@@ -180,7 +209,7 @@ class ConflictingOptions(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class UnknownLauncher(ValidationError):
     """A launcher or run-command name smartsim does not know."""
 
@@ -225,8 +254,8 @@ def _error_tuple(value: object) -> tuple[ValidationError, ...]:
 
 
 @final
-@attrs.frozen
-class Invalid:
+@attrs.frozen(slots=False, repr=False, eq=False)
+class Invalid(_Fieldwise):
     """Every problem found in one value, in the order found."""
 
     errors: tuple[ValidationError, ...] = attrs.field(converter=_error_tuple)
@@ -242,8 +271,8 @@ class Invalid:
 # --------------------------------------------------------------------------- effects
 
 
-@attrs.frozen
-class EffectError:
+@attrs.frozen(slots=False, repr=False, eq=False)
+class EffectError(_Fieldwise):
     """Base of what went wrong in the world. ``transient``: trying again later may succeed."""
 
     @property
@@ -259,7 +288,7 @@ class EffectError:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class ExecutableNotFound(EffectError):
     """The program to run is not on PATH, or not executable."""
 
@@ -272,7 +301,7 @@ class ExecutableNotFound(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class NonZeroExit(EffectError):
     """A scheduler or tool command exited non-zero; carries what it said."""
 
@@ -288,7 +317,7 @@ class NonZeroExit(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class SchedulerUnavailable(EffectError):
     """The scheduler's controller could not be reached; polling resumes when it is back."""
 
@@ -305,7 +334,7 @@ class SchedulerUnavailable(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class Timeout(EffectError):
     """A command or a wait did not finish in time (e.g. an allocation that stays pending)."""
 
@@ -322,7 +351,7 @@ class Timeout(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class UnparsableOutput(EffectError):
     """A tool printed something its parser does not recognise."""
 
@@ -336,7 +365,7 @@ class UnparsableOutput(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class OSFailure(EffectError):
     """An operating-system call failed (file, fork, signal)."""
 
@@ -349,7 +378,7 @@ class OSFailure(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class Interrupted(EffectError):
     """The user pressed Ctrl-C; what was started has been cleaned up."""
 
@@ -361,7 +390,7 @@ class Interrupted(EffectError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class NotStarted(EffectError):
     """An operation on an entity that this experiment has not launched."""
 
@@ -402,6 +431,34 @@ class StillRunning(EffectError):
     def message(self) -> str:
         alive = ", ".join(self.names)
         return f"still running {self.seconds:g} s after they were asked to stop: {alive}"
+
+
+@final
+@attrs.frozen
+class NeverStarts(EffectError):
+    """A wait that could never end: the scheduler holds these jobs pending for a reason under
+    which they cannot start (``name (job id): REASON: why`` each). They are left queued;
+    stopping the experiment cancels them."""
+
+    jobs: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return "can never start as the cluster is configured: " + "; ".join(self.jobs)
+
+
+@final
+@attrs.frozen
+class UnknownJob(EffectError):
+    """The scheduler does not know this job id (and, where it keeps accounting, never did)."""
+
+    job_id: str
+    #: What the scheduler said.
+    said: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"no job {self.job_id}{': ' + self.said if self.said else ''}"
 
 
 @final

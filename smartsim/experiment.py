@@ -16,6 +16,7 @@ to show what ran and stop what is still running.
 
 from __future__ import annotations
 
+import collections
 import importlib
 import importlib.util
 import logging
@@ -100,8 +101,12 @@ ALLOCATION_VARIABLES: Final[dict[str, str]] = {
 }
 #: How long one wait on a launcher lasts while blocking (Ctrl-C interrupts it at once).
 _WAIT_SLICE: Final = 60.0
+#: Seconds a released allocation is given to leave Slurm's queue (COMPLETING -> gone).
+_RELEASE_WAIT: Final = 30.0
 #: Poll interval of a blocking start for a launcher that cannot wait by itself.
 _BLOCK_POLL: Final = 1.0
+#: How often a max_parallel queue looks at a launcher that does not report exits by itself.
+_QUEUE_POLL: Final = 0.05
 #: How long :meth:`Experiment.stop` waits for what it stopped to be final.
 STOP_TIMEOUT: Final = 60.0
 #: Poll interval while waiting for stopped entities of a launcher that cannot wait by itself.
@@ -242,6 +247,23 @@ def _members(entity: Entity) -> tuple[Model, ...]:
     return entity.members if isinstance(entity, Ensemble) else (entity,)
 
 
+@final
+@attrs.frozen
+class AllocationInfo:
+    """An allocation of an experiment as :meth:`Experiment.allocations` sees it now."""
+
+    name: str
+    job_id: str
+    released: bool
+    #: ``alive``, ``gone`` or ``unknown``: whether the process that obtained it still runs.
+    owner: str
+    #: Why ``owner`` is what it is, in words.
+    detail: str
+    #: Slurm's state of it (``RUNNING``...), ``None`` when Slurm no longer lists it (or it was
+    #: released, so nobody asked).
+    slurm_state: str | None
+
+
 @attrs.define
 class _Part:
     """One member of a batch launch, followed through its own step (mutable, under the lock)."""
@@ -282,6 +304,8 @@ class _Run:
     error: EffectError | None = None
     #: Read back from a journal, not started by this process.
     adopted: bool = False
+    #: Waiting for a slot under ``max_parallel``; not started yet (no handle, nothing journaled).
+    queued: bool = False
     #: Whether ``started`` is a start that was seen (not the launch time).
     start_seen: bool = False
     #: The members of a batch launch followed one by one (their own steps), by name.
@@ -336,11 +360,18 @@ class Experiment:
         self._member_run: dict[str, str] = {}  # model name -> launch name
         self._by_handle: dict[Handle, _Run] = {}
         self._early: dict[Handle, list[JobState]] = {}
+        #: Allocations obtained for this experiment (by this process or, after
+        #: :meth:`reconnect`, by the processes its journal names), by job id.
+        self._allocations: dict[str, journal.Allocation] = {}
         self._journal = journal.Journal(journal.journal_path(self.exp_path))
         self._journal_opened = False
         #: The first error writing the journal, if any (the work goes on without it).
         self.journal_error: EffectError | None = None
         self._session = f"{os.getpid()}-{os.urandom(4).hex()}"
+        #: Launches waiting under a ``max_parallel`` cap, and the threads feeding them.
+        self._slots = threading.Condition(self._lock)
+        self._queues: list[_Queue] = []
+        self._feeders: list[threading.Thread] = []
         self._callbacks: list[StatusCallback] = []
         self._early_parts: dict[Handle, list[tuple[str, JobState]]] = {}
         if isinstance(self._launcher, Notifies):
@@ -790,6 +821,8 @@ class Experiment:
         now = time.time()
         run.state = state
         _stamp(run, state, now, run.adopted)
+        if state.status.is_final and self._queues:
+            self._slots.notify_all()  # a max_parallel slot is free
         if run.adopted and state.status is not Status.CANCELLED:
             return  # reading another process's journal changes nothing but our own stops
         job_id = None if run.handle is None else run.handle.job_id
@@ -862,6 +895,7 @@ class Experiment:
         block: bool = True,
         kill_on_interrupt: bool = True,
         after: Sequence[Entity] = (),
+        max_parallel: int | None = None,
         summary: bool = False,
         progress: bool | None = None,
     ) -> None:
@@ -875,11 +909,23 @@ class Experiment:
         complete, ``entities`` are not started: they end CANCELLED, their error
         :class:`~smartsim.errors.AfterNotCompleted` (as ``smartsim run`` skips them).
         ``progress``: while ``block`` waits, keep one line on stderr up to date
-        (``3/8 running, 4 done, 1 failed``); by default only when stderr is a terminal."""
+        (``3/8 running, 4 done, 1 failed``); by default only when stderr is a terminal.
+
+        ``max_parallel``: at most this many of these launches run at once; the rest wait
+        (PENDING, "queued") and start as others finish. The default is the launcher's own
+        (the local launcher: the number of CPUs this process may use; schedulers: no cap, they
+        queue). With ``block=False`` the queue is fed by a background thread, so queued
+        launches start only while this Python process lives (:meth:`poll` and :meth:`wait`
+        wait for them)."""
         if summary:
             from smartsim import compat
 
             compat.refuse_keywords("start", {"summary": True})
+        if max_parallel is not None and (
+            isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1
+        ):
+            _refuse(BadValue("max_parallel", max_parallel, "an int >= 1 (or None: the default)"))
+        cap = max_parallel if max_parallel is not None else self._default_cap()
         resolved = self._resolve_all(entities)
         if not resolved:
             return
@@ -904,10 +950,28 @@ class Experiment:
                         kind = kinds.get(launch.name, launch.kind)
                         self._skip(launch, kind, world.run_index, blockers)
                     return
-            for launch in plan.launches:
-                handle = self._launch(launch, kinds.get(launch.name, launch.kind), world.run_index)
-                if handle is not None:
-                    handles.append(handle)
+            if cap is not None and len(plan.launches) > cap:
+                queue = self._enqueue(plan.launches, kinds, world.run_index, cap)
+                try:
+                    queue.feed(wait=False)  # what may start now starts before start() returns
+                    if not block:
+                        feeder = threading.Thread(
+                            target=queue.feed, name="smartsim-max-parallel", daemon=True
+                        )
+                        self._feeders.append(feeder)
+                        feeder.start()
+                        return
+                    queue.feed()
+                except KeyboardInterrupt:
+                    self._cancel_queued(queue.names)
+                    raise
+                handles = queue.handles
+            else:
+                for launch in plan.launches:
+                    kind = kinds.get(launch.name, launch.kind)
+                    handle = self._launch(launch, kind, world.run_index)
+                    if handle is not None:
+                        handles.append(handle)
             if block:
                 stream = sys.stderr
                 if progress is None:
@@ -922,12 +986,67 @@ class Experiment:
                 self._stop_all_quietly()
             raise
 
+    # ------------------------------------------------------------------ max_parallel
+
+    def _default_cap(self) -> int | None:
+        cap = getattr(self._launcher, "max_parallel", None)
+        return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1 else None
+
+    def _enqueue(
+        self, launches: Sequence[Launch], kinds: Mapping[str, str], run_index: int, cap: int
+    ) -> _Queue:
+        """Register every launch as queued (PENDING) and return the queue that starts them."""
+        reason = f"waiting for one of max_parallel={cap} slots"
+        entries: list[tuple[Launch, str]] = []
+        with self._lock:
+            for launch in launches:
+                kind = kinds.get(launch.name, launch.kind)
+                state = JobState(Status.PENDING, "queued", reason=reason)
+                self._runs[launch.name] = _Run(launch, kind, None, state, run_index, queued=True)
+                for member in launch.members:
+                    self._member_run[member] = launch.name
+                entries.append((launch, kind))
+            queue = _Queue(self, entries, run_index, cap)
+            self._queues.append(queue)
+        return queue
+
+    def _cancel_queued(self, names: Iterable[str] | None = None) -> None:
+        """Queued launches (of ``names``, or all) will never start: they end CANCELLED."""
+        with self._lock:
+            wanted = None if names is None else set(names)
+            for queue in self._queues:
+                queue.cancel(wanted)
+            now = time.time()
+            for name, run in self._runs.items():
+                if run.queued and (wanted is None or name in wanted):
+                    run.queued = False
+                    run.state = JobState(
+                        Status.CANCELLED, "not started", reason="stopped while queued"
+                    )
+                    run.started = run.ended = now
+            self._slots.notify_all()
+
+    def _join_feeders(self, deadline: float | None = None) -> bool:
+        """Wait until every background queue has started (or cancelled) all its launches, or
+        until ``deadline`` (monotonic); whether they all have."""
+        for feeder in list(self._feeders):
+            while feeder.is_alive():
+                left = _WAIT_SLICE if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                feeder.join(min(left, _WAIT_SLICE))  # in slices, so Ctrl-C is seen
+        self._feeders = [f for f in self._feeders if f.is_alive()]
+        return not self._feeders
+
     def wait(self, *entities: Entity, timeout: float | None = None) -> bool:
         """Block until every model of ``entities`` (everything launched, when none are given)
         has finished; True then, False if ``timeout`` seconds passed first. Ctrl-C is not
         caught here."""
         if timeout is not None and not timeout >= 0:  # NaN too
             _refuse(BadValue("timeout", timeout, "seconds >= 0, or None to wait for ever"))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._join_feeders(deadline):
+            return False  # queued launches still waiting to start
         if entities:
             runs = [r for _, r in self._runs_of(entities) if r is not None]
             missing = [n for n, r in self._runs_of(entities) if r is None]
@@ -936,8 +1055,9 @@ class Experiment:
         else:
             with self._lock:
                 runs = list(self._runs.values())
+        with self._lock:  # queued launches have started by now: take their handles too
+            runs = [self._runs.get(r.launch.name, r) for r in runs]
         handles = [r.handle for r in runs if r.handle is not None]
-        deadline = None if timeout is None else time.monotonic() + timeout
         return self._wait_for(handles, interval=None, out=None, deadline=deadline)
 
     def get_output(self, entity: Entity) -> Output | list[Output]:
@@ -1006,10 +1126,15 @@ class Experiment:
     def _refresh(self, runs: Sequence[_Run]) -> None:
         """Ask the launcher about unfinished ``runs``; once this returns, every change seen is
         in the journal (the lock is held by a listener for the whole of a change)."""
+        told = getattr(self._launcher, "tells_every_change", False) is True
         with self._lock:
-            handles = [r.handle for r in runs if r.handle is not None and not r.done]
+            handles = [
+                r.handle
+                for r in runs
+                if r.handle is not None and not r.done and (r.adopted or not told)
+            ]
         if not handles:
-            return
+            return  # (a launcher that tells every change of what it started has told it all)
         states = _io_ok(self._launcher.poll(handles))
         with self._lock:
             for handle, state in states.items():
@@ -1076,9 +1201,10 @@ class Experiment:
         experiment started unless ``kill_on_interrupt`` is false."""
         if interval <= 0:
             _refuse(BadValue("interval", interval, "seconds > 0"))
-        with self._lock:
-            handles = [r.handle for r in self._runs.values() if r.handle is not None]
         try:
+            self._join_feeders()
+            with self._lock:
+                handles = [r.handle for r in self._runs.values() if r.handle is not None]
             self._wait_for(handles, interval, sys.stdout if verbose else None)
         except KeyboardInterrupt:
             if kill_on_interrupt:
@@ -1138,6 +1264,8 @@ class Experiment:
         else:
             with self._lock:
                 runs = list(self._runs.values())
+        if self._queues:
+            self._cancel_queued([r.launch.name for r in runs])
         runs = [r for i, r in enumerate(runs) if all(r is not o for o in runs[:i])]
         self._stop_runs(runs, timeout)
         with self._lock:
@@ -1190,6 +1318,7 @@ class Experiment:
     def _stop_all_quietly(self) -> None:
         """After Ctrl-C: stop all this experiment started, including launches whose handle had
         not reached the registry yet; a further failure is not allowed to hide the interrupt."""
+        self._cancel_queued()
         with self._lock:
             runs = list(self._runs.values())
             early = [h for h in self._early if h not in self._by_handle]
@@ -1199,6 +1328,116 @@ class Experiment:
                 self._launcher.stop(early)
         except SmartSimError:
             pass
+
+    # ------------------------------------------------------------------ allocations
+
+    def get_allocation(self, nodes: int | None = 1, *, name: str = "", **fields: Any) -> str:
+        """Obtain a Slurm allocation for this experiment (the arguments of
+        :func:`smartsim.slurm.get_slurm_allocation`); returns its id. It is journaled with this
+        process as its owner, shown by :meth:`summary` and :meth:`allocations`, and released by
+        :meth:`release_allocation` -- or, if this process dies first, by
+        :meth:`release_abandoned` (``smartsim stop DIR``). ``name`` labels it."""
+        from smartsim.effects.local import identity
+        from smartsim.slurm import get_slurm_allocation
+
+        if not isinstance(name, str) or "\n" in name:
+            _refuse(BadValue("name", name, "a label on one line"))
+        alloc_id = get_slurm_allocation(nodes, **fields)
+        now, pid = time.time(), os.getpid()
+        owner = identity(pid)
+        record = journal.allocation_record(
+            t=now, session=self._session, name=name, job_id=alloc_id, launcher="slurm",
+            pid=pid, owner=owner,
+        )  # fmt: skip
+        with self._lock:
+            self._allocations[alloc_id] = journal.Allocation(
+                name=name, job_id=alloc_id, launcher="slurm", pid=pid, owner=owner, obtained=now
+            )
+            self._record(record)
+        return alloc_id
+
+    def release_allocation(self, alloc_id: str) -> None:
+        """Release an allocation (``scancel``) and journal it; one that has already ended is not
+        an error, an id Slurm never knew is (``UnknownJob``)."""
+        from smartsim.slurm import release_slurm_allocation
+
+        release_slurm_allocation(alloc_id)
+        self._released(alloc_id)
+
+    def _released(self, alloc_id: str) -> None:
+        now = time.time()
+        with self._lock:
+            known = self._allocations.get(alloc_id)
+            if known is not None and known.released is None:
+                self._allocations[alloc_id] = attrs.evolve(known, released=now)
+            self._record(journal.release_record(now, self._session, alloc_id))
+
+    def allocations(self) -> list[AllocationInfo]:
+        """Every allocation journaled for this experiment, whether it is released, whether the
+        process that obtained it still runs, and Slurm's state of it now (one ``squeue`` for
+        those not released)."""
+        from smartsim.effects.allocations import owner_state, slurm_states
+
+        with self._lock:
+            known = list(self._allocations.values())
+        held = [a.job_id for a in known if a.released is None]
+        states = _io_ok(slurm_states(held)) if held else {}
+        out = []
+        for alloc in known:
+            owner, why = owner_state(alloc)
+            if alloc.pid == os.getpid() and owner == "alive":
+                why = "held by this process"
+            out.append(
+                AllocationInfo(
+                    name=alloc.name, job_id=alloc.job_id, released=alloc.released is not None,
+                    owner=owner, detail=why, slurm_state=states.get(alloc.job_id),
+                )
+            )  # fmt: skip
+        return out
+
+    def release_abandoned(self) -> list[AllocationInfo]:
+        """Release every journaled allocation whose owner is known to be gone (it died without
+        releasing it); returns them, released. One whose owner runs, or cannot be checked
+        (another host), is left alone -- :meth:`allocations` says so."""
+        from smartsim.effects.allocations import wait_gone
+        from smartsim.errors import Timeout, UnknownJob
+        from smartsim.slurm import release_slurm_allocation
+
+        done = []
+        for info in self.allocations():
+            if info.released or info.owner != "gone":
+                continue
+            try:
+                release_slurm_allocation(info.job_id)
+            except SmartSimError as exc:
+                if not isinstance(exc.error, UnknownJob):
+                    raise
+                # Slurm has forgotten it (it ended long ago): nothing is held any more
+            self._released(info.job_id)
+            done.append(attrs.evolve(info, released=True, slurm_state=None))
+        # released means gone: a cancelled job is COMPLETING until its nodes are clean
+        holding = _io_ok(wait_gone([a.job_id for a in done], _RELEASE_WAIT)) if done else {}
+        if holding:
+            what = ", ".join(f"{j} ({s})" for j, s in holding.items())
+            raise SmartSimError(Timeout(f"the release of {what}", _RELEASE_WAIT))
+        return done
+
+    def _allocation_lines(self) -> list[str]:
+        with self._lock:
+            if not self._allocations:
+                return []
+        lines = []
+        for info in self.allocations():
+            label = f"allocation {info.name + ' ' if info.name else ''}{info.job_id}"
+            if info.released:
+                lines.append(f"{label}: released")
+                continue
+            slurm = info.slurm_state or "no longer listed by Slurm"
+            text = f"{label}: not released, {info.detail} (Slurm: {slurm})"
+            if info.owner == "gone" and info.slurm_state is not None:
+                text += f"; `smartsim stop {self.exp_path}` releases it"
+            lines.append(text)
+        return lines
 
     # ------------------------------------------------------------------ reporting
 
@@ -1299,6 +1538,7 @@ class Experiment:
                 for row in rows
             ]
         title = f"Experiment {self.name} ({self.launcher}) in {self.exp_path}"
+        lines += self._allocation_lines()
         if self.journal_error is not None:
             lines.append(f"journal not written: {self.journal_error}")
         return "\n".join([title, *lines])
@@ -1350,8 +1590,87 @@ class Experiment:
                     exp._member_run[member] = entry.name
                 if entry.handle is not None:
                     exp._by_handle[entry.handle] = run
+            exp._allocations = {a.job_id: a for a in replayed.allocations}
         exp._refresh(list(exp._runs.values()))
         return exp
+
+
+@final
+class _Queue:
+    """Launches waiting under a ``max_parallel`` cap. :meth:`feed` starts them in order, never
+    more than ``cap`` of them unfinished at once; the experiment's lock guards everything here,
+    and ``Experiment._absorb`` wakes the feeder when a launch finishes."""
+
+    def __init__(
+        self, exp: Experiment, entries: list[tuple[Launch, str]], run_index: int, cap: int
+    ) -> None:
+        self._exp = exp
+        self._waiting = collections.deque(entries)
+        self._run_index = run_index
+        self._cap = cap
+        self._live: list[Handle] = []
+        self.handles: list[Handle] = []
+        self.names = [launch.name for launch, _ in entries]
+        self._cancelled: set[str] | None = set()  # None: all of them
+
+    def cancel(self, names: set[str] | None) -> None:
+        """Drop waiting launches (of ``names``, or all); lock held. One being started right now
+        is stopped as soon as it has started."""
+        if names is None:
+            self._waiting.clear()
+            self._cancelled = None
+        else:
+            self._waiting = collections.deque(e for e in self._waiting if e[0].name not in names)
+            if self._cancelled is not None:
+                self._cancelled |= names
+
+    def _running(self) -> int:
+        """How many of this queue's launches are unfinished (lock held); forgets finished ones."""
+        by_handle = self._exp._by_handle
+        self._live = [h for h in self._live if not by_handle[h].done]
+        return len(self._live)
+
+    def feed(self, *, wait: bool = True) -> None:
+        """Start waiting launches as slots free up, until none waits; ``wait=False``: only
+        those that can start now."""
+        exp = self._exp
+        notified = isinstance(exp._launcher, Notifies)
+        try:
+            while True:
+                with exp._lock:
+                    while self._waiting and self._running() >= self._cap:
+                        if not wait:
+                            return
+                        if notified:
+                            exp._slots.wait(_WAIT_SLICE)
+                        else:  # nobody tells us: look now and then
+                            exp._slots.wait(_QUEUE_POLL)
+                            live = [exp._by_handle[h] for h in self._live]
+                            exp._lock.release()
+                            try:
+                                exp._refresh(live)
+                            finally:
+                                exp._lock.acquire()
+                    if not self._waiting:
+                        return
+                    launch, kind = self._waiting.popleft()
+                    run = exp._runs.get(launch.name)
+                    if run is None or not run.queued:
+                        continue  # cancelled meanwhile
+                    run.queued = False
+                handle = exp._launch(launch, kind, self._run_index)
+                if handle is not None:
+                    with exp._lock:
+                        self._live.append(handle)
+                        self.handles.append(handle)
+                        cancelled = self._cancelled is None or launch.name in self._cancelled
+                        run = exp._by_handle[handle]
+                    if cancelled:  # stopped while it was being started
+                        exp._stop_runs([run], STOP_TIMEOUT)
+        finally:
+            with exp._lock:
+                if self in exp._queues and not self._waiting:
+                    exp._queues.remove(self)
 
 
 #: A status callback: ``callback(launch name, state)``.

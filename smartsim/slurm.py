@@ -21,6 +21,8 @@ Ctrl-C while waiting re-raises ``KeyboardInterrupt`` (its ``__cause__`` is the
 from __future__ import annotations
 
 import contextlib
+import os
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -49,20 +51,27 @@ def get_slurm_allocation(
     partition: str | None = None,
     account: str | None = None,
     constraint: str | None = None,
-    exclusive: bool = False,
+    exclusive: bool | None = None,
     job_name: str | None = None,
     mem: Memory | int | str | None = None,
     gpus: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    exp_path: str | os.PathLike[str] | None = None,
 ) -> str:
     """Obtain an allocation with ``salloc --no-shell``; returns its id (``"1234"``).
 
     ``add_opts`` are salloc options in the seed's vocabulary (``{"C": "haswell"}`` is
     ``-C haswell``, ``{"exclusive": None}`` is ``--exclusive``, ``False`` leaves an option out);
-    the keyword fields are the common options, typed. The same option given twice (``nodes``
-    and ``N``, ``time`` and ``t``) is an error. ``timeout`` (seconds, ``None``: as long as Slurm
-    takes) bounds the wait for a pending request; ``add_opts={"immediate": S}`` makes Slurm give
-    up itself after ``S`` seconds.
+    the keyword fields are the common options, typed. ``nodes`` means whole nodes unless the
+    request sizes tasks or CPUs itself or ``exclusive=False`` (``exclusive=None``, the
+    default; see :class:`~smartsim.values.AllocationRequest`). The same option given twice
+    (``nodes`` and ``N``, ``time`` and ``t``) is an error. ``timeout`` (seconds, ``None``: as
+    long as Slurm takes) bounds the wait for a pending request; ``add_opts={"immediate": S}``
+    makes Slurm give up itself after ``S`` seconds.
+
+    ``exp_path``: the experiment directory this allocation serves. It is then recorded in that
+    experiment's journal with its id and this process, so ``smartsim status DIR`` shows it and
+    ``smartsim stop DIR`` releases it if this process dies without releasing it.
     """
     from smartsim.effects.slurm import allocate
 
@@ -85,22 +94,47 @@ def get_slurm_allocation(
             raise KeyboardInterrupt from SmartSimError(error)
         raise SmartSimError(error)
     jid = unsafe_perform_io(result.unwrap())
-    return str(jid) if jid.cluster is None else f"{jid};{jid.cluster}"
+    alloc_id = str(jid) if jid.cluster is None else f"{jid};{jid.cluster}"
+    if exp_path is not None:
+        from smartsim.effects.allocations import record_allocation
+
+        recorded = record_allocation(os.path.abspath(exp_path), job_name or "", alloc_id)
+        if isinstance(recorded, IOFailure):
+            warnings.warn(
+                f"allocation {alloc_id} is not in the journal of {exp_path}: "
+                f"{unsafe_perform_io(recorded.failure())}",
+                stacklevel=2,
+            )
+    return alloc_id
 
 
-def release_slurm_allocation(alloc_id: str | int) -> None:
+def release_slurm_allocation(
+    alloc_id: str | int, *, exp_path: str | os.PathLike[str] | None = None
+) -> None:
     """Release an allocation (``scancel``). Releasing one that has already ended is not an
-    error; an id that is not a Slurm job id is."""
-    from smartsim.effects.slurm import release
+    error; an id that is not a Slurm job id is, and so is one Slurm has never known
+    (``UnknownJob``, with Slurm's message). ``exp_path``: the experiment directory whose
+    journal recorded the allocation (the release is recorded there too)."""
+    from smartsim.effects.slurm import release_allocation
 
     if not isinstance(alloc_id, (str, int)) or isinstance(alloc_id, bool):
         raise SmartSimError(Invalid((BadValue("alloc_id", alloc_id, "a Slurm job id"),)))
     jid = JobId.parse(str(alloc_id)).value_or(None)
     if jid is None or not str(alloc_id).strip():
         raise SmartSimError(Invalid((BadValue("alloc_id", alloc_id, "a Slurm job id"),)))
-    result = release(jid)
+    result = release_allocation(jid)
     if isinstance(result, IOFailure):
         raise SmartSimError(unsafe_perform_io(result.failure()))
+    if exp_path is not None:
+        from smartsim.effects.allocations import record_release
+
+        recorded = record_release(os.path.abspath(exp_path), str(alloc_id).strip())
+        if isinstance(recorded, IOFailure):
+            warnings.warn(
+                f"the release of {alloc_id} is not in the journal of {exp_path}: "
+                f"{unsafe_perform_io(recorded.failure())}",
+                stacklevel=2,
+            )
 
 
 @contextlib.contextmanager
@@ -112,15 +146,17 @@ def slurm_allocation(
     partition: str | None = None,
     account: str | None = None,
     constraint: str | None = None,
-    exclusive: bool = False,
+    exclusive: bool | None = None,
     job_name: str | None = None,
     mem: Memory | int | str | None = None,
     gpus: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    exp_path: str | os.PathLike[str] | None = None,
 ) -> Iterator[str]:
     """:func:`get_slurm_allocation` as a context manager: the allocation is released when the
     block ends, however it ends (an exception, Ctrl-C). A release that fails while another
-    exception is already on its way out is added to that exception as a note, not raised."""
+    exception is already on its way out is added to that exception as a note, not raised.
+    ``exp_path`` journals it as :func:`get_slurm_allocation` does."""
     alloc_id = get_slurm_allocation(
         nodes,
         add_opts,
@@ -133,13 +169,14 @@ def slurm_allocation(
         mem=mem,
         gpus=gpus,
         timeout=timeout,
+        exp_path=exp_path,
     )
     try:
         yield alloc_id
     except BaseException as exc:
         try:
-            release_slurm_allocation(alloc_id)
+            release_slurm_allocation(alloc_id, exp_path=exp_path)
         except SmartSimError as failed:
             exc.add_note(f"releasing allocation {alloc_id} failed too: {failed}")
         raise
-    release_slurm_allocation(alloc_id)
+    release_slurm_allocation(alloc_id, exp_path=exp_path)

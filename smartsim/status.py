@@ -32,7 +32,7 @@ _FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
 
 @final
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, slots=False)
 class JobState:
     """What a scheduler said of one job: our status plus its own words.
 

@@ -10,9 +10,9 @@ so that validation can name it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
@@ -20,6 +20,13 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
+
+if TYPE_CHECKING:
+    import datetime as _dt
+
+# Import cost: attrs generates code for each class, and dict-based frozen classes (slots=False)
+# cost it half as much to define as slotted ones, and set their fields faster. ``datetime`` is
+# not imported: a timedelta can only reach a converter once its caller has imported it.
 
 #: What an option may carry: a value, or ``None``/``True`` for a bare flag, ``False`` to omit it.
 OptionValue: TypeAlias = str | int | float | bool | None
@@ -39,7 +46,7 @@ DURATION_FORMS: Final = "'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM
 
 
 @final
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, slots=False)
 class Duration:
     """A length of time in whole seconds; rendered per scheduler by ``smartsim.commands``.
 
@@ -48,7 +55,8 @@ class Duration:
 
     >>> Duration.parse("25:00:00").unwrap().hms()
     '25:00:00'
-    >>> Duration.from_timedelta(_dt.timedelta(days=1, hours=1)).slurm()
+    >>> import datetime
+    >>> Duration.from_timedelta(datetime.timedelta(days=1, hours=1)).slurm()
     '1-01:00:00'
     """
 
@@ -90,7 +98,9 @@ class Duration:
 
     @property
     def timedelta(self) -> _dt.timedelta:
-        return _dt.timedelta(seconds=self.seconds)
+        import datetime
+
+        return datetime.timedelta(seconds=self.seconds)
 
     def hms(self) -> str:
         """``H:MM:SS`` with unbounded hours (PBS ``walltime``, SGE ``h_rt``, Slurm)."""
@@ -118,7 +128,8 @@ def to_duration(value: object) -> Duration | str | None:
         return value
     if isinstance(value, bool):
         raise TypeError(f"a duration cannot be a bool: {value!r}")
-    if isinstance(value, _dt.timedelta):
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(value, datetime.timedelta):
         return Duration.from_timedelta(value)
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
@@ -137,7 +148,7 @@ _MEM_FACTOR: Final = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
 @final
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, slots=False)
 class Memory:
     """A memory size in mebibytes (Slurm's ``M``; ``G`` is 1024 M as in Slurm).
 
@@ -189,7 +200,7 @@ _SLURM_ID = re.compile(
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class JobId:
     """A Slurm job id in every form Slurm prints.
 
@@ -210,6 +221,8 @@ class JobId:
     def parse(text: str) -> Result[JobId, str]:
         """Parse ``123``, ``123;cl``, ``123+1``, ``123_4``, ``123_[0-3%2]``, ``123.0``,
         ``123.batch``, ``123.extern`` and their combinations."""
+        if text.isdigit() and text.isascii():  # the common case, without the regex
+            return Success(JobId(int(text)))
         match = _SLURM_ID.fullmatch(text.strip())
         if match is None:
             return Failure(text)
@@ -247,7 +260,7 @@ class JobId:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class ArraySpec:
     """A job array: indices ``start..stop`` (inclusive) by ``step``, at most ``limit`` at once.
 
@@ -477,12 +490,17 @@ def _array(value: object) -> ArraySpec | None:
 
 
 @final
-@attrs.frozen(kw_only=True, field_transformer=_name_fields)
+@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
     ``add_opts`` keys follow the seed's rule: a one-letter key is ``-K value``, a longer one
     ``--key value``; ``None``/``True`` is a bare flag and ``False`` leaves the option out.
+
+    ``exclusive``: ``True`` whole nodes (``--exclusive``), ``False`` what Slurm gives by
+    default (on a cluster that shares nodes, one CPU per node), ``None`` (the default) whole
+    nodes when the request asks for nodes and sizes no tasks or CPUs itself -- what a user
+    asking for N nodes means (see docs/launchers/slurm.md, "Steps fit their allocation").
     """
 
     nodes: int | None = attrs.field(default=None, converter=_opt_int)
@@ -491,14 +509,14 @@ class AllocationRequest:
     partition: str | None = attrs.field(default=None, converter=_opt_str)
     account: str | None = attrs.field(default=None, converter=_opt_str)
     constraint: str | None = attrs.field(default=None, converter=_opt_str)
-    exclusive: bool = False
+    exclusive: bool | None = None
     job_name: str | None = attrs.field(default=None, converter=_opt_str)
     mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
     gpus: int | None = attrs.field(default=None, converter=_opt_int)
 
 
 @final
-@attrs.frozen(kw_only=True, field_transformer=_name_fields)
+@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
 class RunSettings:
     """How to run one program: the executable, its arguments and environment, its resources.
 
@@ -560,7 +578,7 @@ class RunSettings:
 
 
 @final
-@attrs.frozen(kw_only=True, field_transformer=_name_fields)
+@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
 class BatchSettings:
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
@@ -595,7 +613,7 @@ class BatchSettings:
 
 
 @final
-@attrs.frozen(kw_only=True, field_transformer=_name_fields)
+@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -605,7 +623,7 @@ class GeneratorFiles:
 
 
 @final
-@attrs.frozen(kw_only=True, field_transformer=_name_fields)
+@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
 class Model:
     """One program to run, with its parameters and its own directory."""
 
@@ -629,7 +647,7 @@ class Model:
 
 
 @final
-@attrs.frozen(kw_only=True, field_transformer=_name_fields)
+@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
 class Ensemble:
     """Several models launched together; with ``batch_settings``, as one batch job."""
 

@@ -253,11 +253,13 @@ def test_after_a_crash_the_journal_stops_what_still_runs(tmp_path: Path) -> None
         "s_0": Status.CANCELLED,
         "s_1": Status.CANCELLED,
     }
-    # their shells' children went with them (the whole group was signalled)
+    # their shells' children went with them (the whole group was signalled); each leader's pid
+    # is its group's id, and its session's when it has one
     sessions = {int(e.handle.job_id) for e in replayed.running() if e.handle is not None}
     from smartsim.effects.local import process_table
 
-    assert not [p for p in process_table() if p.session in sessions and p.state not in ("Z", "X")]
+    left = [p for p in process_table() if sessions & {p.session, p.pgrp}]
+    assert not [p for p in left if p.state not in ("Z", "X")]
 
 
 @linux_only
@@ -303,7 +305,7 @@ def test_ctrl_c_during_a_blocking_start_stops_what_was_started(tmp_path: Path) -
         ens = exp.create_ensemble(
             "s", run_settings=RunSettings(exe="sh", args=("-c", "sleep 60 & wait")), replicas=3
         )
-        exp.start(ens, block=True)
+        exp.start(ens, block=True, max_parallel=3)
         """
     )
     exp_dir = tmp_path / "exp"

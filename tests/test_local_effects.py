@@ -71,7 +71,7 @@ def wait_until(predicate: object, timeout: float = 10.0) -> bool:
 
 @pytest.fixture
 def launcher() -> Iterator[LocalLauncher]:
-    lau = LocalLauncher(grace=0.5)
+    lau = LocalLauncher(grace=0.5, new_session=True)  # alive_in_session() needs own sessions
     yield lau
     running = [
         h

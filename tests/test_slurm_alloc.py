@@ -198,7 +198,7 @@ def test_context_manager_releases_on_error(
     with pytest.raises(RuntimeError), slurm.slurm_allocation(nodes=1) as alloc:
         assert alloc == "78"
         raise RuntimeError("boom")
-    assert _lines(Path(f"{fake_slurm}.scancel")) == ["78"]
+    assert _lines(Path(f"{fake_slurm}.scancel")) == ["-v 78"]  # -v: scancel names unknown ids
 
 
 def test_invalid_requests_run_nothing(fake_slurm: Path) -> None:
@@ -222,7 +222,7 @@ def test_release_carries_the_cluster(fake_slurm: Path) -> None:
     """Releasing ``N;cluster`` passes ``-M cluster`` to scancel."""
     slurm.release_slurm_allocation("12;other")
     assert isinstance(release(JobId(13)), IOSuccess)
-    assert _lines(Path(f"{fake_slurm}.scancel")) == ["-M other 12", "13"]
+    assert _lines(Path(f"{fake_slurm}.scancel")) == ["-M other -v 12", "13"]
 
 
 # =========================================================================== the real cluster

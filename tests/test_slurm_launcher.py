@@ -447,6 +447,13 @@ def test_polls_cost_the_same_for_many_jobs(fake: FakeSlurm) -> None:
 REPORT = (
     "import json, os, sys, time\n"
     "t0 = time.time()\n"
+    # SMARTSIM_TEST_BARRIER=DIR:N: wait until N runs have arrived (all N are alive together)
+    "where, _, count = os.environ.get('SMARTSIM_TEST_BARRIER', '').rpartition(':')\n"
+    "if where:\n"
+    "    open(os.path.join(where, str(os.getpid()) + os.uname().nodename), 'w').close()\n"
+    "    end = time.time() + 120\n"
+    "    while len(os.listdir(where)) < int(count) and time.time() < end:\n"
+    "        time.sleep(0.02)\n"
     "time.sleep(float(os.environ.get('SMARTSIM_TEST_SLEEP', '0')))\n"
     "print(json.dumps({'argv': sys.argv[1:], 'job': os.environ.get('SLURM_JOB_ID'),\n"
     "                  'step': os.environ.get('SLURM_STEP_ID'),\n"
@@ -455,10 +462,16 @@ REPORT = (
 )
 
 
-def report_settings(*args: str, sleep: float = 0.0, **fields: object) -> RunSettings:
-    """RunSettings that run :data:`REPORT` with ``args`` as one task on one node."""
+def report_settings(
+    *args: str, sleep: float = 0.0, barrier: tuple[str, int] | None = None, **fields: object
+) -> RunSettings:
+    """RunSettings that run :data:`REPORT` with ``args`` as one task on one node; with
+    ``barrier=(dir, n)`` each run waits (up to 120 s) until ``n`` runs have reached it."""
     env = dict(fields.pop("env", {}) or {})  # type: ignore[call-overload]
     env["SMARTSIM_TEST_SLEEP"] = str(sleep)
+    if barrier is not None:
+        os.makedirs(barrier[0], exist_ok=True)
+        env["SMARTSIM_TEST_BARRIER"] = f"{barrier[0]}:{barrier[1]}"
     fields.setdefault("nodes", 1)
     fields.setdefault("ntasks", 1)
     return RunSettings(
@@ -559,7 +572,7 @@ def test_ensemble_of_8_via_srun_in_one_allocation(alloc: str, tmp_path: object) 
     from smartsim import Experiment
 
     exp = Experiment("srun8", exp_path=str(tmp_path), launcher="slurm")
-    rs = report_settings("x={x}", "y={y}", sleep=2.0, alloc=alloc)
+    rs = report_settings("x={x}", "y={y}", barrier=(f"{tmp_path}/barrier", 8), alloc=alloc)
     ens = exp.create_ensemble("ens", rs, params={"x": [0, 1, 2, 3], "y": ["a b", "c#d"]})
     assert len(ens.members) == 8
     exp.start(ens, block=True)
@@ -581,7 +594,8 @@ def test_ensemble_of_8_via_one_sbatch_script(tmp_path: object) -> None:
 
     exp = Experiment("sbatch8", exp_path=str(tmp_path), launcher="slurm")
     bs = exp.create_batch_settings(nodes=2, time="00:05:00", batch_args={"ntasks-per-node": 4})
-    rs = report_settings("x={x}", "y={y}", sleep=2.0)
+    # all 8 wait for each other: they can only all finish if the job runs them at once
+    rs = report_settings("x={x}", "y={y}", barrier=(f"{tmp_path}/barrier", 8))
     ens = exp.create_ensemble(
         "ens", rs, params={"x": [0, 1, 2, 3], "y": ["a b", "c#d"]}, batch_settings=bs
     )

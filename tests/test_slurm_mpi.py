@@ -101,6 +101,51 @@ def test_layout_and_environment_are_salloc_s() -> None:
     assert isinstance(parse_job_layout("JobId=9 NodeList=(null)\n"), Failure)
 
 
+def _recording_popen(monkeypatch: pytest.MonkeyPatch, run: bool) -> list[dict[str, Any]]:
+    """Record the argv and environment every process the Slurm effects start gets (then start
+    it for real when ``run``, else a process that exits at once)."""
+    import subprocess
+
+    seen: list[dict[str, Any]] = []
+    real = subprocess.Popen
+
+    def popen(argv: Any, **kwargs: Any) -> Any:
+        seen.append({"argv": tuple(argv), "env": dict(kwargs.get("env") or {})})
+        return real(argv if run else ["true"], **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)  # the module smartsim.effects.slurm uses
+    return seen
+
+
+def test_preview_is_what_start_runs_for_mpi_in_an_allocation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the allocation's layout known to the launcher, preview carries salloc's layout
+    variables, and start executes exactly the previewed argv with exactly that environment on
+    top of the caller's (no variable is added or changed at start)."""
+    from smartsim.effects.slurm import SlurmLauncher
+
+    launcher = SlurmLauncher(environ={})
+    launcher._layouts["42"] = JobLayout("n[1-2]", (2, 2), (2, 2))  # as read by scontrol
+    exp = Experiment("pv", exp_path=str(tmp_path), launcher=launcher)
+    rs = RunSettings(exe="hostname", run_command="mpirun", ntasks=4, alloc="42")
+    model = exp.create_model("ranks", rs)
+    (launch,) = exp.preview(model).launches
+    assert launch.command is not None
+    planned = dict(launch.command.env.items())
+    assert planned == {"SLURM_JOB_ID": "42", "SLURM_JOBID": "42",
+                       **allocation_env("42", launcher._layouts["42"])}  # fmt: skip
+    assert "SLURM_JOB_NODELIST=n[1-2]" in str(exp.preview(model))  # the shell text too
+    seen = _recording_popen(monkeypatch, run=False)
+    exp.start(model, block=False)
+    (started,) = seen
+    assert started["argv"] == launch.command.argv
+    assert {k: started["env"][k] for k in planned} == planned
+    added = {k: v for k, v in started["env"].items() if os.environ.get(k) != v}
+    assert added == {**planned, **rs.env}  # the caller's environment + exactly the plan's
+    exp.stop()
+
+
 # =========================================================================== real
 
 
@@ -117,6 +162,20 @@ def alloc() -> Iterator[str]:
         nodes=2, add_opts={"ntasks-per-node": 2}, time="00:10:00", timeout=120
     ) as alloc_id:
         yield alloc_id
+
+
+def _nodes_of(alloc: str) -> set[str]:
+    """The two nodes the allocation holds (whichever the shared cluster had free)."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["squeue", "-h", "-j", alloc, "-o", "%N"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    names = subprocess.run(
+        ["scontrol", "show", "hostnames", listed], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(names) == 2, names
+    return set(names)
 
 
 def _run(tmp_path: Path, alloc: str, run_command: str, run_args: dict[str, None],
@@ -143,11 +202,12 @@ def _run(tmp_path: Path, alloc: str, run_command: str, run_args: dict[str, None]
 def test_four_ranks_on_both_nodes(
     alloc: str, tmp_path: Path, run_command: str, run_args: dict[str, None]
 ) -> None:
-    """All 4 ranks report their exact arguments from nodes n1 and n2; the model COMPLETED."""
+    """All 4 ranks report their exact arguments from both nodes of the allocation; the model
+    COMPLETED."""
     status, reports = _run(tmp_path, alloc, run_command, run_args)
     assert [r["rank"] for r in reports] == [0, 1, 2, 3]
     assert all(r["argv"] == list(ARGS) for r in reports)
-    assert {r["node"] for r in reports} == {"n1", "n2"}
+    assert {r["node"] for r in reports} == _nodes_of(alloc)
     assert status is Status.COMPLETED
 
 
@@ -187,3 +247,35 @@ def test_create_run_settings_accepts_an_allocation_for_mpirun_under_slurm(
     local = Experiment("alloc", exp_path=f"{tmp_path}/l", launcher="local")
     with pytest.raises(SmartSimError):
         local.create_run_settings("hostname", run_command="mpirun", ntasks=2, alloc="12")
+
+
+@pytest.mark.slurm
+@pytest.mark.mpi("openmpi")
+def test_preview_is_what_start_runs_on_the_cluster(
+    alloc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a real 2-node allocation: preview shows the layout scontrol reports, start runs that
+    very argv and environment, and the 4 ranks run on both nodes."""
+    script = tmp_path / "report.py"
+    script.write_text(REPORT, encoding="utf-8")
+    exp = Experiment("pv", exp_path=str(tmp_path), launcher="slurm")
+    rs = RunSettings(
+        exe=sys.executable, args=(str(script), "x"), run_command="mpirun", ntasks=4,
+        env=OMPI_ENV, run_args={"oversubscribe": None}, alloc=alloc,
+    )  # fmt: skip
+    model = exp.create_model("ranks", rs)
+    (launch,) = exp.preview(model).launches
+    assert launch.command is not None
+    planned = dict(launch.command.env.items())
+    assert planned["SLURM_JOB_ID"] == alloc and planned["SLURM_NNODES"] == "2"
+    assert planned["SLURM_TASKS_PER_NODE"] == "2(x2)"
+    seen = _recording_popen(monkeypatch, run=True)
+    exp.start(model, block=True)
+    (started,) = seen
+    assert started["argv"] == launch.command.argv
+    added = {k: v for k, v in started["env"].items() if os.environ.get(k) != v}
+    assert added == planned  # the caller's environment + exactly the plan's
+    assert exp.get_status(model) == [Status.COMPLETED]
+    out = Path(model.path) / "ranks.out"
+    nodes = {json.loads(line)["node"] for line in out.read_text().splitlines() if line}
+    assert nodes == _nodes_of(alloc)

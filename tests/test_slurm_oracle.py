@@ -108,7 +108,8 @@ def cluster_batch_settings(draw: st.DrawFn) -> BatchSettings:
 def test_sbatch_accepts_every_generated_script(
     bs: BatchSettings, members: list[RunSettings], tmp_path: Path
 ) -> None:
-    """``sbatch --test-only`` and ``bash -n`` accept every script the planner writes."""
+    """``sbatch --test-only`` and ``bash -n`` accept every script the planner writes (one
+    whose members ask for GPUs is refused for them: the cluster has none)."""
     path = tmp_path / f"ex{next(_counter)}"
     models = tuple(
         Model(name=f"m{i}", path=str(path / f"m{i}"), run_settings=rs)
@@ -117,6 +118,14 @@ def test_sbatch_accepts_every_generated_script(
     from smartsim import Ensemble
 
     ens = Ensemble(name="ens", members=models, path=str(path), batch_settings=bs)
+    if bs.nodes is not None:  # a member wider than the job is refused when planned
+        from hypothesis import assume
+
+        from smartsim.commands.slurm import step_shape
+
+        for rs in members:
+            shapes = [step_shape(p) for p in (rs, *rs.mpmd)]
+            assume(sum(s.nodes for s in shapes if s is not None) <= bs.nodes)
     (launch,) = plan_slurm(ens, World(exp_path=str(path))).unwrap()
     assert launch.submission is not None
     path.mkdir(parents=True)
@@ -127,6 +136,11 @@ def test_sbatch_accepts_every_generated_script(
     assert syntax.returncode == 0, syntax.stderr
     argv = [*launch.submission.submit.argv[:-1], "--test-only", str(script)]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=str(path), check=False)
+    if "#SBATCH --gpus " in launch.submission.script:
+        # members asking for GPUs size the job's --gpus; this cluster has none (no GRES), so
+        # sbatch refuses the job at submission instead of running members that must fail
+        assert done.returncode != 0 and "gres" in done.stderr.lower(), done.stderr
+        return
     assert done.returncode == 0, (done.stderr, launch.submission.script)
     assert "to start at" in done.stderr, done.stderr
 

@@ -270,14 +270,22 @@ def test_a_batch_members_status_is_its_own_steps(tmp_path: Path) -> None:
     from smartsim import BatchSettings
 
     exp = Experiment("members", exp_path=str(tmp_path), launcher="slurm")
+    # the third member runs until the test opens its gate (no race with the other two)
+    gate = tmp_path / "gate"
+    prog = (
+        "import os, sys, time\n"
+        "end = time.time() + 120\n"
+        "while sys.argv[2] != '-' and not os.path.exists(sys.argv[2]) and time.time() < end:\n"
+        "    time.sleep(0.05)\n"
+        "sys.exit(int(sys.argv[1]))\n"
+    )
     rs = exp.create_run_settings(
-        sys.executable, ["-c", "import sys, time; time.sleep({t}); sys.exit({code})"],
-        run_command="srun", ntasks=1,
+        sys.executable, ["-c", prog, "{code}", "{gate}"], run_command="srun", ntasks=1,
     )  # fmt: skip
     # room for the three at once (sizing a job from its members is another test's subject)
     bs = exp.create_batch_settings(nodes=1, time="00:05:00", batch_args={"ntasks-per-node": 3})
     assert isinstance(bs, BatchSettings)
-    params = {"t": [0, 0, 5], "code": [0, 3, 0]}
+    params = {"gate": ["-", "-", str(gate)], "code": [0, 3, 0]}
     ens = exp.create_ensemble("bm", rs, params, batch_settings=bs, perm_strategy="step")
     exp.start(ens, block=False)
     try:
@@ -289,6 +297,7 @@ def test_a_batch_members_status_is_its_own_steps(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, exp.summary()
             time.sleep(0.2)
         assert statuses[2] is Status.RUNNING, exp.summary()  # its batch job still runs
+        gate.touch()
         while not exp.finished(ens):
             assert time.monotonic() < deadline, exp.summary()
             time.sleep(0.2)

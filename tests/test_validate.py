@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import assert_never
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from returns.result import Failure, Result, Success
 
@@ -15,6 +15,7 @@ from smartsim.commands.slurm import (
     check_allocation,
     check_batch,
     check_sbatch,
+    step_shape,
     validate_salloc,
     validate_sbatch,
     validate_srun,
@@ -91,8 +92,13 @@ def test_valid_allocation_requests_pass_every_check(req: AllocationRequest) -> N
 def test_valid_batch_jobs_pass_every_check(
     bs: BatchSettings, members: list[tuple[RunSettings, object]]
 ) -> None:
-    """Generated batch settings with generated srun members pass the generic and sbatch rules."""
+    """Generated batch settings with generated srun members pass the generic and sbatch rules
+    (a member never asks for more nodes than the job has: that one could never start)."""
     typed_members = [(rs, ctx) for rs, ctx in members]
+    if bs.nodes is not None:
+        for rs, _ctx in typed_members:
+            shapes = [step_shape(part) for part in (rs, *rs.mpmd)]
+            assume(sum(s.nodes for s in shapes if s is not None) <= bs.nodes)
     assert validate_sbatch(typed_members, bs, job_name="job") == Success(bs)  # type: ignore[arg-type]
 
 

@@ -73,7 +73,7 @@ def _argv(value: object) -> tuple[str, ...]:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Command:
     """One process to start: its argv, the environment *changes* it needs on top of the
     caller's environment, its working directory, text for its stdin, and where its output goes.
@@ -118,7 +118,7 @@ class Command:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Submission:
     """A batch job: the script to write at ``script_path`` and the command that submits it."""
 
@@ -154,7 +154,7 @@ class Completed:
     stderr: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Handle:
     """What identifies a started launch: the scheduler's job id (or pid and start time for a
     local process) — enough to poll or stop it, and to write in the journal."""

@@ -9,7 +9,6 @@ word that is not a parameter stays as written.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections.abc import Mapping
@@ -27,7 +26,7 @@ PARAMS_FILE = "params.json"
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class MakeDir:
     """``mkdir -p path``."""
 
@@ -35,7 +34,7 @@ class MakeDir:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class RemoveTree:
     """``rm -rf path`` (``generate(overwrite=True)``)."""
 
@@ -43,7 +42,7 @@ class RemoveTree:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Copy:
     """Copy a file, or a directory recursively, to ``dst``."""
 
@@ -52,7 +51,7 @@ class Copy:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Symlink:
     """A symbolic link at ``dst`` pointing to ``src`` (replacing an earlier link)."""
 
@@ -61,7 +60,7 @@ class Symlink:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Configure:
     """Copy ``src`` (a file, or every file under a directory) to ``dst`` with tags replaced."""
 
@@ -72,7 +71,7 @@ class Configure:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class WriteText:
     """Write ``text`` to ``path`` (replacing it)."""
 
@@ -106,6 +105,8 @@ def params_json(params: Mapping[str, ParamValue]) -> str:
     >>> params_json({"alpha": 0.1, "n": 10, "tag": "x"})
     '{\\n  "alpha": 0.1,\\n  "n": 10,\\n  "tag": "x"\\n}\\n'
     """
+    import json  # only generate needs it; importing the builders should not (import cost)
+
     return json.dumps(dict(params.items()), indent=2) + "\n"
 
 

@@ -20,7 +20,7 @@ from smartsim.values import RunSettings
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class LaunchContext:
     """What a launch needs from the plan besides the settings: where it runs and writes, and
     the allocation it belongs to (resolved by the shell, e.g. from ``SLURM_JOB_ID``)."""
@@ -33,7 +33,7 @@ class LaunchContext:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class RunCommandSpec:
     """One launcher family: its name for messages, its checks and its builder."""
 

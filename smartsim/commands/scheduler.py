@@ -53,7 +53,7 @@ QueryReader = Callable[[Completed, Sequence[Handle]], Result[Mapping[str, JobSta
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class StatusQuery:
     """One status tool call for many jobs: its argv and the pure reader of its output."""
 
@@ -80,7 +80,7 @@ def never_unavailable(text: str) -> bool:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Scheduler:
     """A batch scheduler as pure functions (see the module text); ``name`` is its name in
     ``Experiment(launcher=...)`` and in handles."""

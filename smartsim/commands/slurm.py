@@ -81,10 +81,13 @@ __all__ = [
     "SLURM_STATES",
     "SRUN",
     "SacctRow",
+    "StepShape",
+    "batch_size",
     "check_allocation",
     "check_batch",
     "check_sbatch",
     "check_srun",
+    "never_starts",
     "parse_sacct",
     "parse_sacct_rows",
     "parse_salloc_pending",
@@ -92,6 +95,7 @@ __all__ = [
     "parse_sbatch_parsable",
     "parse_squeue",
     "sacct_argv",
+    "sacct_known_argv",
     "salloc_argv",
     "sbatch_command",
     "sbatch_script",
@@ -99,9 +103,11 @@ __all__ = [
     "slurm_status",
     "squeue_argv",
     "srun_command",
+    "step_shape",
     "validate_salloc",
     "validate_sbatch",
     "validate_srun",
+    "whole_nodes",
 ]
 
 Members: TypeAlias = Sequence[tuple[RunSettings, LaunchContext]]
@@ -335,7 +341,7 @@ def _allocation_typed(req: AllocationRequest) -> dict[str, str]:
         ("partition", req.partition is not None, "partition"),
         ("account", req.account is not None, "account"),
         ("constraint", req.constraint is not None, "constraint"),
-        ("exclusive", req.exclusive, "exclusive"),
+        ("exclusive", req.exclusive is True, "exclusive"),
         ("job-name", req.job_name is not None, "job_name"),
         ("mem", req.mem is not None, "mem"),
         ("gpus", req.gpus is not None, "gpus"),
@@ -386,6 +392,31 @@ def validate_salloc(req: AllocationRequest) -> Result[AllocationRequest, Invalid
     return Failure(Invalid(tuple(errors))) if errors else Success(req)
 
 
+#: salloc options by which a request sizes its tasks or CPUs, or says how nodes are shared.
+_ALLOC_SIZING: Final = frozenset({
+    "ntasks", "ntasks-per-node", "ntasks-per-core", "ntasks-per-socket", "ntasks-per-gpu",
+    "cpus-per-task", "mincpus", "cores-per-socket", "sockets-per-node", "threads-per-core",
+    "extra-node-info", "cpus-per-gpu", "exclusive", "oversubscribe", "core-spec",
+    "thread-spec",
+})  # fmt: skip
+
+
+def whole_nodes(req: AllocationRequest) -> bool:
+    """Whether ``req`` gets whole nodes (``--exclusive``): asked (``exclusive=True``), or by
+    default (``exclusive=None``) when it asks for nodes and sizes no tasks or CPUs itself.
+
+    >>> sized = AllocationRequest(nodes=1, add_opts={"ntasks-per-node": 4})
+    >>> shared = AllocationRequest(nodes=1, exclusive=False)
+    >>> whole_nodes(AllocationRequest(nodes=1)), whole_nodes(sized), whole_nodes(shared)
+    (True, False, False)
+    """
+    if req.exclusive is not None:
+        return req.exclusive
+    spelled = _spelled("salloc", req.add_opts)
+    asks_nodes = req.nodes is not None or "nodes" in spelled
+    return asks_nodes and not _ALLOC_SIZING & spelled.keys()
+
+
 def salloc_argv(
     req: AllocationRequest, *, job_name: str = "smartsim", immediate: int | Duration | None = None
 ) -> tuple[str, ...]:
@@ -402,7 +433,11 @@ def salloc_argv(
 
     ``job_name`` is the default name: ``req.job_name`` or a ``J``/``job-name`` key wins; so does
     an ``immediate``/``I`` key over ``immediate``. salloc(1): ``--immediate[=<seconds>]`` takes
-    its argument attached.
+    its argument attached. A request for nodes that sizes nothing else gets whole nodes
+    (:func:`whole_nodes`): ``--exclusive`` last.
+
+    >>> salloc_argv(AllocationRequest(nodes=1))
+    ('salloc', '--no-shell', '--job-name', 'smartsim', '-N', '1', '--exclusive')
     """
     opts = req.add_opts
     spelled = _spelled("salloc", opts)
@@ -434,6 +469,8 @@ def salloc_argv(
         argv += ["--gpus", str(req.gpus)]
     for key, value in opts.items():
         argv.extend(option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["salloc"]))
+    if req.exclusive is None and whole_nodes(req):
+        argv.append("--exclusive")
     return tuple(argv)
 
 
@@ -608,6 +645,97 @@ def _jobid(rs: RunSettings, ctx: LaunchContext) -> tuple[str, str | None] | None
     return text, None  # not validated: rendered as given, for srun to judge
 
 
+@final
+@attrs.frozen
+class StepShape:
+    """What one ``srun`` step (or one MPMD part) asks for, as counts: ``nodes`` (the fewest it
+    may run on), ``tasks``, CPUs per task and GPUs in all."""
+
+    nodes: int
+    tasks: int
+    cpus_per_task: int
+    gpus: int
+
+    @property
+    def cpus(self) -> int:
+        return self.tasks * self.cpus_per_task
+
+
+def _count(value: object) -> int | None:
+    """A whole count given as an int or digits (``run_args={"n": "4"}``), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def _raw_count(part: RunSettings, name: str) -> tuple[bool, int | None]:
+    """(whether ``run_args`` names the srun option ``name``, its count if it is one)."""
+    short = _SHORT["srun"]
+    for key, value in part.run_args.items_tuple():
+        canonical = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
+        if canonical == name and value is not False:
+            return True, _count(value)
+    return False, None
+
+
+def step_shape(part: RunSettings) -> StepShape | None:
+    """The counts srun gives a step of ``part`` (one MPMD part; srun(1) defaults: one task per
+    node, one node, one CPU per task), from its typed fields or the same options in
+    ``run_args``; ``None`` when a count is not a plain number (``--nodes=2-4``).
+
+    >>> step_shape(RunSettings(exe="a")), step_shape(RunSettings(exe="a", nodes=2)).tasks
+    (StepShape(nodes=1, tasks=1, cpus_per_task=1, gpus=0), 2)
+    >>> step_shape(RunSettings(exe="a", ntasks=4, cpus_per_task=2, gpus_per_task=1)).gpus
+    4
+    """
+    counts: dict[str, int | None] = {}
+    for name, typed in (
+        ("nodes", part.nodes),
+        ("ntasks", part.ntasks),
+        ("ntasks-per-node", part.tasks_per_node),
+        ("cpus-per-task", part.cpus_per_task),
+        ("gpus-per-task", part.gpus_per_task),
+    ):
+        named, raw = _raw_count(part, name)
+        if typed is not None:
+            counts[name] = typed
+        elif named:
+            if raw is None:
+                return None
+            counts[name] = raw
+        else:
+            counts[name] = None
+    nodes = counts["nodes"]
+    tasks = counts["ntasks"]
+    if tasks is None:
+        per_node = counts["ntasks-per-node"]
+        tasks = per_node * (nodes or 1) if per_node is not None else (nodes or 1)
+    cpt = counts["cpus-per-task"] or 1
+    gpus = (counts["gpus-per-task"] or 0) * tasks
+    return StepShape(nodes or 1, tasks, cpt, gpus)
+
+
+def _batch_counts(part: RunSettings, mentioned: set[str]) -> list[str]:
+    """A member step's own node and task counts inside a batch script: srun would otherwise
+    take them from the batch job (``SLURM_NNODES``, ``SLURM_NTASKS``) -- *verified* on 22.05: a
+    1-task step in a 2-node job warns ``can't run 1 processes on 2 nodes``, and a step with no
+    ``-n`` in a job of ``--ntasks 4`` runs 4 tasks. Counts the member gives stay its own."""
+    shape = step_shape(part)
+    if shape is None:
+        return []
+    argv: list[str] = []
+    if part.nodes is None and "nodes" not in mentioned:
+        fixed = part.tasks_per_node is not None or "ntasks-per-node" in mentioned
+        argv += ["-N", "1" if shape.tasks == 1 or fixed else f"1-{shape.tasks}"]
+    if part.ntasks is None and "ntasks" not in mentioned:
+        argv += ["-n", str(shape.tasks)]
+    return argv
+
+
 def _part_argv(
     rs: RunSettings,
     ctx: LaunchContext,
@@ -616,6 +744,7 @@ def _part_argv(
     *,
     bound: bool,
     array_task: bool = False,
+    in_batch: bool = False,
 ) -> list[str]:
     mentioned, present = _named("srun", rs.run_args)
     argv: list[str] = []
@@ -637,6 +766,8 @@ def _part_argv(
         argv += ["-N", str(rs.nodes)]
     if rs.ntasks is not None:
         argv += ["-n", str(rs.ntasks)]
+    if in_batch:
+        argv += _batch_counts(rs, mentioned)
     if rs.tasks_per_node is not None:
         argv += ["--ntasks-per-node", str(rs.tasks_per_node)]
     if rs.cpus_per_task is not None:
@@ -699,7 +830,9 @@ def _srun(
         if i:
             argv.append(":")
         prefix = _part_env(part, shared) if len(parts) > 1 else ()
-        argv += _part_argv(part, ctx, jobid, prefix, bound=bound, array_task=array_task)
+        argv += _part_argv(
+            part, ctx, jobid, prefix, bound=bound, array_task=array_task, in_batch=in_batch
+        )
     return Command(argv=argv, env=shared, cwd=ctx.cwd)
 
 
@@ -817,6 +950,14 @@ def check_sbatch(
             text = getattr(ctx, name)
             if isinstance(text, str):
                 errors += READER.problems(f"{f}.context.{name}", text)
+        wide = [s.nodes for s in map(step_shape, _parts(rs)) if s is not None]
+        if bs.nodes is not None and sum(wide) > bs.nodes:
+            errors.append(
+                BadValue(
+                    f"{f}.nodes", sum(wide),
+                    f"at most the batch job's nodes ({bs.nodes}): the step could never start",
+                )
+            )  # fmt: skip
         if rs.run_command != "srun":
             errors.append(
                 Unsupported(
@@ -877,9 +1018,70 @@ def validate_sbatch(
     return Failure(Invalid(tuple(errors))) if errors else Success(bs)
 
 
+#: sbatch options by which the user sizes the job's tasks and CPUs (smartsim then adds none).
+_SIZING: Final = frozenset({
+    "ntasks", "ntasks-per-node", "ntasks-per-core", "ntasks-per-socket", "ntasks-per-gpu",
+    "cpus-per-task", "mincpus", "cores-per-socket", "sockets-per-node", "threads-per-core",
+    "extra-node-info", "cpus-per-gpu",
+})  # fmt: skip
+_GPU_SIZING: Final = frozenset(
+    {"gpus", "gres", "gpus-per-node", "gpus-per-task", "gpus-per-socket"}
+)
+
+
+def batch_size(members: Members, bs: BatchSettings) -> list[tuple[str, ...]]:
+    """The ``#SBATCH`` sizing that lets every member of a batch job run at once: the tasks of
+    all members (``--ntasks``, with ``--cpus-per-task`` when they all ask the same number of
+    CPUs per task, else one task per CPU), enough nodes for the widest member, and their GPUs.
+    What the user sized (``nodes``, ``gpus``, ``ntasks``/``cpus-per-task``... in
+    ``batch_args``) stays as given; a member whose counts are not plain numbers leaves the
+    job as the user wrote it.
+
+    >>> one = RunSettings(exe="a", run_command="srun")
+    >>> members = [(one, LaunchContext(cwd="/w", name=f"m{i}")) for i in range(4)]
+    >>> batch_size(members, BatchSettings(nodes=2))
+    [('--ntasks', '4')]
+    >>> two = RunSettings(exe="a", run_command="srun", ntasks=2, cpus_per_task=3, nodes=2)
+    >>> batch_size([(two, LaunchContext(cwd="/w", name="m"))] * 2, BatchSettings())
+    [('-N', '2'), ('--ntasks', '4'), ('--cpus-per-task', '3')]
+    """
+    spelled = _spelled("sbatch", bs.batch_args)
+    shapes: list[StepShape] = []
+    widest = 1
+    for rs, _ctx in members:
+        parts = [step_shape(p) for p in _parts(rs)]
+        if any(p is None for p in parts):
+            return []
+        known = [p for p in parts if p is not None]
+        shapes += known
+        widest = max(widest, sum(p.nodes for p in known))
+    if not shapes:
+        return []
+    groups: list[tuple[str, ...]] = []
+    nodes = bs.nodes
+    if nodes is None and "nodes" not in spelled and widest > 1:
+        nodes = widest
+        groups.append(("-N", str(widest)))
+    if not _SIZING & spelled.keys():
+        per_task = {s.cpus_per_task for s in shapes}
+        if len(per_task) == 1:
+            tasks, (cpt,) = sum(s.tasks for s in shapes), per_task
+        else:
+            tasks, cpt = sum(s.cpus for s in shapes), 1
+        if tasks > (nodes or 1):
+            groups.append(("--ntasks", str(tasks)))
+        if cpt > 1:
+            groups.append(("--cpus-per-task", str(cpt)))
+    gpus = sum(s.gpus for s in shapes)
+    if gpus and bs.gpus is None and not _GPU_SIZING & spelled.keys():
+        groups.append(("--gpus", str(gpus)))
+    return groups
+
+
 def _batch_directives(
-    bs: BatchSettings, job_name: str, output: str | None, error: str | None
-) -> list[tuple[str, ...]]:
+    bs: BatchSettings, job_name: str, output: str | None, error: str | None,
+    members: Members = (),
+) -> list[tuple[str, ...]]:  # fmt: skip
     spelled = _spelled("sbatch", bs.batch_args)
     groups: list[tuple[str, ...]] = []
     name = bs.job_name if bs.job_name is not None else job_name
@@ -908,6 +1110,7 @@ def _batch_directives(
         groups.append(("--exclude", ",".join(bs.excluded_hosts)))
     if bs.array is not None:
         groups.append((f"--array={bs.array}",))
+    groups += batch_size(members, bs)
     for key, value in bs.batch_args.items():
         words = option_tokens(key, value, optional_arg=_RENDER_OPTIONAL["sbatch"])
         if words:
@@ -943,7 +1146,7 @@ def sbatch_script(
     #SBATCH -C gpu
     #SBATCH --comment "run #3"
     smartsim_pids=()
-    cd /w/m && env X=1 srun --job-name m --exact --mem=0 echo 'hi there' &
+    cd /w/m && env X=1 srun --job-name m --exact --mem=0 -N 1 -n 1 echo 'hi there' &
     smartsim_pids+=("$!")
     smartsim_rc=0
     for smartsim_pid in "${smartsim_pids[@]}"; do
@@ -952,10 +1155,13 @@ def sbatch_script(
     exit "$smartsim_rc"
     <BLANKLINE>
 
-    Members run in the batch job's allocation: no ``--jobid``.
+    Members run in the batch job's allocation: no ``--jobid``; each member step has its own
+    node and task counts (``-N``/``-n``), and the job is sized for all members at once
+    (:func:`batch_size`).
     """
     directives = [
-        directive_line("#SBATCH", words) for words in _batch_directives(bs, job_name, output, error)
+        directive_line("#SBATCH", words)
+        for words in _batch_directives(bs, job_name, output, error, members)
     ]
     # every array task runs every member: each task gets its own files (``%a``)
     each_task = bs.array is not None
@@ -1011,7 +1217,11 @@ def _job_level(jid: JobId) -> str:
 
 
 def scancel_argv(
-    ids: Iterable[JobId], *, clusters: str | None = None, signal: str | int | None = None
+    ids: Iterable[JobId],
+    *,
+    clusters: str | None = None,
+    signal: str | int | None = None,
+    verbose: bool = False,
 ) -> tuple[str, ...]:
     """``scancel`` argv for jobs, array tasks, het components or steps.
 
@@ -1023,10 +1233,14 @@ def scancel_argv(
     ``-M`` comes from the ids' clusters unless ``clusters`` is given; pass ids of one cluster per
     call (a job number means different jobs on different clusters). A pending range
     ``7_[0-3]`` cancels the whole array ``7`` (scancel(1): an array id without an index
-    cancels every element).
+    cancels every element). ``verbose`` (``-v``) makes scancel say what it could not cancel
+    (*verified* on 22.05: without it an unknown id is silent, exit 0; with it
+    ``Kill job error on job id N: Invalid job id specified``, still exit 0).
     """
     jids = list(ids)
     argv = ["scancel", *_clusters(jids, clusters)]
+    if verbose:
+        argv.append("-v")
     if signal is not None:
         argv += ["--signal", str(signal)]
     for jid in jids:
@@ -1065,6 +1279,17 @@ SACCT_FIELDS: Final = ("JobID", "State", "ExitCode", "Reason", "Start", "End", "
 #: (``SLURM_TIME_FORMAT`` takes a strftime(3) format, sacct(1) ENVIRONMENT VARIABLES), so
 #: reading them needs no time zone.
 SACCT_ENV: Final = {"SLURM_TIME_FORMAT": "%s"}
+
+
+def sacct_known_argv(jid: JobId) -> tuple[str, ...]:
+    """``sacct`` argv that prints one line per record accounting has of job ``jid`` (nothing
+    when it has none). sacct(1): with ``--jobs`` and no ``--starttime`` the search starts at the
+    epoch, so an old job is found too.
+
+    >>> sacct_known_argv(JobId.parse("12;cl").unwrap())
+    ('sacct', '-M', 'cl', '-n', '-X', '-P', '-o', 'JobID', '--jobs=12')
+    """
+    return ("sacct", *_clusters([jid], None), "-n", "-X", "-P", "-o", "JobID", f"--jobs={jid.job}")
 
 
 def sacct_argv(ids: Iterable[JobId], *, clusters: str | None = None) -> tuple[str, ...]:
@@ -1131,6 +1356,35 @@ def slurm_status(state: str) -> Status:
     if not words:
         return Status.UNKNOWN
     return SLURM_STATES.get(words[0].rstrip("+"), Status.UNKNOWN)
+
+
+#: squeue(1) "JOB REASON CODES" of a pending job that cannot start as the cluster is
+#: configured (Slurm keeps such a job queued when partition limits are not enforced at
+#: submission; *verified* on 22.05: ``sbatch -N 5`` on 4 nodes pends ``PartitionNodeLimit``,
+#: ``-n 40`` on 32 CPUs ``PartitionConfig``, and ``srun -N 5`` waits "for resources" forever).
+NEVER_STARTS: Final[Mapping[str, str]] = {
+    "PartitionNodeLimit": "it asks for more nodes than its partition has or allows (or the "
+    "partition's nodes are DOWN/DRAINED)",
+    "PartitionTimeLimit": "its time limit exceeds its partition's",
+    "PartitionConfig": "no configuration of its partition can hold what it asks for",
+    "BadConstraints": "its constraints can not be satisfied",
+    "DependencyNeverSatisfied": "its dependency can never be satisfied",
+    "InvalidAccount": "its account is invalid",
+    "InvalidQOS": "its QOS is invalid",
+    "QOSMaxCpuPerJobLimit": "it asks for more CPUs than its QOS allows a job",
+    "QOSMaxNodePerJobLimit": "it asks for more nodes than its QOS allows a job",
+    "QOSMaxWallDurationPerJobLimit": "its time limit exceeds its QOS's",
+}
+
+
+def never_starts(reason: str) -> str | None:
+    """Why a job Slurm holds pending with ``reason`` cannot start as the cluster is now
+    configured, or ``None`` when it may still start (``Resources``, ``Priority``...).
+
+    >>> never_starts("PartitionNodeLimit") is not None, never_starts("Resources")
+    (True, None)
+    """
+    return NEVER_STARTS.get(reason.strip())
 
 
 def _reason(text: str) -> str:
@@ -1230,7 +1484,7 @@ def parse_squeue(text: str) -> Result[dict[str, JobState], str]:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class SacctRow:
     """One row of :func:`sacct_argv`'s output: a job, an array task, a het component or a step."""
 

@@ -5,9 +5,10 @@ job layouts, an ``srun`` client's exit). No I/O here; :mod:`smartsim.effects.slu
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, final
 
 import attrs
@@ -26,6 +27,7 @@ from smartsim.commands.slurm import (
     sbatch_command,
     sbatch_script,
     srun_command,
+    step_shape,
     validate_sbatch,
     validate_srun,
 )
@@ -58,7 +60,10 @@ def job_id_text(jid: JobId) -> str:
     return str(jid) if jid.cluster is None else f"{jid};{jid.cluster}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _parse_id(text: str) -> JobId | None:
+    # Cached: a poll of K jobs reads each id several times (squeue rows, sacct rows, handles),
+    # and a JobId is an immutable value, so the same text may share one.
     parsed = JobId.parse(text)
     return parsed.unwrap() if isinstance(parsed, Success) else None
 
@@ -127,6 +132,69 @@ def _context(model: Model, world: World, alloc: str | None) -> LaunchContext:
     )  # fmt: skip
 
 
+#: srun options under which steps may share CPUs: the CPU count no longer bounds them.
+_SHARING: Final = frozenset({"overcommit", "O", "oversubscribe", "s", "overlap"})
+
+
+def step_allocation(rs: RunSettings, alloc: str | None) -> str | None:
+    """The allocation a step of ``rs`` runs in (``rs.alloc``, else ``alloc``), as the plain job
+    id ``scontrol`` takes; ``None`` for none, or one of another cluster, or not a job id."""
+    jid = _parse_id(rs.alloc or alloc or "")
+    if jid is None or jid.step is not None or jid.cluster is not None:
+        return None
+    return str(jid.job)
+
+
+def fit_problems(model: Model, job: str, layout: JobLayout) -> list[ValidationError]:
+    """Why a step of ``model`` could never start in allocation ``job`` of this ``layout``
+    (more nodes, more CPUs in all, or more CPUs per task than a node has); nothing when it
+    fits, when its counts are not plain numbers, or when it lets steps share CPUs.
+
+    >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="a", ntasks=16))
+    >>> (error,) = fit_problems(m, "7", JobLayout("n1", (8,), (1,)))
+    >>> error.field, error.value, error.expected.split(":")[0]
+    ('m.run_settings.ntasks', 16, 'tasks that fit allocation 7 (8 CPUs on 1 node)')
+    """
+    rs = _as_srun(model.run_settings)
+    parts = (rs, *rs.mpmd)
+    if any(k in _SHARING for p in parts for k in p.run_args):
+        return []
+    shapes = [step_shape(p) for p in parts]
+    known = [s for s in shapes if s is not None]
+    if len(known) != len(shapes):
+        return []
+    nodes, cpus = len(layout.cpus_per_node), sum(layout.cpus_per_node)
+    has = f"{cpus} CPU{'s' if cpus != 1 else ''} on {nodes} node{'s' if nodes != 1 else ''}"
+    never = "the step could never start"
+    field = f"{model.name}.run_settings"
+    errors: list[ValidationError] = []
+    wanted_nodes = sum(s.nodes for s in known)
+    wanted_cpus = sum(s.cpus for s in known)
+    widest_task = max(s.cpus_per_task for s in known)
+    if wanted_nodes > nodes:
+        errors.append(
+            BadValue(f"{field}.nodes", wanted_nodes, f"at most allocation {job}'s {has}; {never}")
+        )
+    if wanted_cpus > cpus:
+        tasks = sum(s.tasks for s in known)
+        errors.append(
+            BadValue(
+                f"{field}.ntasks", tasks,
+                f"tasks that fit allocation {job} ({has}): these need {wanted_cpus} CPUs; "
+                f"{never}",
+            )
+        )  # fmt: skip
+    elif widest_task > max(layout.cpus_per_node):
+        most = max(layout.cpus_per_node)
+        errors.append(
+            BadValue(
+                f"{field}.cpus_per_task", widest_task,
+                f"at most {most}, the most CPUs one node of allocation {job} has; {never}",
+            )
+        )  # fmt: skip
+    return errors
+
+
 def _plan_step(model: Model, world: World, alloc: str | None) -> Launch:
     ctx = _context(model, world, alloc)
     log = srun_log_path(model, world.run_index)
@@ -182,12 +250,29 @@ def _plan_batch(
     )
 
 
+def allocations_used(
+    entity: Model | Ensemble, world: World, *, alloc: str | None = None
+) -> tuple[str, ...]:
+    """The allocations (plain job ids) the steps and MPI launchers of ``entity`` would run in
+    -- those whose layout :func:`plan_slurm` can use. Batch members run in their own job."""
+    where = alloc if world.alloc is None else world.alloc
+    if isinstance(entity, Ensemble):
+        if entity.batch_settings is not None:
+            return ()
+        models = entity.members
+    else:
+        models = (entity,)
+    jobs = [step_allocation(m.run_settings, where) for m in models if m.batch_settings is None]
+    return tuple(dict.fromkeys(j for j in jobs if j is not None))
+
+
 def plan_slurm(
     entity: Model | Ensemble,
     world: World,
     *,
     alloc: str | None = None,
     after: Sequence[str] = (),
+    layouts: Mapping[str, JobLayout] | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
     """Every launch that runs ``entity`` under Slurm, or every reason it cannot. Pure.
 
@@ -198,6 +283,11 @@ def plan_slurm(
       for them to succeed (``sbatch --dependency=afterok:...``);
     * an ensemble without batch settings is one step per member (members with their own batch
       settings are one batch job each).
+
+    ``layouts`` (job id -> :class:`JobLayout`, read by the launcher) are the known shapes of the
+    allocations steps run in: a step that could never fit its allocation is an error here
+    (:func:`fit_problems`), and an MPI launcher gets its allocation's layout in its
+    environment (:func:`allocation_env`), so that the plan is exactly what runs.
 
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a b",)))
@@ -242,12 +332,16 @@ def plan_slurm(
             else:
                 launches.append(planned.unwrap())
         elif _is_mpi(model.run_settings):
-            mpi = _plan_mpi(model, world, where)
+            mpi = _plan_mpi(model, world, where, layouts or {})
             if isinstance(mpi, Launch):
                 launches.append(mpi)
             else:
                 errors.append(mpi)
         else:
+            job = step_allocation(model.run_settings, where)
+            layout = (layouts or {}).get(job) if job is not None else None
+            if job is not None and layout is not None:
+                errors += fit_problems(model, job, layout)
             launches.append(_plan_step(model, world, where))
     if errors:
         return Failure(Invalid(tuple(errors)))
@@ -263,10 +357,11 @@ def plan_slurm(
 # ``srun`` inside the allocation (*verified* on 22.05 with Open MPI 4.1.4 and MPICH 4.0.2: ranks
 # on both nodes of ``-N 2``, one step per launch). Neither launcher can be pointed at an
 # allocation from outside and Slurm has no "salloc --jobid", so the allocation's environment
-# is what designates it. The plan carries ``SLURM_JOB_ID``/``SLURM_JOBID``; the layout
-# (node list, CPUs and tasks per node) is read once per allocation by the launcher at start
-# (one ``scontrol show job -d``) and added as values. With no allocation at all the plan is a
-# typed error: an MPI launcher outside an allocation would start every rank on this host.
+# is what designates it. The plan carries ``SLURM_JOB_ID``/``SLURM_JOBID`` and the layout
+# (node list, CPUs and tasks per node), read once per allocation by the launcher when it plans
+# (one ``scontrol show job -d``) and added as values -- so preview shows them and start runs
+# exactly that. With no allocation at all the plan is a typed error: an MPI launcher outside
+# an allocation would start every rank on this host.
 
 
 def _is_mpi(rs: RunSettings) -> bool:
@@ -283,7 +378,9 @@ def _mpi_problems(model: Model) -> list[ValidationError]:
     return _prefixed(model.name, check_run_command(attrs.evolve(rs, alloc=None)))
 
 
-def _plan_mpi(model: Model, world: World, alloc: str | None) -> Launch | ValidationError:
+def _plan_mpi(
+    model: Model, world: World, alloc: str | None, layouts: Mapping[str, JobLayout]
+) -> Launch | ValidationError:
     rs = model.run_settings
     where = rs.alloc or alloc
     field = f"{model.name}.run_settings.alloc"
@@ -300,6 +397,9 @@ def _plan_mpi(model: Model, world: World, alloc: str | None) -> Launch | Validat
     ctx = _context(model, world, None)
     command = launch_command(attrs.evolve(rs, alloc=None), ctx)
     command = command.with_env({"SLURM_JOB_ID": str(jid.job), "SLURM_JOBID": str(jid.job)})
+    layout = layouts.get(str(jid.job))
+    if layout is not None:  # what salloc's shell would see, as values (see allocation_env)
+        command = command.with_env(allocation_env(str(jid.job), layout))
     assert ctx.stdout is not None and ctx.stderr is not None
     return Launch(
         name=model.name,

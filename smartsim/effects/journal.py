@@ -19,14 +19,20 @@ Records (``"v": 1``; ``t`` is Unix time in seconds; ``session`` names the writin
   ``296.0``; ``job_id`` stays the launch's identity) and the scheduler's own ``"start"`` /
   ``"end"`` (Unix seconds); ``t`` is when this process saw the change (at most one poll
   interval late);
-* ``{"event": "stop", "name", "job_id"}`` — smartsim asked it to stop.
+* ``{"event": "stop", "name", "job_id"}`` — smartsim asked it to stop;
+* ``{"event": "allocation", "name", "job_id", "launcher", "pid", "owner"}`` — an allocation was
+  obtained (``get_slurm_allocation(exp_path=...)``, a spec's ``[allocation]`` in
+  ``smartsim run``, ``Experiment.get_allocation``) by process ``pid``, whose identity
+  (``/proc`` start time, boot id, host) is ``owner``;
+* ``{"event": "release", "job_id"}`` — that allocation was released.
 
 Reading (:func:`parse_journal`, :func:`replay`): for each name the latest launch counts; its
 status is the last one recorded, except that a final status is never replaced by a later
 non-final one, the first final status wins, and a launch that was asked to stop ends CANCELLED
 (unless its time limit had already ended it). Its start is the scheduler's ``start``, else the
 ``t`` of its first RUNNING record, else its launch; its end the scheduler's ``end``, else the
-``t`` of its final record -- never the time the journal is read.
+``t`` of its final record -- never the time the journal is read. Allocations are listed in
+the order obtained, each with when (if ever) it was released.
 Lines that do not parse (a torn last line after a crash) are counted and skipped.
 """
 
@@ -156,6 +162,33 @@ def stop_record(t: float, session: str, name: str, job_id: str) -> dict[str, Any
     }
 
 
+def allocation_record(
+    *,
+    t: float,
+    session: str,
+    name: str,
+    job_id: str,
+    launcher: str,
+    pid: int,
+    owner: Iterable[tuple[str, str]],
+) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "event": "allocation",
+        "t": t,
+        "session": session,
+        "name": name,
+        "job_id": job_id,
+        "launcher": launcher,
+        "pid": pid,
+        "owner": [list(pair) for pair in owner],
+    }
+
+
+def release_record(t: float, session: str, job_id: str) -> dict[str, Any]:
+    return {"v": VERSION, "event": "release", "t": t, "session": session, "job_id": job_id}
+
+
 def encode(record: Mapping[str, Any]) -> bytes:
     """One journal line (compact JSON, UTF-8, newline-terminated)."""
     text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -201,7 +234,7 @@ class Journal:
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Entry:
     """The latest launch of one name, as the journal tells it."""
 
@@ -240,6 +273,24 @@ class Part:
 
 @final
 @attrs.frozen
+class Allocation:
+    """An allocation the journal says was obtained: by which process, and whether released."""
+
+    name: str
+    job_id: str
+    launcher: str
+    #: The process that obtained it and what identifies it (``start``, ``boot``, ``host``).
+    pid: int | None
+    owner: tuple[tuple[str, str], ...]
+    obtained: float | None
+    released: float | None = None
+
+    def owner_get(self, key: str) -> str | None:
+        return next((v for k, v in self.owner if k == key), None)
+
+
+@final
+@attrs.frozen(slots=False)
 class Replay:
     """Everything a journal says: the experiment, its launcher, and each name's latest launch
     (in the order names were first launched)."""
@@ -249,6 +300,8 @@ class Replay:
     entries: tuple[Entry, ...]
     #: Lines that could not be read (e.g. a torn line after a crash).
     skipped: int = 0
+    #: Allocations obtained for this experiment, in the order obtained.
+    allocations: tuple[Allocation, ...] = ()
 
     def statuses(self) -> dict[str, Status]:
         return {e.name: e.state.status for e in self.entries}
@@ -377,6 +430,7 @@ def parse_journal(lines: Iterable[str]) -> Replay:
     experiment: str | None = None
     launcher: str | None = None
     entries: dict[str, Entry] = {}
+    allocations: dict[str, Allocation] = {}
     skipped = 0
     for line in lines:
         if not line.strip():
@@ -415,9 +469,41 @@ def parse_journal(lines: Iterable[str]) -> Replay:
         elif event == "stop" and current is not None and current.handle is not None:
             if record.get("job_id") == current.handle.job_id and not current.state.status.is_final:
                 entries[current.name] = attrs.evolve(current, stop_requested=True)
+        elif event in ("allocation", "release"):
+            if not _allocation_event(record, allocations):
+                skipped += 1
         elif event not in ("status", "stop"):
             skipped += 1
-    return Replay(experiment, launcher, tuple(entries.values()), skipped)
+    return Replay(
+        experiment, launcher, tuple(entries.values()), skipped, tuple(allocations.values())
+    )
+
+
+def _allocation_event(record: Mapping[str, Any], allocations: dict[str, Allocation]) -> bool:
+    """Apply an ``allocation`` or ``release`` record; False when it cannot be read."""
+    job_id = _str(record.get("job_id"))
+    t = record.get("t")
+    when = float(t) if isinstance(t, (int, float)) else None
+    if not job_id:
+        return False
+    if record.get("event") == "release":
+        known = allocations.get(job_id)
+        if known is not None and known.released is None:
+            allocations[job_id] = attrs.evolve(known, released=when)
+        return True
+    owner_raw = record.get("owner") or []
+    owner = tuple(
+        (str(p[0]), str(p[1])) for p in owner_raw if isinstance(p, list) and len(p) == 2
+    )
+    allocations[job_id] = Allocation(
+        name=_str(record.get("name")) or "",
+        job_id=job_id,
+        launcher=_str(record.get("launcher")) or "",
+        pid=_int(record.get("pid")),
+        owner=owner,
+        obtained=when,
+    )
+    return True
 
 
 def replay(path: str) -> IOResult[Replay, EffectError]:

@@ -2,12 +2,12 @@
 
 Rules this module keeps:
 
-* **One process, one session.** Every launch runs in its own session and process group
-  (``start_new_session=True``; a process group only with ``new_session=False``), so a Ctrl-C at
-  the terminal never reaches it and a stop reaches all of it: ``SIGTERM`` to the group, a grace
-  period, then ``SIGKILL`` to the group. When the leader exits by itself, whatever it left
-  running in its group is killed too (as Slurm does at the end of a step), so an entity's
-  children never outlive it.
+* **One process, one group.** Every launch runs in its own process group, and in its own
+  session when this process has a controlling terminal (``start_new_session=True``; see
+  ``LocalLauncher``'s ``new_session``), so a Ctrl-C at the terminal never reaches it and a
+  stop reaches all of it: ``SIGTERM`` to the group, a grace period, then ``SIGKILL`` to the
+  group. When the leader exits by itself, whatever it left running in its group is killed too
+  (as Slurm does at the end of a step), so an entity's children never outlive it.
 * **Output straight to files.** stdout and stderr are opened by this process with ``O_EXCL`` (a
   file of an earlier run is never opened, let alone truncated: see the history scheme in
   :mod:`smartsim.commands.plan`) and handed to the child; nothing passes through a pipe, so the
@@ -58,6 +58,10 @@ from smartsim.values import Ensemble, Model
 DEFAULT_GRACE: Final = 5.0
 #: How long a stop waits for SIGKILLed processes to disappear before reporting a Timeout.
 _KILL_WAIT: Final = 10.0
+#: After handling exits, the reaper waits this long before looking for more (see _Reaper._run).
+_COALESCE: Final = 0.002
+#: ... when at least this many processes are being tracked.
+_BURST: Final = 16
 
 # --------------------------------------------------------------------------- /proc
 
@@ -234,6 +238,7 @@ class _Reaper:
         self._by_fd: dict[int, _Proc] = {}
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
+        self._handled_exits = False
         self._thread = threading.Thread(target=self._run, name="smartsim-reaper", daemon=True)
         self._thread.start()
 
@@ -277,6 +282,15 @@ class _Reaper:
     def _run(self) -> None:
         while True:
             timeout = self._next_timeout()
+            if self._handled_exits and len(self._by_fd) >= _BURST:
+                # Coalesce: when many processes are in flight (an uncapped ensemble), exits are
+                # handled a few at a time, so this thread takes the GIL from the launching
+                # thread once per burst rather than once per exit. It adds at most _COALESCE to
+                # when an exit is told. With few in flight (max_parallel), exits are handled at
+                # once: the next launch is waiting for that slot.
+                time.sleep(_COALESCE)
+                timeout = self._next_timeout()
+            self._handled_exits = False
             if self._epoll is None:  # fallback mode: this thread only runs timers
                 ready, _, _ = select.select(
                     [self._wake_r], [], [], None if timeout < 0 else timeout
@@ -296,6 +310,7 @@ class _Reaper:
                 self._epoll.unregister(fd)
                 os.close(fd)
                 if proc is not None:
+                    self._handled_exits = True
                     _safely(functools.partial(proc.launcher._exited, proc))
             for action in self._due():
                 _safely(action)
@@ -370,18 +385,35 @@ class LocalLauncher:
     """Runs launches as local processes; see the module docstring for the rules.
 
     ``grace`` is the time between SIGTERM and SIGKILL when stopping (or at a time limit).
-    ``new_session`` (default) starts each process in its own session: no controlling terminal
-    at all, so a program that opens ``/dev/tty`` (an ssh password prompt) fails instead of
+    ``new_session=True`` starts each process in its own session: no controlling terminal at
+    all, so a program that opens ``/dev/tty`` (an ssh password prompt) fails instead of
     stopping on SIGTTIN. ``new_session=False`` uses only a new process group in the caller's
     session, which launches faster where the kernel's scheduler autogroups make ``setsid``
-    expensive (see ``benchmarks/bench_local.py``); stopping works the same either way.
+    expensive (+0.5-1 ms per launch on a loaded machine, ``benchmarks/bench_local.py``);
+    stopping works the same either way. The default (``None``) takes a session only when this
+    process has a controlling terminal: without one (batch jobs, CI, nohup), a child in our
+    session has no terminal to open either, so the process group gives the same guarantees.
+    ``max_parallel`` is the default cap ``Experiment.start`` puts on launches running at once
+    (default: the number of CPUs this process may run on).
     """
 
     name = "local"
+    #: Every status change of a process this launcher started is told through ``watch`` (as it
+    #: happens, on the reaper thread), so ``Experiment`` need not poll for those.
+    tells_every_change = True
 
-    def __init__(self, *, grace: float = DEFAULT_GRACE, new_session: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        grace: float = DEFAULT_GRACE,
+        new_session: bool | None = None,
+        max_parallel: int | None = None,
+    ) -> None:
         self.grace = grace
-        self.new_session = new_session
+        self.new_session = _has_terminal() if new_session is None else new_session
+        #: ``Experiment.start``'s default cap on launches running at once (``None``: the CPUs
+        #: this process may use), so a 10^4-member ensemble does not exhaust PIDs or fds.
+        self.max_parallel = max_parallel if max_parallel is not None else _usable_cpus()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._procs: dict[Handle, _Proc] = {}
@@ -471,7 +503,7 @@ class LocalLauncher:
         """Statuses once every handle is done (an exit wakes this at once) or at ``timeout``."""
         procs = [self._proc(h) for h in handles]
         with self._cond:
-            self._cond.wait_for(lambda: all(p.done for p in procs), timeout=max(0.0, timeout))
+            self._cond.wait_for(_all_done(procs), timeout=max(0.0, timeout))
             return IOSuccess({p.handle: p.state for p in procs})
 
     def stop(self, handles: Sequence[Handle]) -> IOResult[None, EffectError]:
@@ -601,6 +633,37 @@ def _wait_groups_gone(groups: set[int], timeout: float) -> bool:
                 time.sleep(min(remaining, 0.01))
         finally:
             _close_all(fds)
+
+
+def _all_done(procs: Sequence[_Proc]) -> Callable[[], bool]:
+    """A predicate "every one of ``procs`` is done" that is woken once per exit: it remembers how
+    far it got (a proc never becomes un-done), so N exits cost O(N) checks, not O(N^2)."""
+    at = 0
+
+    def done() -> bool:
+        nonlocal at
+        while at < len(procs) and procs[at].done:
+            at += 1
+        return at == len(procs)
+
+    return done
+
+
+def _has_terminal() -> bool:
+    """Whether this process has a controlling terminal (``/dev/tty`` opens)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _pid_of(handle: Handle) -> int:

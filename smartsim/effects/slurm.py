@@ -51,12 +51,14 @@ from smartsim.commands._types import Command, Submission
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.slurm import (
     SACCT_ENV,
+    never_starts,
     parse_sacct_rows,
     parse_salloc_pending,
     parse_salloc_stderr,
     parse_sbatch_parsable,
     parse_squeue,
     sacct_argv,
+    sacct_known_argv,
     salloc_argv,
     scancel_argv,
     squeue_argv,
@@ -67,6 +69,7 @@ from smartsim.commands.slurm_plan import (
     _is_mpi_launch,
     _parse_id,
     allocation_env,
+    allocations_used,
     job_id_text,
     parse_job_layout,
     parse_squeue_steps,
@@ -81,10 +84,12 @@ from smartsim.errors import (
     ExecutableNotFound,
     Interrupted,
     Invalid,
+    NeverStarts,
     NonZeroExit,
     OSFailure,
     SchedulerUnavailable,
     Timeout,
+    UnknownJob,
     UnparsableOutput,
 )
 from smartsim.status import JobState, Status
@@ -105,6 +110,7 @@ __all__ = [
     "parse_job_layout",
     "plan_slurm",
     "release",
+    "release_allocation",
     "srun_outcome",
 ]
 
@@ -184,6 +190,43 @@ def release(job_id: JobId | str) -> IOResult[None, EffectError]:
         return IOSuccess(None)
 
     return _client(scancel_argv([jid])).bind(check)
+
+
+def release_allocation(job_id: JobId | str) -> IOResult[None, EffectError]:
+    """Release an allocation by its id (``scancel -v``): one that has already ended is not an
+    error, an id Slurm does not know is :class:`~smartsim.errors.UnknownJob` with Slurm's own
+    words -- unless accounting remembers it (it ended longer ago than ``MinJobAge``)."""
+    jid = _parse_id(job_id) if isinstance(job_id, str) else job_id
+    if jid is None:
+        return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
+
+    def check(done: Completed) -> IOResult[None, EffectError]:
+        if done.returncode != 0 and not _already_gone(done):
+            return IOFailure(_failed(done))
+        unknown = [line.strip() for line in done.stderr.splitlines() if _UNKNOWN in line]
+        if not unknown:
+            return IOSuccess(None)
+        return _in_accounting(jid).bind(
+            lambda known: IOSuccess(None) if known else IOFailure(UnknownJob(str(jid), unknown[-1]))
+        )
+
+    return _client(scancel_argv([jid], verbose=True)).bind(check)
+
+
+#: What Slurm says of a job id it does not know (scancel -v, squeue, scontrol).
+_UNKNOWN: Final = "Invalid job id specified"
+
+
+def _in_accounting(jid: JobId) -> IOResult[bool, EffectError]:
+    """Whether accounting has a record of job ``jid`` (False when there is no accounting:
+    then nothing says it ever existed)."""
+    argv = sacct_known_argv(jid)
+
+    def read(done: Completed) -> IOResult[bool, EffectError]:
+        rows = [line for line in done.stdout.splitlines() if line.strip()]
+        return IOSuccess(done.returncode == 0 and bool(rows))
+
+    return _client(argv).bind(read)
 
 
 #: Seconds salloc is given to exit after its pending job is cancelled, then after SIGTERM,
@@ -482,9 +525,16 @@ class SlurmLauncher:
     # ------------------------------------------------------------------ planning
 
     def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-        """Pure: the launches that run ``entity`` (see :func:`plan_slurm`)."""
+        """The launches that run ``entity`` (see :func:`plan_slurm`), given the layout of each
+        running allocation its steps use (read once per allocation, ``scontrol show job -d``;
+        one that cannot be read now is left out: its steps are not checked against it)."""
         after = world.after or self._after
-        return plan_slurm(entity, world, alloc=self.alloc, after=after)
+        layouts = {}
+        for job in allocations_used(entity, world, alloc=self.alloc):
+            got = self.layout(job)
+            if isinstance(got, IOSuccess):
+                layouts[job] = unsafe_perform_io(got.unwrap())
+        return plan_slurm(entity, world, alloc=self.alloc, after=after, layouts=layouts)
 
     @contextlib.contextmanager
     def after(self, handles: Iterable[Handle]) -> Iterator[None]:
@@ -659,10 +709,13 @@ class SlurmLauncher:
         """Start an MPI launcher as a local process that sees allocation ``SLURM_JOB_ID`` as
         ``salloc``'s shell would; its output goes to the model's files."""
         job = command.env["SLURM_JOB_ID"]
-        got = self.layout(job)
-        if isinstance(got, IOFailure):
-            return IOFailure(unsafe_perform_io(got.failure()))
-        env = environment({**command.env, **allocation_env(job, unsafe_perform_io(got.unwrap()))})
+        planned = dict(command.env.items())
+        if "SLURM_JOB_NODELIST" not in planned:  # the layout could not be read when planned
+            got = self.layout(job)
+            if isinstance(got, IOFailure):
+                return IOFailure(unsafe_perform_io(got.failure()))
+            planned.update(allocation_env(job, unsafe_perform_io(got.unwrap())))
+        env = environment(planned)
         try:
             with open(launch.stdout, "ab") as out, open(launch.stderr, "ab") as err:
                 proc = subprocess.Popen(
@@ -760,7 +813,8 @@ class SlurmLauncher:
 
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
-        ``squeue``, ``sacct``), none for handles already final."""
+        ``squeue``, ``sacct``), none for handles already final -- and one ``squeue`` more, for
+        all of them, while srun clients wait for jobs of their own (Slurm's pending reason)."""
         states: dict[Handle, JobState] = {}
         by_cluster: dict[str | None, list[Handle]] = {}
         for handle in handles:
@@ -780,6 +834,7 @@ class SlurmLauncher:
             if isinstance(result, IOFailure):
                 return result
             states.update(unsafe_perform_io(result.unwrap()))
+        states = self._own_job_reasons(states)
         out = {h: self._named(h, states[h]) for h in handles}
         self._notify(out)
         return IOSuccess(out)
@@ -874,7 +929,7 @@ class SlurmLauncher:
         need_sacct: list[Handle] = []
         for h in batches:
             state = queued.get(JobId.parse(h.job_id).map(str).value_or(h.job_id))
-            if state is None or state.status.is_final or self._member_ended(h, listed):
+            if state is None or state.status.is_final or self._members_unknown(h, state, listed):
                 need_sacct.append(h)
         for h in steps:
             tracked = self._track(h)
@@ -893,10 +948,25 @@ class SlurmLauncher:
                 accounted = self._read_sacct(done)
                 if accounted is None:
                     return IOFailure(_failed(done))
+        # squeue's job-level rows by job number, once per poll (each handle looking through all
+        # of them would make a poll O(K^2): minutes at K = 10^4)
+        live_by_job: dict[int, list[JobState]] = {}
+        for key, state in queued.items():
+            row = _parse_id(key)
+            if row is not None and row.step is None:
+                live_by_job.setdefault(row.job, []).append(state)
         out: dict[Handle, JobState] = {}
         for h in batches:
-            out[h] = self._batch_state(h, queued, accounted)
+            out[h] = self._batch_state(h, live_by_job, accounted)
             if h.get(_STEPS):
+                if out[h].status.is_final and self.accounting and not _accounted(h, accounted):
+                    # slurmdbd records a job's steps before the job itself: until the job's
+                    # own row is there, its members' rows may not be
+                    out[h] = JobState(
+                        Status.RUNNING,
+                        "COMPLETING",
+                        reason="the job has ended; waiting for accounting to record its steps",
+                    )
                 self._member_states(h, out[h], listed, accounted)
         for h in steps:
             out[h] = self._step_state(h, running_ids, accounted)
@@ -1001,14 +1071,18 @@ class SlurmLauncher:
                 if step in names:
                     tracked.members_seen.add(member)
 
-    def _member_ended(self, h: Handle, listed: Sequence[tuple[JobId, str]]) -> bool:
-        """Whether a member step seen running has left squeue and is not final yet."""
+    def _members_unknown(
+        self, h: Handle, job: JobState, listed: Sequence[tuple[JobId, str]]
+    ) -> bool:
+        """Whether a running batch job has a member that is neither final nor running (its
+        step ended, perhaps before any poll saw it): then only sacct can tell."""
+        if job.status is not Status.RUNNING or not h.get(_STEPS):
+            return False
         tracked = self._track(h)
         jid = _parse_id(h.job_id)
         names = {name for j, name in listed if jid is not None and j.job == jid.job}
         return any(
-            member in tracked.members_seen
-            and step not in names
+            step not in names
             and not (member in tracked.members and tracked.members[member].status.is_final)
             for member, step in self._member_steps(h)
         )
@@ -1027,41 +1101,44 @@ class SlurmLauncher:
         jid = _parse_id(h.job_id)
         if jid is None:
             return
-        running = {name: j for j, name in listed if j.job == jid.job}
+        # a job that has ended runs nothing, whatever squeue still lists of its steps
+        running = {} if job.status.is_final else {n: j for j, n in listed if j.job == jid.job}
         rows = (accounted or {}).get(str(jid.job), [])
         for member, step in self._member_steps(h):
             known = tracked.members.get(member)
             if known is not None and known.status.is_final:
                 continue
-            named = [
-                (rid, s) for rid, s, rname in rows if rname == step and "." in rid
-            ]
+            step_id = known.job_id if known is not None else ""
+            named = [(rid, st) for rid, st, rname in rows if rname == step and "." in rid]
             if named:
                 rid, state = max(named, key=lambda c: _step_no(_parse_id(c[0]) or JobId(0)))
-                if state.status.is_final or step not in running:
+                step_id = rid
+                if state.status.is_final:
                     tracked.members[member] = attrs.evolve(state, job_id=rid)
                     continue
             if step in running:
                 step_id = job_id_text(attrs.evolve(running[step], cluster=_cluster(h)))
                 tracked.members[member] = JobState(Status.RUNNING, "RUNNING", job_id=step_id)
             elif job.status is Status.COMPLETED:
-                tracked.members[member] = attrs.evolve(
-                    job, job_id=known.job_id if known else "", start=None, end=None
-                )
+                # the script exits non-zero when any member did: each member exited 0
+                tracked.members[member] = JobState(
+                    Status.COMPLETED, "COMPLETED", 0, job_id=step_id,
+                    reason="" if step_id else "the batch job completed (no row for its step)",
+                )  # fmt: skip
             elif job.status.is_final:
                 tracked.members[member] = JobState(
                     job.status,
                     job.raw,
                     reason=f"the batch job ended {job.raw or job.status}; this member's own exit "
                     "is not known (no accounting row for its step)",
-                    job_id=known.job_id if known else "",
+                    job_id=step_id,
                 )
             elif member in tracked.members_seen:
                 tracked.members[member] = JobState(
                     Status.RUNNING,
                     "COMPLETING",
                     reason="its step has ended; its exit is not known yet",
-                    job_id=known.job_id if known else "",
+                    job_id=step_id,
                 )
             else:
                 tracked.members[member] = JobState(
@@ -1071,16 +1148,17 @@ class SlurmLauncher:
     def _batch_state(
         self,
         h: Handle,
-        queued: Mapping[str, JobState],
+        live_by_job: Mapping[int, list[JobState]],
         accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
     ) -> JobState:
-        """The job's state from squeue, else from sacct; an array or heterogeneous job (rows
-        ``12_3``, ``12_[4-7]``, ``12+1``) is the combination of its rows."""
+        """The job's state from squeue (its job-level rows, by job number), else from sacct; an
+        array or heterogeneous job (rows ``12_3``, ``12_[4-7]``, ``12+1``) is the combination
+        of its rows."""
         tracked = self._track(h)
         jid = _parse_id(h.job_id)
         if jid is None:
             return JobState(Status.UNKNOWN, reason=f"not a Slurm job id: {h.job_id!r}")
-        live = [s for key, s in queued.items() if _same_job(key, jid)]
+        live = list(live_by_job.get(jid.job, ()))
         rows = [s for rid, s, _ in (accounted or {}).get(str(jid.job), []) if _same_job(rid, jid)]
         if live and not all(s.status.is_final for s in live):
             return _combine(live)
@@ -1185,9 +1263,34 @@ class SlurmLauncher:
                 states = unsafe_perform_io(result.unwrap())
                 if all(s.status.is_final for s in states.values()) or remaining <= 0:
                     return result
+                stuck = _never_starting(states)
+                if stuck:  # a wait that could never end
+                    return IOFailure(NeverStarts(stuck))
                 interval = 0.05 if last != states else min(interval * 2, MAX_POLL_INTERVAL)
                 last = states
             self._nap(handles, min(interval, max(remaining, 0.0)))
+
+    def _own_job_reasons(self, states: Mapping[Handle, JobState]) -> dict[Handle, JobState]:
+        """``states`` with Slurm's pending reason for steps whose srun still waits for its own
+        job (the step's state says only that it waits; one ``squeue`` for all such jobs)."""
+        out = dict(states)
+        waiting = {
+            h: own
+            for h, s in states.items()
+            if s.status is Status.PENDING and _kind(h) == "job"
+            and (own := self._track(h).own_job) is not None and own.cluster is None
+        }  # fmt: skip
+        if not waiting:
+            return out
+        got = self._call(squeue_argv(list(waiting.values())))
+        if isinstance(got, IOFailure):
+            return out
+        rows = parse_squeue(unsafe_perform_io(got.unwrap()).stdout).value_or({})
+        for h, own in waiting.items():
+            row = rows.get(str(own.job))
+            if row is not None and row.status is Status.PENDING:
+                out[h] = attrs.evolve(out[h], reason=row.reason)
+        return out
 
     def _nap(self, handles: Sequence[Handle], seconds: float) -> None:
         """Sleep up to ``seconds``, waking early when a local srun client exits."""
@@ -1261,10 +1364,32 @@ class SlurmLauncher:
 _GONE: Final = ("Invalid job id specified", "already completing or completed", "Job/step already")
 
 
+def _never_starting(states: Mapping[Handle, JobState]) -> tuple[str, ...]:
+    """``name (job id): REASON: why`` of every handle Slurm holds pending for a reason under
+    which it cannot start (see :data:`~smartsim.commands.slurm.NEVER_STARTS`)."""
+    out = []
+    for handle, state in states.items():
+        why = never_starts(state.reason) if state.status is Status.PENDING else None
+        if why is not None:
+            known = state.job_id or handle.job_id
+            job = f" ({known})" if known else ""
+            out.append(f"{handle.name}{job}: {state.reason}: {why}")
+    return tuple(out)
+
+
 def _already_gone(done: Completed) -> bool:
     """Whether a failed scancel only said that its targets had already ended."""
     errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
     return bool(errors) and all(any(g in line for g in _GONE) for line in errors)
+
+
+def _accounted(
+    handle: Handle, accounted: Mapping[str, list[tuple[str, JobState, str]]] | None
+) -> bool:
+    """Whether sacct has a final job-level row for ``handle``'s job."""
+    jid = _parse_id(handle.job_id)
+    rows = (accounted or {}).get(str(jid.job), []) if jid is not None else []
+    return any(_same_job(rid, jid) and s.status.is_final for rid, s, _ in rows if jid)
 
 
 def _listed(step: JobId | None, running: Iterable[JobId]) -> bool:
