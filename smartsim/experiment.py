@@ -41,6 +41,7 @@ from smartsim.commands.launch import (
     resolve_run_command,
 )
 from smartsim.commands.plan import Launch, Plan, World, output_paths
+from smartsim.commands.scheduler import Scheduler
 from smartsim.effects import files, journal
 from smartsim.effects.launcher import Handle, Launcher, Notifies, NotifiesMembers, Waits
 from smartsim.ensemble import Strategy
@@ -76,15 +77,17 @@ T = TypeVar("T")
 #: A file argument: one path, or a sequence of them.
 FileArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
-#: Launcher name -> "module:class" of its effects (constructed with no arguments, on use).
+#: Launcher name -> "module:attribute", imported on use: an effects launcher class (constructed
+#: with no arguments), or a batch scheduler's pure :class:`~smartsim.commands.scheduler.Scheduler`
+#: record, which :class:`~smartsim.effects.scheduler.SchedulerLauncher` drives.
 LAUNCHERS: Final[dict[str, str]] = {
     "local": "smartsim.effects.local:LocalLauncher",
     "slurm": "smartsim.effects.slurm:SlurmLauncher",
-    "pbs": "smartsim.effects.pbs:PbsLauncher",
-    "lsf": "smartsim.effects.lsf:LsfLauncher",
-    "sge": "smartsim.effects.sge:SgeLauncher",
-    "flux": "smartsim.effects.flux:FluxLauncher",
-    "kubernetes": "smartsim.effects.kubernetes:KubernetesLauncher",
+    "pbs": "smartsim.commands.pbs:SCHEDULER",
+    "lsf": "smartsim.commands.lsf:SCHEDULER",
+    "sge": "smartsim.commands.sge:SCHEDULER",
+    "flux": "smartsim.commands.flux:SCHEDULER",
+    "kubernetes": "smartsim.commands.kubernetes:SCHEDULER",
     "dragon": "smartsim.effects.dragon:DragonLauncher",
 }
 #: Where each launcher finds an enclosing allocation in the caller's environment.
@@ -142,6 +145,10 @@ def _load_launcher(name: str) -> Launcher:
             f"but {target} is not in this installation"
         )
         raise SmartSimError(BadValue("launcher", name, expected))
+    if isinstance(cls, Scheduler):
+        from smartsim.effects.scheduler import SchedulerLauncher
+
+        return SchedulerLauncher(cls)
     launcher: Launcher = cls()
     return launcher
 
@@ -406,10 +413,10 @@ class Experiment:
         """``run_command="auto"``, or none named for settings that need a parallel launcher:
         this launcher's own (``srun`` under Slurm, ``flux`` under Flux, ``jsrun`` under LSF
         with CSM); a serial program keeps its direct launch."""
-        key = self.launcher
-        if key == "lsf" and getattr(self._launcher, "csm", False):
-            key = "lsf-csm"
-        return resolve_run_command(rs, OWN_PARALLEL_LAUNCHER.get(key))
+        scheduler = getattr(self._launcher, "scheduler", None)
+        if isinstance(scheduler, Scheduler):  # a batch scheduler's record names its own
+            return resolve_run_command(rs, scheduler.parallel_launcher)
+        return resolve_run_command(rs, OWN_PARALLEL_LAUNCHER.get(self.launcher))
 
     def create_batch_settings(self, **fields: Any) -> BatchSettings:
         """Validated :class:`BatchSettings` (the local launcher cannot run batch jobs).

@@ -36,23 +36,23 @@ from smartsim.commands.flux import (
     parse_flux_submit,
     plan_flux,
 )
+from smartsim.commands.flux import SCHEDULER as FLUX
 from smartsim.commands.launch import LaunchContext, run_command_spec
 from smartsim.commands.plan import World
-from smartsim.effects.flux import FluxLauncher, settle
 from smartsim.effects.launcher import Handle
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
     DuplicateOption,
-    ExecutableNotFound,
     ForbiddenCharacter,
-    SchedulerUnavailable,
     Unsupported,
 )
 from smartsim.status import JobState, Status
 from smartsim.validate import run_settings_problems
 from smartsim.values import AllocationRequest, BatchSettings, Duration, Ensemble, Model, RunSettings
 from tests.oracles import flux_cli
+from tests.results import settle
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -642,7 +642,7 @@ def calls(state: Path) -> list[list[str]]:
 
 
 def wait_final(
-    launcher: FluxLauncher, handles: list[Handle], timeout: float = 10
+    launcher: SchedulerLauncher, handles: list[Handle], timeout: float = 10
 ) -> dict[Handle, JobState]:
     deadline = time.monotonic() + timeout
     while True:
@@ -654,7 +654,7 @@ def wait_final(
 
 def test_launcher_start_poll_complete(fake_flux: Path, tmp_path: Path) -> None:
     """A model submitted with the fake flux runs to COMPLETED; its output lands in its file."""
-    launcher = FluxLauncher()
+    launcher = SchedulerLauncher(FLUX)
     model = Model(
         name="hello",
         path=str(tmp_path / "hello"),
@@ -668,36 +668,9 @@ def test_launcher_start_poll_complete(fake_flux: Path, tmp_path: Path) -> None:
     assert (tmp_path / "hello" / "hello.out").read_text() == "a b $HOME\n"
 
 
-def test_launcher_poll_is_one_call_and_stop_cancels(fake_flux: Path, tmp_path: Path) -> None:
-    """Five jobs are polled with one ``flux jobs`` and stopped with one ``flux cancel``;
-    stopping an already finished job is not an error."""
-    launcher = FluxLauncher()
-    members = [
-        Model(
-            name=f"s{i}",
-            path=str(tmp_path / f"s{i}"),
-            run_settings=RunSettings(exe="sleep", args=("30",)),
-        )
-        for i in range(4)
-    ] + [Model(name="quick", path=str(tmp_path / "q"), run_settings=RunSettings(exe="false"))]
-    ens = Ensemble(name="ens", path=str(tmp_path), members=members)
-    launches = launcher.plan(ens, World(exp_path=str(tmp_path))).unwrap()
-    handles = [settle(launcher.start(launch)).unwrap() for launch in launches]
-    before = len(calls(fake_flux))
-    settle(launcher.poll(handles)).unwrap()
-    assert [c[0] for c in calls(fake_flux)[before:]] == ["jobs"]
-    time.sleep(0.3)  # "false" has ended by now
-    before = len(calls(fake_flux))
-    assert settle(launcher.stop(handles)) == Success(None)
-    assert [c[0] for c in calls(fake_flux)[before:]] == ["cancel"]
-    states = wait_final(launcher, handles)
-    assert [states[h].status for h in handles] == [Status.CANCELLED] * 4 + [Status.FAILED]
-    assert states[handles[-1]].returncode == 1
-
-
 def test_launcher_batch_ensemble(fake_flux: Path, tmp_path: Path) -> None:
     """A batch ensemble is written as a script, submitted with ``flux batch`` and completes."""
-    launcher = FluxLauncher()
+    launcher = SchedulerLauncher(FLUX)
     members = [
         Model(
             name=f"m{i}",
@@ -717,30 +690,6 @@ def test_launcher_batch_ensemble(fake_flux: Path, tmp_path: Path) -> None:
     assert launch.submission is not None
     assert Path(launch.submission.script_path).read_text() == launch.submission.script
     assert wait_final(launcher, [handle])[handle].status is Status.COMPLETED
-
-
-def test_missing_flux_is_typed_and_preview_still_works(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without a flux executable, planning works and starting fails naming the tool."""
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    launcher = FluxLauncher(tools={"flux": str(tmp_path / "no" / "flux")})
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
-    assert launch.command is not None and launch.command.argv[0] == str(tmp_path / "no" / "flux")
-    error = settle(launcher.start(launch)).failure()
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("/no/flux")
-    assert not (tmp_path / "m").exists()  # nothing was created before the check
-
-
-def test_unreachable_instance_is_transient(
-    fake_flux: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """A Flux instance that cannot be reached is a transient SchedulerUnavailable."""
-    monkeypatch.setenv("FAKE_FLUX_UNREACHABLE", "1")
-    handle = Handle(launcher="flux", name="m", job_id="1234")
-    error = settle(FluxLauncher().poll([handle])).failure()
-    assert isinstance(error, SchedulerUnavailable) and error.transient
 
 
 def test_fake_flux_rejects_what_flux_rejects(fake_flux: Path) -> None:
@@ -817,27 +766,3 @@ def test_experiment_start_status_stop(fake_flux: Path, tmp_path: Path) -> None:
     exp.stop(slow)
     assert exp.get_status(slow) == [Status.CANCELLED]
     assert (tmp_path / "fx" / "quick" / "quick.out").read_text() == "hi\n"
-
-
-def test_poll_of_unknown_ids_is_unknown_not_an_error(fake_flux: Path, tmp_path: Path) -> None:
-    """flux-jobs(1) reports ids it does not know on stderr ("JobID … unknown", exit 1); those
-    handles are UNKNOWN while the known ones keep their state."""
-    launcher = FluxLauncher()
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
-    known = settle(launcher.start(launch)).unwrap()
-    stranger = Handle(launcher="flux", name="x", job_id="1234")
-    states = settle(launcher.poll([known, stranger])).unwrap()
-    assert states[stranger].status is Status.UNKNOWN
-    assert states[known].status in (Status.PENDING, Status.RUNNING, Status.COMPLETED)
-    alone = settle(launcher.poll([stranger])).unwrap()
-    assert alone[stranger].status is Status.UNKNOWN
-    assert settle(launcher.stop([stranger])) == Success(None)  # gone already: not an error
-
-
-def test_flux_launcher_implements_the_protocol() -> None:
-    """FluxLauncher is a Launcher (checked by mypy here) constructible with no arguments."""
-    from smartsim.effects.launcher import Launcher
-
-    launcher: Launcher = FluxLauncher()
-    assert launcher.name == "flux"

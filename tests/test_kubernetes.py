@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from smartsim.commands.kubernetes import SCHEDULER as KUBERNETES
 from smartsim.commands.kubernetes import (
     Container,
     JobManifest,
@@ -37,20 +38,17 @@ from smartsim.commands.kubernetes import (
     plan_kubernetes,
 )
 from smartsim.commands.plan import World
-from smartsim.effects.flux import settle
-from smartsim.effects.kubernetes import KubernetesLauncher
-from smartsim.effects.launcher import Handle
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadName,
     BadValue,
     EmptyValue,
-    ExecutableNotFound,
     NonZeroExit,
-    SchedulerUnavailable,
     Unsupported,
 )
-from smartsim.status import JobState, Status
+from smartsim.status import Status
 from smartsim.values import BatchSettings, Duration, Ensemble, Model, RunSettings
+from tests.results import settle
 
 FAKES = Path(__file__).parent / "fakes"
 K8S_VERSION = kubernetes_validate.latest_version()
@@ -415,53 +413,9 @@ def calls(state: Path) -> list[list[str]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def wait_final(
-    launcher: KubernetesLauncher, handles: list[Handle], timeout: float = 10
-) -> dict[Handle, JobState]:
-    deadline = time.monotonic() + timeout
-    while True:
-        states = dict(settle(launcher.poll(handles)).unwrap())
-        if all(s.status.is_final for s in states.values()) or time.monotonic() > deadline:
-            return states
-        time.sleep(0.05)
-
-
-def test_launcher_start_poll_stop(fake_kubectl: Path, tmp_path: Path) -> None:
-    """Jobs created with the fake kubectl run to their end; four are polled with one call and
-    stopped with one delete; a finished Job keeps its status after deletion."""
-    launcher = KubernetesLauncher()
-    rs_sleep = RunSettings(exe="sleep", args=("30",), run_args=IMAGE)
-    members = [
-        Model(name=f"s{i}", path=str(tmp_path / f"s{i}"), run_settings=rs_sleep) for i in range(2)
-    ] + [
-        Model(name="ok", path=str(tmp_path / "ok"),
-              run_settings=RunSettings(exe="echo", args=("$(X)",), run_args=IMAGE)),
-        Model(name="bad", path=str(tmp_path / "bad"),
-              run_settings=RunSettings(exe="false", run_args=IMAGE)),
-    ]  # fmt: skip
-    world = World(exp_path=str(tmp_path / "exp"))
-    launches = [launcher.plan(m, world).unwrap()[0] for m in members]
-    handles = [settle(launcher.start(launch)).unwrap() for launch in launches]
-    assert [h.job_id for h in handles] == ["s0", "s1", "ok", "bad"]
-    time.sleep(0.4)
-    before = len(calls(fake_kubectl))
-    states = settle(launcher.poll(handles)).unwrap()
-    assert [c[0] for c in calls(fake_kubectl)[before:]] == ["get"]
-    assert [states[h].status for h in handles] == [
-        Status.RUNNING, Status.RUNNING, Status.COMPLETED, Status.FAILED,
-    ]  # fmt: skip
-    before = len(calls(fake_kubectl))
-    assert settle(launcher.stop(handles)) == Success(None)
-    assert [c[0] for c in calls(fake_kubectl)[before:]] == ["delete"]
-    final = wait_final(launcher, handles)
-    assert [final[h].status for h in handles] == [
-        Status.CANCELLED, Status.CANCELLED, Status.COMPLETED, Status.FAILED,
-    ]  # fmt: skip
-
-
 def test_create_twice_is_already_exists(fake_kubectl: Path, tmp_path: Path) -> None:
     """A Job's name is taken until it is deleted: a second create is a NonZeroExit saying so."""
-    launcher = KubernetesLauncher()
+    launcher = SchedulerLauncher(KUBERNETES)
     model = Model(name="m", path=str(tmp_path / "m"),
                   run_settings=RunSettings(exe="true", run_args=IMAGE))  # fmt: skip
     (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
@@ -488,24 +442,6 @@ def test_fake_kubectl_validates_manifests(fake_kubectl: Path) -> None:
     assert done.returncode == 0 and done.stdout == "job.batch/good-name created\n"
 
 
-def test_missing_kubectl_and_unreachable_server(
-    fake_kubectl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No kubectl: a typed ExecutableNotFound naming it (preview still works); no API server:
-    a transient SchedulerUnavailable."""
-    launcher = KubernetesLauncher(tools={"kubectl": str(tmp_path / "none" / "kubectl")})
-    model = Model(name="m", path=str(tmp_path / "m"),
-                  run_settings=RunSettings(exe="true", run_args=IMAGE))  # fmt: skip
-    (launch,) = launcher.plan(model, World(exp_path=str(tmp_path))).unwrap()
-    assert "kubectl create -f -" in launch.shell().replace(str(tmp_path / "none") + "/", "")
-    error = settle(launcher.start(launch)).failure()
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("none/kubectl")
-    monkeypatch.setenv("FAKE_KUBECTL_UNREACHABLE", "1")
-    handle = Handle(launcher="kubernetes", name="m", job_id="m", extra=(("experiment", "e"),))
-    error = settle(KubernetesLauncher().poll([handle])).failure()
-    assert isinstance(error, SchedulerUnavailable) and error.transient
-
-
 @settings(
     max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -515,8 +451,9 @@ def test_fake_accepts_every_planned_manifest(
 ) -> None:
     """Every manifest smartsim plans is accepted by the fake kubectl (schema + server rules)."""
     model = Model(name=f"m{str(uid)[:8]}", path=str(tmp_path / "m"), run_settings=rs)
-    (launch,) = KubernetesLauncher().plan(model, World(exp_path=str(tmp_path / "e"))).unwrap()
-    assert isinstance(settle(KubernetesLauncher().start(launch)), Success)
+    launcher = SchedulerLauncher(KUBERNETES)
+    (launch,) = launcher.plan(model, World(exp_path=str(tmp_path / "e"))).unwrap()
+    assert isinstance(settle(launcher.start(launch)), Success)
 
 
 def test_experiment_start_status_stop(fake_kubectl: Path, tmp_path: Path) -> None:
@@ -536,11 +473,3 @@ def test_experiment_start_status_stop(fake_kubectl: Path, tmp_path: Path) -> Non
     assert exp.get_status(slow) == [Status.RUNNING]
     exp.stop(slow)
     assert exp.get_status(slow) == [Status.CANCELLED]
-
-
-def test_kubernetes_launcher_implements_the_protocol() -> None:
-    """KubernetesLauncher is a Launcher (checked by mypy here) constructible with no arguments."""
-    from smartsim.effects.launcher import Launcher
-
-    launcher: Launcher = KubernetesLauncher()
-    assert launcher.name == "kubernetes"

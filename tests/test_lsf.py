@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -15,9 +14,7 @@ from typing import TypeVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from returns.io import IOResult
 from returns.result import Failure, Success
-from returns.unsafe import unsafe_perform_io
 
 from smartsim import Experiment, SmartSimError, Status
 from smartsim.commands.lsf import (
@@ -41,13 +38,9 @@ from smartsim.commands.lsf import (
     run_limit,
 )
 from smartsim.commands.plan import World
-from smartsim.effects.launcher import Handle
-from smartsim.effects.lsf import LsfLauncher
 from smartsim.errors import (
     BadValue,
     DuplicateOption,
-    EffectError,
-    ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
     Unsupported,
@@ -137,15 +130,6 @@ def models(draw: st.DrawFn) -> Model:
 
 def world() -> World:
     return World(exp_path="/exp")
-
-
-def ok(result: IOResult[T, EffectError]) -> T:
-    """The value of a successful effect (the test fails on an error)."""
-    return unsafe_perform_io(result.unwrap())
-
-
-def error_of(result: IOResult[object, EffectError]) -> EffectError:
-    return unsafe_perform_io(result.failure())
 
 
 # =========================================================================== golden rows
@@ -518,8 +502,8 @@ def _calls(state: Path) -> list[dict[str, object]]:
 
 
 def test_experiment_start_status_stop(fake_lsf: Path, tmp_path: Path) -> None:
-    """Through ``Experiment(launcher="lsf")``: the script reaches bsub on standard input, a
-    quick job completes with its output in place, a long one runs and is then CANCELLED."""
+    """Through ``Experiment(launcher="lsf")``: the script reaches bsub on standard input and
+    the job completes with its output in place (a long job's stop: test_schedulers)."""
     exp = Experiment("e", exp_path=tmp_path / "exp", launcher="lsf")
     bs = exp.create_batch_settings(nodes=1, time=dt.timedelta(minutes=5))
     quick = exp.create_model(
@@ -531,41 +515,6 @@ def test_experiment_start_status_stop(fake_lsf: Path, tmp_path: Path) -> None:
     assert "hello from 1" in (tmp_path / "exp" / "quick" / "quick.out").read_text()
     (submission,) = [c for c in _calls(fake_lsf) if c["tool"] == "bsub"]
     assert submission["argv"] == [] and "#BSUB -W 5" in str(submission["stdin"])
-
-    slow = exp.create_model("slow", exp.create_run_settings("sleep", ["30"]), batch_settings=bs)
-    exp.start(slow, block=False)
-    deadline = time.monotonic() + 20
-    while exp.get_status(slow) != [Status.RUNNING] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert exp.get_status(slow) == [Status.RUNNING]
-    exp.stop(slow)
-    assert exp.get_status(slow) == [Status.CANCELLED]
-
-
-def test_poll_is_one_call_for_many_jobs(fake_lsf: Path, tmp_path: Path) -> None:
-    """Polling three jobs runs bjobs once; stopping them runs bkill once."""
-    launcher = LsfLauncher()
-    handles: list[Handle] = []
-    for i in range(3):
-        model = Model(
-            name=f"m{i}",
-            path=str(tmp_path / f"m{i}"),
-            run_settings=RunSettings(exe="sleep", args=("30",)),
-        )
-        handles.append(ok(launcher.start(plan_lsf(model, world()).unwrap()[0])))
-    before = len(_calls(fake_lsf))
-    assert len(ok(launcher.poll(handles))) == 3
-    ok(launcher.stop(handles))
-    assert [c["tool"] for c in _calls(fake_lsf)[before:]] == ["bjobs", "bkill"]
-    assert {s.status for s in ok(launcher.poll(handles)).values()} == {Status.CANCELLED}
-
-
-def test_missing_tools_are_named(tmp_path: Path) -> None:
-    """Without bsub, start fails with ExecutableNotFound naming it; nothing else happens."""
-    launcher = LsfLauncher(tools={"bsub": str(tmp_path / "nowhere" / "bsub")})
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    error = error_of(launcher.start(launcher.plan(model, world()).unwrap()[0]))
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/bsub")
 
 
 def test_fake_bsub_ignores_directives_of_a_script_argument(fake_lsf: Path, tmp_path: Path) -> None:

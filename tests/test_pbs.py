@@ -6,9 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -44,18 +41,16 @@ from smartsim.commands.pbs import (
     variable_list,
     walltime,
 )
+from smartsim.commands.pbs import SCHEDULER as PBS
 from smartsim.commands.plan import World
-from smartsim.effects.launcher import Handle
-from smartsim.effects.pbs import PbsLauncher
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadName,
     BadValue,
     DuplicateOption,
     EffectError,
-    ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
-    SchedulerUnavailable,
     Unsupported,
 )
 from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model, RunSettings
@@ -590,13 +585,9 @@ def ok(result: IOResult[T, EffectError]) -> T:
     return unsafe_perform_io(result.unwrap())
 
 
-def error_of(result: IOResult[object, EffectError]) -> EffectError:
-    return unsafe_perform_io(result.failure())
-
-
 def test_experiment_start_status_stop(fake_pbs: Path, tmp_path: Path) -> None:
-    """Through ``Experiment(launcher="pbs")``: a job that ends completes with its output
-    where smartsim said; a long job is running, then stopped, then CANCELLED."""
+    """Through ``Experiment(launcher="pbs")``: the job sees its PBS job id and completes with
+    its output where smartsim said (start -> status -> stop of a long job: test_schedulers)."""
     exp = Experiment("e", exp_path=tmp_path / "exp", launcher="pbs")
     bs = exp.create_batch_settings(nodes=1, time=dt.timedelta(minutes=5))
     quick = exp.create_model(
@@ -606,84 +597,8 @@ def test_experiment_start_status_stop(fake_pbs: Path, tmp_path: Path) -> None:
     exp.start(quick, block=True)
     assert exp.get_status(quick) == [Status.COMPLETED]
     assert "hello from 1.fakepbs" in (tmp_path / "exp" / "quick" / "quick.out").read_text()
-
-    slow = exp.create_model("slow", exp.create_run_settings("sleep", ["30"]), batch_settings=bs)
-    exp.start(slow, block=False)
-    deadline = time.monotonic() + 20
-    while exp.get_status(slow) != [Status.RUNNING] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert exp.get_status(slow) == [Status.RUNNING]
-    exp.stop(slow)
-    assert exp.get_status(slow) == [Status.CANCELLED]
     tools = [c["tool"] for c in _calls(fake_pbs)]
-    assert tools.count("qsub") == 2 and "qdel" in tools
-
-
-def test_poll_is_one_call_for_many_jobs(fake_pbs: Path, tmp_path: Path) -> None:
-    """Polling three jobs runs qstat once; stopping them runs qdel once."""
-    launcher = PbsLauncher()
-    handles: list[Handle] = []
-    for i in range(3):
-        model = Model(
-            name=f"m{i}",
-            path=str(tmp_path / f"m{i}"),
-            run_settings=RunSettings(exe="sleep", args=("30",)),
-        )
-        (launch,) = plan_pbs(model, world()).unwrap()
-        handles.append(ok(launcher.start(launch)))
-    before = len(_calls(fake_pbs))
-    states = ok(launcher.poll(handles))
-    assert isinstance(states, dict) and len(states) == 3
-    assert [c["tool"] for c in _calls(fake_pbs)[before:]] == ["qstat"]
-    ok(launcher.stop(handles))
-    assert [c["tool"] for c in _calls(fake_pbs)[before:]] == ["qstat", "qdel"]
-    final = ok(launcher.poll(handles))
-    assert isinstance(final, dict)
-    assert {s.status for s in final.values()} == {Status.CANCELLED}
-
-
-def test_stop_of_a_finished_job_is_not_an_error(fake_pbs: Path, tmp_path: Path) -> None:
-    """qdel of a finished job fails with "Job has finished": stop succeeds and the job keeps
-    its own end state."""
-    launcher = PbsLauncher()
-    model = Model(name="f", path=str(tmp_path / "f"), run_settings=RunSettings(exe="false"))
-    handle = ok(launcher.start(plan_pbs(model, world()).unwrap()[0]))
-    assert isinstance(handle, Handle)
-    for _ in range(100):
-        state = ok(launcher.poll([handle]))
-        assert isinstance(state, dict)
-        if state[handle].status.is_final:
-            break
-        time.sleep(0.1)
-    ok(launcher.stop([handle]))
-    state = ok(launcher.poll([handle]))
-    assert isinstance(state, dict) and state[handle].status is Status.FAILED
-
-
-def test_missing_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the scheduler's tools, start fails with ExecutableNotFound naming the missing
-    one — before anything is submitted; preview still works."""
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    absent = PbsLauncher(tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
-    (launch,) = absent.plan(model, world()).unwrap()
-    error = error_of(absent.start(launch))
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/qsub")
-    # qsub present, qstat missing: nothing is submitted
-    only = tmp_path / "only-qsub"
-    only.mkdir()
-    shutil.copy(FAKES / "qsub", only / "qsub")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "python3").symlink_to(sys.executable)
-    monkeypatch.setenv("PATH", os.pathsep.join([str(only), str(bin_dir)]))
-    monkeypatch.setenv("SMARTSIM_FAKE_STATE", str(tmp_path / "state"))
-    launcher = PbsLauncher()
-    (launch,) = launcher.plan(model, world()).unwrap()
-    error = error_of(launcher.start(launch))
-    assert isinstance(error, ExecutableNotFound) and error.command == "qstat"
-    assert not (tmp_path / "state" / "calls.log").exists()
-    exp = Experiment("e", exp_path=tmp_path / "exp", launcher=launcher)
-    assert "qsub" in str(exp.preview(exp.create_model("p", RunSettings(exe="true"))))
+    assert tools.count("qsub") == 1 and "qstat" in tools
 
 
 def test_fake_qsub_rejects_what_qsub_rejects(fake_pbs: Path, tmp_path: Path) -> None:
@@ -717,7 +632,7 @@ def test_reconnect_uses_the_tools_the_job_was_submitted_with(
     earlier process, with the qstat and qdel beside that qsub — not whatever ``qstat`` PATH
     finds."""
     monkeypatch.setenv("SMARTSIM_FAKE_STATE", str(tmp_path / "state"))
-    launcher = PbsLauncher(tools={"qsub": str(FAKES / "qsub")})
+    launcher = SchedulerLauncher(PBS, tools={"qsub": str(FAKES / "qsub")})
     exp = Experiment("e", exp_path=tmp_path / "exp", launcher=launcher)
     model = exp.create_model("slow", RunSettings(exe="sleep", args=("30",)))
     exp.start(model, block=False)
@@ -749,7 +664,7 @@ def test_an_earlier_runs_exit_file_is_never_read(
     server without history, is CANCELLED, not the COMPLETED a stale file would say."""
     monkeypatch.setenv("SMARTSIM_FAKE_PBS_JOB_HISTORY", "0")
     monkeypatch.setenv("SMARTSIM_FAKE_HOLD", "1")
-    launcher = PbsLauncher()
+    launcher = SchedulerLauncher(PBS)
     model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
     (launch,) = plan_pbs(model, world()).unwrap()
     stale = tmp_path / "m" / "m.rc"
@@ -760,16 +675,3 @@ def test_an_earlier_runs_exit_file_is_never_read(
     assert ok(launcher.poll([handle]))[handle].status is Status.PENDING
     ok(launcher.stop([handle]))
     assert ok(launcher.poll([handle]))[handle].status is Status.CANCELLED
-
-
-def test_an_unreachable_server_is_transient(
-    fake_pbs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """qstat that cannot reach the server is a SchedulerUnavailable (transient: polling goes
-    on), not a failed job."""
-    launcher = PbsLauncher()
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    handle = ok(launcher.start(plan_pbs(model, world()).unwrap()[0]))
-    monkeypatch.setenv("SMARTSIM_FAKE_DOWN", "1")
-    error = error_of(launcher.poll([handle]))
-    assert isinstance(error, SchedulerUnavailable) and error.transient

@@ -14,7 +14,8 @@ import pytest
 
 from smartsim import Experiment, RunSettings, SmartSimError, Status
 from smartsim.commands.launch import needs_parallel_launcher, resolve_run_command
-from smartsim.effects.lsf import LsfLauncher
+from smartsim.commands.lsf import scheduler as lsf_scheduler
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import Invalid, Unsupported
 
 PARALLEL = [
@@ -61,7 +62,7 @@ def test_flux_uses_flux_and_lsf_with_csm_uses_jsrun(fields: dict[str, Any]) -> N
     assert rs.run_command == "flux"
     argv = flux.preview(flux.create_model("m", rs)).launches[0].command.argv  # type: ignore[union-attr]
     assert argv[:2] == ("flux", "submit")
-    lsf = Experiment("e", exp_path="/tmp/e", launcher=LsfLauncher(csm=True))
+    lsf = Experiment("e", exp_path="/tmp/e", launcher=SchedulerLauncher(lsf_scheduler(csm=True)))
     if "nodes" not in fields:  # jsrun needs tasks per node with nodes
         rs = lsf.create_run_settings("a.out", run_command="auto", **fields)
         assert rs.run_command == "jsrun"

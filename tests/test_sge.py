@@ -23,6 +23,7 @@ from returns.unsafe import unsafe_perform_io
 from smartsim import Experiment, SmartSimError, Status
 from smartsim.commands.pbs import BatchJob
 from smartsim.commands.plan import World
+from smartsim.commands.sge import SCHEDULER as SGE
 from smartsim.commands.sge import (
     SgeJobId,
     accounting_state,
@@ -50,13 +51,12 @@ from smartsim.commands.sge import (
     variable_list,
 )
 from smartsim.effects.launcher import Handle
-from smartsim.effects.sge import SgeLauncher
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.errors import (
     BadName,
     BadValue,
     DuplicateOption,
     EffectError,
-    ExecutableNotFound,
     ForbiddenCharacter,
     Invalid,
     Unsupported,
@@ -148,10 +148,6 @@ def world() -> World:
 def ok(result: IOResult[T, EffectError]) -> T:
     """The value of a successful effect (the test fails on an error)."""
     return unsafe_perform_io(result.unwrap())
-
-
-def error_of(result: IOResult[object, EffectError]) -> EffectError:
-    return unsafe_perform_io(result.failure())
 
 
 # =========================================================================== golden rows
@@ -615,7 +611,7 @@ def _calls(state: Path) -> list[dict[str, object]]:
 
 def test_experiment_start_status_stop(fake_sge: Path, tmp_path: Path) -> None:
     """Through ``Experiment(launcher="sge")``: a quick job completes (its state from qacct)
-    with its output in place; a long one runs and is then CANCELLED."""
+    with its output in place (a long job's stop: test_schedulers)."""
     exp = Experiment("e", exp_path=tmp_path / "exp", launcher="sge")
     bs = exp.create_batch_settings(time=dt.timedelta(minutes=5))
     quick = exp.create_model(
@@ -627,20 +623,11 @@ def test_experiment_start_status_stop(fake_sge: Path, tmp_path: Path) -> None:
     assert "hello from 1" in (tmp_path / "exp" / "quick" / "quick.out").read_text()
     assert "qacct" in [c["tool"] for c in _calls(fake_sge)]
 
-    slow = exp.create_model("slow", exp.create_run_settings("sleep", ["30"]), batch_settings=bs)
-    exp.start(slow, block=False)
-    deadline = time.monotonic() + 20
-    while exp.get_status(slow) != [Status.RUNNING] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert exp.get_status(slow) == [Status.RUNNING]
-    exp.stop(slow)
-    assert exp.get_status(slow) == [Status.CANCELLED]
-
 
 def test_poll_is_at_most_two_calls(fake_sge: Path, tmp_path: Path) -> None:
     """Polling any number of jobs runs qstat once and, only for jobs qstat no longer lists,
     qacct once."""
-    launcher = SgeLauncher()
+    launcher = SchedulerLauncher(SGE)
     handles: list[Handle] = []
     for i, exe in enumerate(["true", "sleep", "sleep"]):
         rs = RunSettings(exe=exe, args=() if exe == "true" else ("30",))
@@ -671,23 +658,15 @@ def test_a_pending_job_deleted_leaves_no_record_but_is_cancelled(
     """A job deleted while pending has no accounting record (8.1.9); the launcher that
     deleted it reports CANCELLED, another reports UNKNOWN."""
     monkeypatch.setenv("SMARTSIM_FAKE_HOLD", "1")
-    launcher = SgeLauncher()
+    launcher = SchedulerLauncher(SGE)
     model = Model(name="held", path=str(tmp_path / "held"), run_settings=RunSettings(exe="true"))
     handle = ok(launcher.start(plan_sge(model, world()).unwrap()[0]))
     assert ok(launcher.poll([handle]))[handle].status is Status.PENDING
     ok(launcher.stop([handle]))
     assert ok(launcher.poll([handle]))[handle].status is Status.CANCELLED
-    assert ok(SgeLauncher().poll([handle]))[handle] == JobState(
+    assert ok(SchedulerLauncher(SGE).poll([handle]))[handle] == JobState(
         Status.UNKNOWN, reason="sge does not report it"
     )
-
-
-def test_missing_tools_are_named(tmp_path: Path) -> None:
-    """Without qsub, start fails with ExecutableNotFound naming it."""
-    launcher = SgeLauncher(tools={"qsub": str(tmp_path / "nowhere" / "qsub")})
-    model = Model(name="m", path=str(tmp_path / "m"), run_settings=RunSettings(exe="true"))
-    error = error_of(launcher.start(launcher.plan(model, world()).unwrap()[0]))
-    assert isinstance(error, ExecutableNotFound) and error.command.endswith("nowhere/qsub")
 
 
 def test_fake_qsub_rejects_what_qsub_rejected(fake_sge: Path, tmp_path: Path) -> None:

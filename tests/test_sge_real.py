@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartsim import Experiment, Status
-from smartsim.commands.sge import check_word, directive_lines, h_rt
-from smartsim.effects.sge import SgeLauncher
+from smartsim.commands.sge import check_word, directive_lines, h_rt, scheduler
+from smartsim.effects.scheduler import SchedulerLauncher
 from smartsim.values import Duration
 from tests.oracles import sge_lexer
 from tests.slurm_cluster import in_ci, read_env_file
@@ -77,8 +77,8 @@ def tools(sge: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def launcher(sge: Mapping[str, str]) -> SgeLauncher:
-    return SgeLauncher(tools=tools(sge), pe=sge["SMARTSIM_SGE_PE"])
+def launcher(sge: Mapping[str, str]) -> SchedulerLauncher:
+    return SchedulerLauncher(scheduler(pe=sge["SMARTSIM_SGE_PE"]), tools=tools(sge))
 
 
 def wait_status(exp: Experiment, entity: object, wanted: Status, timeout: float = 60) -> None:

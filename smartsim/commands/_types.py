@@ -140,3 +140,37 @@ def heredoc(text: str) -> str:
     while f"\n{marker}\n" in f"\n{body}":
         marker += "_"
     return f"<<'{marker}'\n{body}{marker}"
+
+
+@final
+@attrs.frozen
+class Completed:
+    """A finished command: its argv, exit code and captured output (what a scheduler tool
+    said, for the pure readers of :mod:`smartsim.commands.scheduler` to read)."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class Handle:
+    """What identifies a started launch: the scheduler's job id (or pid and start time for a
+    local process) — enough to poll or stop it, and to write in the journal."""
+
+    launcher: str
+    name: str
+    job_id: str
+    #: Extra identity, e.g. a local process's start time (so a reused PID is never signalled).
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str) -> str | None:
+        """The ``extra`` value recorded under ``key``, if any.
+
+        >>> Handle(launcher="pbs", name="m", job_id="1", extra=(("tool:qstat", "q"),)).get("x")
+        """
+        for k, v in self.extra:
+            if k == key:
+                return v
+        return None

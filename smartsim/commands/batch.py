@@ -40,7 +40,6 @@ from smartsim.errors import (
     Unsupported,
     ValidationError,
 )
-from smartsim.status import JobState, Status
 from smartsim.validate import batch_problems, check_name, run_settings_problems
 from smartsim.values import BatchSettings, Ensemble, Model, OptionValue, RunSettings
 
@@ -532,18 +531,3 @@ def cancel_succeeded(returncode: int, stdout: str, stderr: str, gone: re.Pattern
         return True
     lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
     return bool(lines) and all(gone.search(line) for line in lines)
-
-
-def first_state(states: Sequence[JobState], order: Sequence[Status]) -> JobState:
-    """One state for several (an array's elements): the first whose status comes first in
-    ``order``, else the first of ``states`` (which must not be empty).
-
-    >>> first_state([JobState(Status.FAILED), JobState(Status.RUNNING)],
-    ...             [Status.RUNNING, Status.FAILED]).status
-    <Status.RUNNING: 'RUNNING'>
-    """
-    for status in order:
-        for state in states:
-            if state.status is status:
-                return state
-    return states[0]

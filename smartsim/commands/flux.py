@@ -33,9 +33,10 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_options, check_text
 from smartsim.commands._texts import script_text_problems
-from smartsim.commands._types import Command, Submission, simple_command
+from smartsim.commands._types import Command, Completed, Handle, Submission, simple_command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.scheduler import Scheduler, StatusQuery
 from smartsim.commands.script import ScriptReader
 from smartsim.errors import (
     BadName,
@@ -1050,3 +1051,129 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
         else:
             launches.append(_submit_launch(member, world, "Model"))
     return Success(tuple(launches))
+
+
+# =========================================================================== the seam
+
+#: How a Flux command says the instance cannot be reached (flux(1): no FLUX_URI, broker down).
+_UNREACHABLE: Final = re.compile(
+    r"unable to connect|connection refused|broker socket|No such file or directory.*local",
+    re.IGNORECASE,
+)
+#: What flux-cancel(1) reports for a job that has already ended (or been purged), and what
+#: flux-jobs(1) prints for an id it does not know (flux/job/list.py: "JobID <id> unknown").
+_ALREADY_ENDED: Final = re.compile(
+    r"job is inactive|unknown job id|JobID \S+ unknown", re.IGNORECASE
+)
+#: The id in flux-cancel's per-job error (``flux-cancel: ERROR: ƒ2X: job is inactive``).
+_ENDED_ID: Final = re.compile(r"(\S+): (?:job is inactive|unknown job id)", re.IGNORECASE)
+
+
+def unreachable(text: str) -> bool:
+    """Whether a Flux tool failed because the instance could not be reached.
+
+    >>> unreachable("flux-jobs: ERROR: Unable to connect to Flux: broker socket")
+    True
+    """
+    return bool(_UNREACHABLE.search(text))
+
+
+def _only_ended(stderr: str) -> bool:
+    """Whether every error a Flux tool printed says the job had already ended (or is unknown)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return bool(lines) and all(_ALREADY_ENDED.search(line) for line in lines)
+
+
+def _ids(job_ids: Iterable[str]) -> dict[str, FluxJobId]:
+    """The job ids that are Flux ids (a handle's id is decimal), parsed."""
+    out: dict[str, FluxJobId] = {}
+    for job_id in job_ids:
+        parsed = FluxJobId.parse(job_id)
+        if isinstance(parsed, Success):
+            out[job_id] = parsed.unwrap()
+    return out
+
+
+def read_submit(done: Completed) -> Result[str, str]:
+    """The decimal job id ``flux submit`` / ``flux batch`` printed.
+
+    >>> read_submit(Completed(("flux", "submit"), 0, "ƒ2\\n", "")).unwrap()
+    '1'
+    """
+    parsed = parse_flux_submit(done.stdout)
+    if isinstance(parsed, Failure):
+        return Failure("a job id")
+    return Success(parsed.unwrap().dec())
+
+
+def jobs_argv(
+    handles: Sequence[Handle], tools: Mapping[str, str], _tz: object = None
+) -> tuple[str, ...] | None:
+    """One ``flux jobs --json`` for the handles whose ids are Flux ids (``None``: none is).
+
+    >>> jobs_argv([Handle(launcher="flux", name="m", job_id="x")], {"flux": "flux"}) is None
+    True
+    """
+    ids = _ids(h.job_id for h in handles)
+    if not ids:
+        return None
+    return flux_jobs_argv(list(dict.fromkeys(ids.values())), tool=tools[TOOL])
+
+
+def read_jobs(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
+    """States by handle id from ``flux jobs --json``; ids Flux does not know are absent (it
+    says so on stderr and exits 1: an answer, not a failure).
+
+    >>> read_jobs(Completed(("flux", "jobs"), 1, "", "JobID 7 unknown\\n"), [])
+    <Success: {}>
+    """
+    parsed = parse_flux_jobs(done.stdout)
+    if isinstance(parsed, Failure):
+        if done.returncode != 0 and not done.stdout.strip() and _only_ended(done.stderr):
+            return Success({})
+        return Failure("flux jobs --json")
+    states = parsed.unwrap()
+    ids = _ids(h.job_id for h in handles)
+    return Success({j: states[i] for j, i in ids.items() if i in states})
+
+
+def cancel_argv(handles: Sequence[Handle], tools: Mapping[str, str]) -> tuple[str, ...] | None:
+    """One ``flux cancel`` for the handles whose ids are Flux ids (``None``: none is).
+
+    >>> cancel_argv([Handle(launcher="flux", name="m", job_id="1234")], {"flux": "flux"})
+    ('flux', 'cancel', '1234')
+    """
+    ids = _ids(h.job_id for h in handles)
+    return flux_cancel_argv(dict.fromkeys(ids.values()), tool=tools[TOOL]) if ids else None
+
+
+def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
+    """The ids ``flux cancel`` acted on (not those it says had ended); ``None`` when it failed.
+
+    >>> err = "flux-cancel: ERROR: ƒ2: job is inactive\\n"
+    >>> sorted(read_cancel(Completed(("flux", "cancel", "1", "5"), 1, "", err), ["1", "5"]))
+    ['5']
+    """
+    if done.returncode != 0 and not _only_ended(done.stderr):
+        return None
+    ended = {
+        FluxJobId.parse(m.group(1)).map(lambda i: i.dec()).value_or("")
+        for m in _ENDED_ID.finditer(done.stderr)
+    }
+    return frozenset(j for j, i in _ids(job_ids).items() if i.dec() not in ended)
+
+
+#: Flux: ``flux submit`` / ``flux batch`` to start, one ``flux jobs --json`` per poll, one
+#: ``flux cancel`` per stop. A handle's id is the decimal job id (every Flux tool accepts it).
+SCHEDULER: Final = Scheduler(
+    name="flux",
+    submit_tool=TOOL,
+    tools=(TOOL,),
+    plan=plan_flux,
+    parse_submit=read_submit,
+    queries=(StatusQuery(argv=jobs_argv, read=read_jobs),),
+    cancel_argv=cancel_argv,
+    read_cancel=read_cancel,
+    unavailable=unreachable,
+    parallel_launcher="flux",
+)

@@ -33,8 +33,9 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
-from smartsim.commands._types import Command
+from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.scheduler import Scheduler, StatusQuery, job_ids
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -603,6 +604,10 @@ def _launch(
         stderr=err,
         command=command,
         mkdirs=(path,),
+        facts={
+            NAMESPACE_KEY: manifest.namespace or "",
+            EXPERIMENT_KEY: manifest.labels.get(EXPERIMENT_LABEL, ""),
+        },
     )
 
 
@@ -719,3 +724,102 @@ def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Laun
             )
         )
     return Success(tuple(launches))
+
+
+# =========================================================================== the seam
+
+#: ``Handle.extra`` keys the plan records (:attr:`Launch.facts`): the Job's namespace ("" for
+#: the context's) and its experiment label, which a poll selects by.
+NAMESPACE_KEY: Final = "namespace"
+EXPERIMENT_KEY: Final = "experiment"
+#: How kubectl says the API server cannot be reached.
+_UNREACHABLE: Final = re.compile(
+    r"connection to the server .* was refused|unable to connect to the server|"
+    r"i/o timeout|no such host",
+    re.IGNORECASE,
+)
+
+
+def unreachable(text: str) -> bool:
+    """Whether kubectl failed because the API server could not be reached.
+
+    >>> unreachable("Unable to connect to the server: dial tcp: i/o timeout")
+    True
+    """
+    return bool(_UNREACHABLE.search(text))
+
+
+def read_created(done: Completed) -> Result[str, str]:
+    """The Job name ``kubectl create`` printed.
+
+    >>> read_created(Completed(("kubectl",), 0, "job.batch/hello\\n", "")).unwrap()
+    'hello'
+    """
+    return parse_kubectl_created(done.stdout).alt(lambda _: "job.batch/NAME")
+
+
+def get_jobs_argv(
+    handles: Sequence[Handle], tools: Mapping[str, str], _tz: object = None
+) -> tuple[str, ...] | None:
+    """One ``kubectl get jobs`` for the handles' experiments in their namespace (the driver
+    groups handles by namespace); ``None`` when no handle records its experiment.
+
+    >>> h = Handle(launcher="kubernetes", name="m", job_id="m", extra=(("experiment", "e"),))
+    >>> get_jobs_argv([h], {"kubectl": "kubectl"})[:3]
+    ('kubectl', 'get', 'jobs')
+    """
+    experiments = sorted({h.get(EXPERIMENT_KEY) or "" for h in handles} - {""})
+    if not experiments:
+        return None
+    namespace = handles[0].get(NAMESPACE_KEY) or None
+    return kubectl_get_jobs_argv(experiments, namespace=namespace, tool=tools[TOOL])
+
+
+def read_jobs(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
+    """States by Job name of the handles' Jobs in ``kubectl get jobs -o json``.
+
+    >>> read_jobs(Completed(("kubectl",), 0, '{"kind": "List", "items": []}', ""), [])
+    <Success: {}>
+    """
+    parsed = parse_kubectl_jobs(done.stdout)
+    if isinstance(parsed, Failure):
+        return Failure("a JSON List of Jobs")
+    states = parsed.unwrap()
+    return Success({h.job_id: states[h.job_id] for h in handles if h.job_id in states})
+
+
+def delete_argv(handles: Sequence[Handle], tools: Mapping[str, str]) -> tuple[str, ...] | None:
+    """One ``kubectl delete job`` for the handles' Jobs in their namespace (the driver groups
+    handles by namespace).
+
+    >>> delete_argv([Handle(launcher="kubernetes", name="m", job_id="m")], {"kubectl": "k"})[:4]
+    ('k', 'delete', 'job', 'm')
+    """
+    namespace = handles[0].get(NAMESPACE_KEY) or None
+    return kubectl_delete_jobs_argv(job_ids(handles), namespace=namespace, tool=tools[TOOL])
+
+
+def read_deleted(done: Completed, names: Sequence[str]) -> frozenset[str] | None:
+    """Every name, when ``kubectl delete --ignore-not-found`` succeeded; else ``None``.
+
+    >>> read_deleted(Completed(("kubectl",), 1, "", "forbidden"), ["a"]) is None
+    True
+    """
+    return frozenset(names) if done.returncode == 0 else None
+
+
+#: Kubernetes: ``kubectl create -f -`` to start, one ``kubectl get jobs -o json`` per namespace
+#: per poll, one ``kubectl delete job ...`` per namespace per stop. A handle's id is the Job's
+#: name; it records the namespace and the experiment label the plan chose.
+SCHEDULER: Final = Scheduler(
+    name="kubernetes",
+    submit_tool=TOOL,
+    tools=(TOOL,),
+    plan=plan_kubernetes,
+    parse_submit=read_created,
+    queries=(StatusQuery(argv=get_jobs_argv, read=read_jobs),),
+    cancel_argv=delete_argv,
+    read_cancel=read_deleted,
+    unavailable=unreachable,
+    group_by=(NAMESPACE_KEY,),
+)

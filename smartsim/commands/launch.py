@@ -105,9 +105,10 @@ RUN_COMMANDS: Final = tuple(_NAMES)
 
 #: The parallel launcher a workload manager's launcher uses for settings that ask for tasks,
 #: nodes, hosts or run arguments and name no ``run_command`` (docs/launchers/*.md): every Slurm
-#: model is an ``srun`` step, every Flux model a Flux job (``flux run``); on LSF with CSM
-#: (``LsfLauncher(csm=True)``) it is ``jsrun``. Other launchers have none.
-OWN_PARALLEL_LAUNCHER: Final[dict[str, str]] = {"slurm": "srun", "flux": "flux", "lsf-csm": "jsrun"}
+#: model is an ``srun`` step. A batch scheduler's record names its own
+#: (``Scheduler.parallel_launcher``: ``flux`` under Flux, ``jsrun`` under LSF with CSM,
+#: ``lsf.scheduler(csm=True)``). Other launchers have none.
+OWN_PARALLEL_LAUNCHER: Final[dict[str, str]] = {"slurm": "srun"}
 #: SmartSim's default ``run_command``: the launcher's own parallel launcher where the settings
 #: need one, else a direct launch.
 AUTO: Final = "auto"

@@ -37,14 +37,13 @@ from typing import Final
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_text
-from smartsim.commands._types import Command, Submission
+from smartsim.commands._types import Command, Completed, Handle, Submission
 from smartsim.commands.batch import (
     BatchJob,
     Option,
     cancel_succeeded,
     check_quoted_env,
     env_item,
-    first_state,
     option_argv,
     option_kind_errors,
     option_lines,
@@ -52,6 +51,7 @@ from smartsim.commands.batch import (
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
+from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -403,7 +403,6 @@ _STATES: Final = {
     "UNKWN": Status.UNKNOWN,
     "ZOMBI": Status.UNKNOWN,
 }
-_ORDER: Final = [Status.RUNNING, Status.PENDING, Status.UNKNOWN, Status.FAILED, Status.CANCELLED]
 _KILLED: Final = re.compile(r"TERM_OWNER|TERM_ADMIN|killed by (?:owner|user|admin)", re.IGNORECASE)
 
 
@@ -435,12 +434,6 @@ reason='job killed by owner')
     return JobState(status, raw=stat, returncode=code, reason=reason)
 
 
-def _combine(states: Sequence[JobState]) -> JobState:
-    """One state for an array's elements: running while one runs, then pending, then the
-    worst end."""
-    return first_state(states, _ORDER)
-
-
 def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, JobState], str]:
     """States of the asked ``job_ids`` in ``bjobs -o ... -json`` output; an array's elements
     (records sharing a JOBID) make one state; ids bjobs does not know are absent. Never raises.
@@ -468,7 +461,7 @@ def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, Jo
             continue
         found.setdefault(job, []).append(record_state(record))
     wanted = {_job_part(j): j for j in job_ids}
-    return Success({wanted[k]: _combine(v) for k, v in found.items() if k in wanted})
+    return Success({wanted[k]: combine_states(v) for k, v in found.items() if k in wanted})
 
 
 def _job_part(job_id: str) -> str:
@@ -585,3 +578,75 @@ def plan_lsf(
         reader=READER,
         render=lambda job: render(job, tool=tool, csm=csm),
     )
+
+
+# =========================================================================== the seam
+
+
+def read_submit(done: Completed) -> Result[str, str]:
+    """The job id ``bsub`` printed (on either stream).
+
+    >>> read_submit(Completed(("bsub",), 0, "Job <7> is submitted to queue <normal>.\\n", ""))
+    <Success: 7>
+    """
+    return parse_bsub_output(done.stdout + "\n" + done.stderr).map(str)
+
+
+def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
+    """States of the handles' jobs in ``bjobs -json`` output; bjobs exits non-zero when an id
+    is unknown, and its JSON still says which.
+
+    >>> read_status(Completed(("bjobs",), 255, "", "down"), [])
+    <Failure: bjobs output (it failed)>
+    """
+    parsed = parse_bjobs_json(done.stdout, job_ids(handles))
+    if isinstance(parsed, Failure):
+        return Failure(parsed.failure())
+    if done.returncode != 0 and not done.stdout.strip():
+        return Failure("bjobs output (it failed)")
+    return Success(parsed.unwrap())
+
+
+def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
+    """The ids ``bkill`` acted on (an array element by its job's number); ``None`` when it
+    failed.
+
+    >>> sorted(read_cancel(Completed(("bkill",), 0, "Job <4> is being terminated\\n", ""), ["4"]))
+    ['4']
+    """
+    if not bkill_succeeded(done.returncode, done.stdout, done.stderr):
+        return None
+    acted = bkill_acted(done.stdout + "\n" + done.stderr)
+    return frozenset(j for j in job_ids if j.split("[", 1)[0] in acted)
+
+
+def scheduler(*, csm: bool = False) -> Scheduler:
+    """IBM Spectrum LSF: ``bsub`` with the script on standard input, ``bjobs -o ... -json -a``
+    for every job in one call, ``bkill`` them in one call. ``csm=True`` asks for nodes with
+    ``-nnodes`` (CSM systems such as Summit) instead of ``-n``/``span[ptile=...]``.
+
+    >>> scheduler(csm=True).name
+    'lsf'
+    """
+    return Scheduler(
+        name="lsf",
+        submit_tool=TOOL,
+        tools=TOOLS,
+        plan=lambda entity, world: plan_lsf(entity, world, csm=csm),
+        parse_submit=read_submit,
+        queries=(
+            StatusQuery(
+                argv=lambda handles, tools, _tz: bjobs_argv(job_ids(handles), tool=tools["bjobs"]),
+                read=read_status,
+            ),
+        ),
+        cancel_argv=lambda handles, tools: bkill_argv(job_ids(handles), tool=tools["bkill"]),
+        read_cancel=read_cancel,
+        unavailable=unavailable,
+        script_suffix=SUFFIX,
+        parallel_launcher="jsrun" if csm else None,
+    )
+
+
+#: LSF as ``Experiment(launcher="lsf")`` uses it.
+SCHEDULER: Final = scheduler()

@@ -41,7 +41,7 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._types import Command, Submission
+from smartsim.commands._types import Command, Completed, Handle, Submission
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
 from smartsim.commands.batch import batch_job as batch_job
@@ -64,6 +64,7 @@ from smartsim.commands.batch import raw_options as raw_options
 from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
+from smartsim.commands.scheduler import Scheduler, StatusQuery, job_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -661,3 +662,66 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
         reader=READER,
         render=lambda job: render(job, tool=tool),
     )
+
+
+# =========================================================================== the seam
+
+
+def _only_unknown(stderr: str) -> bool:
+    """qstat exits non-zero when an id is unknown (purged, or history disabled); that is an
+    answer about that job, not a failure of the query."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return all("Unknown Job Id" in line or "Job has finished" in line for line in lines)
+
+
+def read_submit(done: Completed) -> Result[str, str]:
+    """The job id ``qsub`` printed.
+
+    >>> read_submit(Completed(("qsub", "s"), 0, "12.srv\\n", "")).unwrap()
+    '12.srv'
+    """
+    return parse_qsub_output(done.stdout).map(str)
+
+
+def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
+    """States of the handles' jobs in ``qstat -f -F json -x`` output (unknown ids are absent).
+
+    >>> read_status(Completed(("qstat",), 153, "", "qstat: Unknown Job Id 9.s\\n"), []).unwrap()
+    {}
+    """
+    if done.returncode != 0 and not done.stdout.strip() and not _only_unknown(done.stderr):
+        return Failure("qstat output (it failed)")
+    return parse_qstat_json(done.stdout, job_ids(handles)).map(dict)
+
+
+def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
+    """The ids ``qdel`` acted on (not those already finished); ``None`` when it failed.
+
+    >>> sorted(read_cancel(Completed(("qdel", "1.s"), 0, "", ""), ["1.s"]))
+    ['1.s']
+    """
+    if not qdel_succeeded(done.returncode, done.stdout, done.stderr):
+        return None
+    return frozenset(qdel_acted(done.stderr, job_ids))
+
+
+#: PBS Pro / OpenPBS: ``qsub`` a script, ``qstat -f -F json -x`` every job in one call, ``qdel``
+#: them in one call. ``tools`` paths matter: Grid Engine and Slurm's Torque wrappers install
+#: tools of the same names.
+SCHEDULER: Final = Scheduler(
+    name="pbs",
+    submit_tool=TOOL,
+    tools=TOOLS,
+    plan=plan_pbs,
+    parse_submit=read_submit,
+    queries=(
+        StatusQuery(
+            argv=lambda handles, tools, _tz: qstat_argv(job_ids(handles), tool=tools["qstat"]),
+            read=read_status,
+        ),
+    ),
+    cancel_argv=lambda handles, tools: qdel_argv(job_ids(handles), tool=tools["qdel"]),
+    read_cancel=read_cancel,
+    unavailable=unavailable,
+    script_suffix=SUFFIX,
+)

@@ -75,6 +75,9 @@ class Launch:
     files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     #: Directories the effects layer creates (``mkdir -p``) before anything else.
     mkdirs: tuple[str, ...] = attrs.field(default=(), converter=_dirs)
+    #: What the plan knows about the job that the effects layer records in its handle (key ->
+    #: value), e.g. the Kubernetes namespace and experiment label a poll selects by.
+    facts: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     #: The scheduler's names of the members' own steps, in ``members`` order, when a batch job
     #: runs them as steps the effects layer can follow one by one (Slurm: ``srun --job-name``).
     steps: tuple[str, ...] = ()

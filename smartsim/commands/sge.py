@@ -30,6 +30,7 @@ Everything here is pure: validate with :func:`check_qsub` (and the planner), the
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -39,18 +40,24 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import ENV_NAME, check_text
-from smartsim.commands._types import Command, Submission
+from smartsim.commands._types import Command, Completed, Handle, Submission
 from smartsim.commands.batch import (
     BatchJob,
     Option,
     cancel_succeeded,
-    first_state,
     option_kind_errors,
     option_words,
     output_options,
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
+from smartsim.commands.scheduler import (
+    Scheduler,
+    StatusQuery,
+    combine_states,
+    job_ids,
+    submitted_at,
+)
 from smartsim.commands.script import ScriptReader, batch_script, directive_line
 from smartsim.errors import (
     BadName,
@@ -216,7 +223,7 @@ _NOT_IN_SCRIPT: Final = {
     "now": "qsub in smartsim (-now y makes the submission fail instead of queueing)",
     "terse": "qsub in smartsim (set on the command line by smartsim)",
     "C": "a job script (-C cannot be a directive)",
-    "pe": "a raw option (-pe takes two words): set SgeLauncher(pe=...) and nodes",
+    "pe": "a raw option (-pe takes two words): set sge.scheduler(pe=...) and nodes",
 }
 _TYPED: Final = {
     "N": ("job_name",),
@@ -495,13 +502,6 @@ def qstat_state(state: str) -> JobState:
 
 #: ASCII digits only (``str.isdigit`` also accepts ``²``, which ``int`` refuses).
 _DIGITS: Final = re.compile(r"[0-9]+")
-_ORDER: Final = [Status.RUNNING, Status.PENDING, Status.FAILED, Status.CANCELLED, Status.UNKNOWN]
-
-
-def combine(states: Sequence[JobState]) -> JobState:
-    """One state for a job's tasks: running while one runs, pending while one waits, then
-    the worst end (failed, then cancelled), else completed."""
-    return first_state(states, _ORDER)
 
 
 def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
@@ -528,7 +528,7 @@ def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
         if not _DIGITS.fullmatch(number):
             return Failure("job_list entries with a JB_job_number")
         found.setdefault(int(number), []).append(qstat_state(state))
-    return Success({job: combine(states) for job, states in found.items()})
+    return Success({job: combine_states(states) for job, states in found.items()})
 
 
 _RECORD_SPLIT: Final = re.compile(r"^={10,}\s*$", re.MULTILINE)
@@ -585,11 +585,11 @@ def accounting_state(records: Mapping[int | None, JobState], job: SgeJobId) -> J
     retried has one record per attempt: the last one counts (``records`` keeps the last)."""
     tasks = list(job.tasks)
     if not tasks:
-        return records.get(None) or (combine(list(records.values())) if records else None)
+        return records.get(None) or (combine_states(list(records.values())) if records else None)
     states = [records.get(t) for t in tasks]
     if any(s is None for s in states):
         return None
-    return combine([s for s in states if s is not None])
+    return combine_states([s for s in states if s is not None])
 
 
 # =========================================================================== cancel
@@ -702,7 +702,7 @@ def plan_sge(
                 Unsupported(
                     f"{field}.nodes" if job.settings.nodes is not None else field,
                     count,
-                    "Grid Engine without a parallel environment (SgeLauncher(pe=...))",
+                    "Grid Engine without a parallel environment (sge.scheduler(pe=...))",
                 )
             ]
         return []
@@ -723,3 +723,130 @@ def plan_sge(
         render=lambda job: render(job, tool=tool, pe=pe),
         job_check=job_check,
     )
+
+
+# =========================================================================== the seam
+
+
+def _job(job_id: str) -> SgeJobId:
+    parsed = SgeJobId.parse(job_id)
+    return parsed.unwrap() if isinstance(parsed, Success) else SgeJobId(-1)
+
+
+def qacct_begin(handles: Sequence[Handle], tz: _dt.tzinfo) -> str | None:
+    """qacct's ``-b``: a minute before the earliest submission, in the local time zone ``tz``
+    (qacct reads ``[[CC]YY]MMDDhhmm`` as local time); ``None`` when a handle does not record
+    its submission.
+
+    >>> at = (("submitted", "2026-01-02T03:04:05+00:00"),)
+    >>> h = Handle(launcher="sge", name="m", job_id="3", extra=at)
+    >>> qacct_begin([h], _dt.timezone.utc)
+    '202601020303'
+    """
+    times = [submitted_at(h) for h in handles]
+    if not times or any(t is None for t in times):
+        return None
+    earliest = min(t for t in times if t is not None)
+    return (earliest - _dt.timedelta(minutes=1)).astimezone(tz).strftime("%Y%m%d%H%M")
+
+
+def read_submit(done: Completed) -> Result[str, str]:
+    """The job id ``qsub -terse`` printed.
+
+    >>> read_submit(Completed(("qsub",), 0, "41\\n", "")).unwrap()
+    '41'
+    """
+    return parse_qsub_output(done.stdout).map(str)
+
+
+def read_qstat(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
+    """States of the handles' jobs ``qstat -xml`` lists (pending and running ones).
+
+    >>> read_qstat(Completed(("qstat",), 0, "<job_info/>", ""), [])
+    <Success: {}>
+    """
+    parsed = parse_qstat_xml(done.stdout)
+    if isinstance(parsed, Failure) or done.returncode != 0:
+        return Failure("qstat -xml output")
+    states = parsed.unwrap()
+    return Success({j: states[_job(j).job] for j in job_ids(handles) if _job(j).job in states})
+
+
+def read_qacct(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
+    """States of the handles' jobs in the accounting file (``qacct -j``); an array with tasks
+    not yet recorded is still running; an empty accounting file reports nothing.
+
+    >>> read_qacct(Completed(("qacct",), 1, "", "error: job id * not found\\n"), [])
+    <Success: {}>
+    """
+    if done.returncode != 0 and not done.stdout.strip():
+        if "not found" in done.stderr:  # an empty accounting file
+            return Success({})
+        return Failure("qacct output (it failed)")
+    parsed = parse_qacct(done.stdout)
+    if isinstance(parsed, Failure):
+        return Failure(parsed.failure())
+    records = parsed.unwrap()
+    out: dict[str, JobState] = {}
+    for handle in handles:
+        job = _job(handle.job_id)
+        state = accounting_state(records.get(job.job, {}), job)
+        if state is not None:
+            out[handle.job_id] = state
+        elif job.job in records:
+            out[handle.job_id] = JobState(
+                Status.RUNNING, raw="", reason="some array tasks have no record yet"
+            )
+    return Success(out)
+
+
+def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
+    """The ids ``qdel`` acted on (a task by its job's number); ``None`` when it failed.
+
+    >>> read_cancel(Completed(("qdel", "5"), 1, "", "denied: job 5 does not exist\\n"), ["5"])
+    frozenset()
+    """
+    if not qdel_succeeded(done.returncode, done.stdout, done.stderr):
+        return None
+    acted = qdel_acted(done.stdout + "\n" + done.stderr)
+    return frozenset(j for j in job_ids if _job(j).job in acted)
+
+
+def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
+    """Grid Engine: ``qsub -terse`` a script; poll with one ``qstat -xml`` and, for the jobs it
+    no longer lists, one ``qacct -j`` over the accounting file; ``qdel`` in one call. ``pe``
+    names the parallel environment asked for slots when a job needs more than one (sites name
+    their own; ``None`` makes such jobs an error).
+
+    >>> [q.argv([], {"qstat": "qstat", "qacct": "qacct"}, _dt.timezone.utc)[0]
+    ...  for q in scheduler().queries]
+    ['qstat', 'qacct']
+    """
+    return Scheduler(
+        name="sge",
+        submit_tool=TOOL,
+        tools=TOOLS,
+        plan=lambda entity, world: plan_sge(entity, world, pe=pe),
+        parse_submit=read_submit,
+        queries=(
+            StatusQuery(
+                argv=lambda _h, tools, _tz: qstat_argv(tool=tools["qstat"]), read=read_qstat
+            ),
+            StatusQuery(
+                argv=lambda handles, tools, tz: qacct_argv(
+                    begin=qacct_begin(handles, tz), tool=tools["qacct"]
+                ),
+                read=read_qacct,
+            ),
+        ),
+        cancel_argv=lambda handles, tools: qdel_argv(
+            list(dict.fromkeys(_job(h.job_id).job for h in handles)), tool=tools["qdel"]
+        ),
+        read_cancel=read_cancel,
+        unavailable=unavailable,
+        script_suffix=SUFFIX,
+    )
+
+
+#: Grid Engine as ``Experiment(launcher="sge")`` uses it.
+SCHEDULER: Final = scheduler()

@@ -650,7 +650,7 @@ def srun_outcome(
             code,
             sig,
             "cancelled, as far as can be told: srun says slurmctld ended the step "
-            "(\"Job step aborted\"); slurmstepd's banner did not reach the error file",
+            '("Job step aborted"); slurmstepd\'s banner did not reach the error file',
         )
     errors = [line for line in messages.splitlines() if "error:" in line]
     reason = errors[-1].strip() if errors else f"srun exited {returncode}"

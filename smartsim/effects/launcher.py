@@ -22,34 +22,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-import attrs
 from returns.io import IOFailure, IOResult
 from returns.result import Result
 from returns.unsafe import unsafe_perform_io
 
+from smartsim.commands._types import Handle
 from smartsim.commands.plan import Launch, World
 from smartsim.errors import EffectError, Invalid
 from smartsim.status import JobState
 from smartsim.values import Ensemble, Model
-
-
-@attrs.frozen(kw_only=True, slots=False)
-class Handle:
-    """What identifies a started launch: the scheduler's job id (or pid and start time for a
-    local process) — enough to poll or stop it, and to write in the journal."""
-
-    launcher: str
-    name: str
-    job_id: str
-    #: Extra identity, e.g. a local process's start time (so a reused PID is never signalled).
-    extra: tuple[tuple[str, str], ...] = ()
-
-    def get(self, key: str) -> str | None:
-        """The ``extra`` value recorded under ``key``, if any."""
-        for k, v in self.extra:
-            if k == key:
-                return v
-        return None
 
 
 class Launcher(Protocol):

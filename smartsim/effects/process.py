@@ -1,4 +1,6 @@
-"""Run an argv to completion and capture what it said. The one home of ``subprocess``."""
+"""Run an argv to completion and capture what it said. The one home of ``subprocess`` for
+scheduler tools (the local launcher spawns and signals long-lived processes itself, and the
+Slurm launcher keeps its own ``Popen`` for the ``salloc`` it watches and interrupts)."""
 
 from __future__ import annotations
 
@@ -7,27 +9,14 @@ import os
 import shlex
 import subprocess
 from collections.abc import Mapping
-from typing import final
 
-import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
 
-from smartsim.commands._types import Command
+from smartsim.commands._types import Command, Completed
 from smartsim.errors import EffectError, ExecutableNotFound, NonZeroExit, OSFailure, Timeout
 
 #: The library's logger: DEBUG for every command run (nothing is printed by the library).
 _log = logging.getLogger("smartsim")
-
-
-@final
-@attrs.frozen
-class Completed:
-    """A finished command: its argv, exit code and captured output."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 def environment(
@@ -86,3 +75,6 @@ def run_ok(
         return IOSuccess(done)
 
     return run(command, timeout=timeout, base_env=base_env).bind(check)
+
+
+__all__ = ["Completed", "environment", "run", "run_ok"]
