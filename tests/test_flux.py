@@ -396,12 +396,21 @@ def mpmd_settings(draw: st.DrawFn) -> RunSettings:
         RunSettings(
             exe=draw(st.from_regex(r"[a-z][a-z0-9_./]{0,8}", fullmatch=True)),
             args=draw(st.lists(word, max_size=3)),
-            env=draw(st.dictionaries(env_names, line_text, max_size=2)),
+            env=draw(st.dictionaries(env_names, word, max_size=2)),
             ntasks=draw(st.none() | st.integers(1, 4)),
         )
         for _ in range(draw(st.integers(2, 4)))
     ]
     return parts[0].with_mpmd(*parts[1:])
+
+
+@pytest.mark.parametrize("value", ["%t", "rank %o here"])
+def test_multi_prog_refuses_a_rank_pattern_in_an_env_value(value: str) -> None:
+    """flux multi-prog replaces %t/%o on the whole line, env NAME=VALUE words included: a
+    value holding one is refused, naming the variable (found by the CI profile)."""
+    rs = RunSettings(exe="a", env={"A": value}).with_mpmd(RunSettings(exe="b"))
+    errors = check_flux_run(rs)
+    assert any(isinstance(e, Unsupported) and "A" in e.field for e in errors), errors
 
 
 @given(mpmd_settings())

@@ -450,6 +450,12 @@ def _check_mpmd(f: str, rs: RunSettings) -> list[ValidationError]:
             errors += check_text(where, word)
             if "%t" in word or "%o" in word:
                 errors.append(Unsupported(where, word, "flux multi-prog (replaces %t and %o)"))
+        for name, value in part.env.items():
+            # the line's env NAME=VALUE words are substituted too
+            if "%t" in value or "%o" in value:
+                errors.append(
+                    Unsupported(f"{pf}env[{name!r}]", value, "flux multi-prog (replaces %t and %o)")
+                )
         if part.env and ("=" in part.exe or part.exe.startswith("-")):
             errors.append(
                 BadValue(pf + "exe", part.exe, "a program name env(1) will not read as NAME=VALUE")
