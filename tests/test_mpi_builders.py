@@ -280,6 +280,8 @@ def _part(draw: st.DrawFn, case: Case, first: RunSettings | None, mpmd: bool) ->
     erf = case.erf_mpmd and mpmd
     kw: dict[str, object] = {"exe": draw(_exe(erf)), "args": draw(_args(case.colon, erf))}
     env = _ENV_PLAIN if erf else _ENV
+    if case.colon:  # a lone ':' is refused there (the MPMD separator)
+        env = env.map(lambda e: {k: v for k, v in e.items() if v != ":"})
     if first is not None and draw(st.booleans()):
         kw["env"] = {**first.env, **draw(env)} if draw(st.booleans()) else dict(first.env)
     else:

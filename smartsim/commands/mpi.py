@@ -241,6 +241,16 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                             "MPMD separator)",
                         )
                     )
+            for name, value in part.env.items():
+                if value == ":":  # -genv NAME VALUE: the value is a word of its own
+                    errors.append(
+                        BadValue(
+                            f"{where}.env[{name!r}]",
+                            value,
+                            f"a value other than a lone ':' ({rules.tool} may read it as the "
+                            "MPMD separator)",
+                        )
+                    )
             for j, arg in enumerate(part.args):
                 if arg == ":":
                     errors.append(
