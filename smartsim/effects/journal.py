@@ -380,6 +380,21 @@ def _entry(record: Mapping[str, Any]) -> Entry | None:
     )
 
 
+def _times(
+    started: float | None, ended: float | None, start_seen: bool, state: JobState, t: object
+) -> tuple[float | None, float | None, bool]:
+    """Start and end after ``state`` recorded at ``t``: the scheduler's own times, else the
+    record's time (the first RUNNING, the final one)."""
+    seen = _float(t)
+    if state.start is not None:
+        started, start_seen = state.start, True
+    elif state.status is Status.RUNNING and not start_seen and seen is not None:
+        started, start_seen = seen, True
+    if state.status.is_final:
+        ended = state.end if state.end is not None else seen
+    return started, ended, start_seen
+
+
 def _apply_status(entry: Entry, state: JobState, t: object) -> Entry:
     if entry.state.status.is_final:
         return entry  # the first final status wins; nothing un-finishes
@@ -388,15 +403,7 @@ def _apply_status(entry: Entry, state: JobState, t: object) -> Entry:
     stopped = entry.stop_requested and state.raw != "timeout"
     if stopped and state.status in (Status.COMPLETED, Status.FAILED):
         state = attrs.evolve(state, status=Status.CANCELLED, reason=state.reason or "stopped")
-    seen = _float(t)
-    started, start_seen = entry.started, entry.start_seen
-    if state.start is not None:
-        started, start_seen = state.start, True
-    elif state.status is Status.RUNNING and not start_seen and seen is not None:
-        started, start_seen = seen, True
-    ended = entry.ended
-    if state.status.is_final:
-        ended = state.end if state.end is not None else seen
+    started, ended, start_seen = _times(entry.started, entry.ended, entry.start_seen, state, t)
     handle = entry.handle
     if handle is not None and state.job_id and state.job_id != handle.job_id:
         # the id learned by the writer (a Slurm step): handed back to the launcher on reconnect
@@ -412,15 +419,7 @@ def _apply_part(entry: Entry, member: str, state: JobState, t: object) -> Entry:
     part = parts.get(member, Part(JobState(Status.PENDING, "launched")))
     if part.state.status.is_final:
         return entry
-    seen = _float(t)
-    started, start_seen = part.started, part.start_seen
-    if state.start is not None:
-        started, start_seen = state.start, True
-    elif state.status is Status.RUNNING and not start_seen and seen is not None:
-        started, start_seen = seen, True
-    ended = part.ended
-    if state.status.is_final:
-        ended = state.end if state.end is not None else seen
+    started, ended, start_seen = _times(part.started, part.ended, part.start_seen, state, t)
     parts[member] = Part(state, started, ended, start_seen)
     return attrs.evolve(entry, parts=tuple(parts.items()))
 
