@@ -17,8 +17,8 @@ from typing import Final, Literal
 
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Success
-from returns.unsafe import unsafe_perform_io
 
+from smartsim.commands._types import Completed
 from smartsim.effects import journal
 from smartsim.effects.launcher import Handle
 from smartsim.errors import EffectError
@@ -95,15 +95,14 @@ def slurm_states(job_ids: Sequence[str]) -> IOResult[dict[str, str], EffectError
     ids = [j for j in (JobId.parse(i).value_or(None) for i in job_ids) if j is not None]
     if not ids:
         return IOSuccess({})
-    got = _client(squeue_argv(ids))
-    if isinstance(got, IOFailure):
-        return IOFailure(unsafe_perform_io(got.failure()))
-    done = unsafe_perform_io(got.unwrap())
-    if done.returncode != 0:  # squeue of ids none of which it knows: "Invalid job id specified"
-        return IOSuccess({})
-    parsed = parse_squeue(done.stdout)
-    rows = parsed.value_or({})
-    return IOSuccess({key: state.raw for key, state in rows.items() if key in job_ids})
+
+    def states(done: Completed) -> dict[str, str]:
+        if done.returncode != 0:  # squeue of ids none of which it knows: "Invalid job id"
+            return {}
+        rows = parse_squeue(done.stdout).value_or({})
+        return {key: state.raw for key, state in rows.items() if key in job_ids}
+
+    return _client(squeue_argv(ids)).map(states)
 
 
 #: squeue states of a job that still holds (or is giving back) its nodes.
@@ -118,11 +117,12 @@ def wait_gone(job_ids: Sequence[str], timeout: float) -> IOResult[dict[str, str]
     nodes (a cancelled job is ``COMPLETING`` until its nodes are clean); returns the ones still
     holding, with their state (empty when all are gone)."""
     deadline = time.monotonic() + timeout
+
+    def holding(states: dict[str, str]) -> dict[str, str]:
+        return {j: s for j, s in states.items() if s in _HOLDING}
+
     while True:
-        got = slurm_states(job_ids)
-        if isinstance(got, IOFailure):
-            return got
-        holding = {j: s for j, s in unsafe_perform_io(got.unwrap()).items() if s in _HOLDING}
-        if not holding or time.monotonic() >= deadline:
-            return IOSuccess(holding)
+        got = slurm_states(job_ids).map(holding)
+        if got.map(bool) != IOSuccess(True) or time.monotonic() >= deadline:
+            return got  # a failure, none left holding, or out of time
         time.sleep(0.1)  # squeue has no way to wait for a state change

@@ -34,7 +34,6 @@ import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -43,12 +42,13 @@ from typing import Any, Final, final
 
 import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
-from returns.result import Result
+from returns.result import Failure, Result
 
 from smartsim.commands.dragon import plan_dragon
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.files import write_atomic
 from smartsim.effects.launcher import Handle, wait_by_polling
+from smartsim.effects.process import Child, spawn
 from smartsim.errors import (
     EffectError,
     ExecutableNotFound,
@@ -125,7 +125,7 @@ class _Runtime:
 
     sock: str
     state_dir: str
-    process: subprocess.Popen[bytes] | None = None
+    process: Child | None = None
     conn: socket.socket | None = None
     ready: bool = False
     ended: bool = False
@@ -295,22 +295,21 @@ class DragonLauncher:
                     open(command.stdout or os.devnull, "ab") as out,
                     open(command.stderr or os.devnull, "ab") as err,
                 ):
-                    process = subprocess.Popen(
-                        command.argv,
-                        cwd=command.cwd,
-                        env=env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=err,
-                        # its own process group, so a Ctrl-C at the terminal does not reach it
-                        # (not its own session: Dragon 0.15 hangs at start-up as a session
-                        # leader, as under `setsid`)
-                        process_group=0,
-                    )
-            except FileNotFoundError as exc:
-                return ExecutableNotFound(command.argv[0], str(exc))
-            except OSError as exc:
-                return OSFailure("start the Dragon runtime", str(exc))
+                    # its own process group, so a Ctrl-C at the terminal does not reach it
+                    # (not its own session: Dragon 0.15 hangs at start-up as a session
+                    # leader, as under `setsid`)
+                    spawned = spawn(
+                        command.argv, cwd=command.cwd, env=env,
+                        stdout=out.fileno(), stderr=err.fileno(),
+                    )  # fmt: skip
+            except OSError as exc:  # opening the output files
+                spawned = Failure(exc)
+            if isinstance(spawned, Failure):
+                error = spawned.failure()
+                if isinstance(error, FileNotFoundError):
+                    return ExecutableNotFound(command.argv[0], str(error))
+                return OSFailure("start the Dragon runtime", str(error))
+            process = spawned.unwrap()
             runtime.process = process
             thread = threading.Thread(target=self._reap, args=(runtime, process), daemon=True)
             runtime.out_thread = thread
@@ -363,7 +362,7 @@ class DragonLauncher:
             pass
         self._kill(runtime)
 
-    def _reap(self, runtime: _Runtime, process: subprocess.Popen[bytes]) -> None:
+    def _reap(self, runtime: _Runtime, process: Child) -> None:
         """Wait for our ``dragon`` process so it leaves no zombie; note its end."""
         process.wait()
         with self._cond:

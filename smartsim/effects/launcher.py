@@ -22,9 +22,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from returns.io import IOFailure, IOResult
+from returns.io import IOResult, IOSuccess
 from returns.result import Result
-from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Handle
 from smartsim.commands.plan import Launch, World
@@ -102,13 +101,12 @@ def wait_by_polling(
     while True:
         result = launcher.poll(handles)
         remaining = deadline - time.monotonic()
-        if isinstance(result, IOFailure):
-            if unsafe_perform_io(result.failure()).transient and remaining > 0:
-                time.sleep(min(interval, remaining))
-                continue
-            return result
-        states = unsafe_perform_io(result.unwrap())
-        if all(s.status.is_final for s in states.values()) or remaining <= 0:
+        # Poll again while time is left and the answer is not final: some state is not final
+        # yet, or the scheduler could not be asked for now (a transient error).
+        again = result.map(
+            lambda states: not all(s.status.is_final for s in states.values())
+        ).lash(lambda error: IOSuccess(error.transient))
+        if remaining <= 0 or again != IOSuccess(True):
             return result
         time.sleep(min(interval, remaining))
 

@@ -3,7 +3,8 @@
 Rules this module keeps:
 
 * **One process, one group.** Every launch runs in its own process group, and in its own
-  session when this process has a controlling terminal (``start_new_session=True``; see
+  session when this process has a controlling terminal (``new_session`` of
+  :func:`smartsim.effects.process.spawn`; see
   ``LocalLauncher``'s ``new_session``), so a Ctrl-C at the terminal never reaches it and a
   stop reaches all of it: ``SIGTERM`` to the group, a grace period, then ``SIGKILL`` to the
   group. When the leader exits by itself, whatever it left running in its group is killed too
@@ -36,7 +37,6 @@ import itertools
 import os
 import select
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +50,7 @@ from smartsim.commands.local import plan_local
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.files import write_atomic
 from smartsim.effects.launcher import Handle
+from smartsim.effects.process import Child, spawn
 from smartsim.errors import EffectError, ExecutableNotFound, Invalid, OSFailure, Timeout
 from smartsim.status import JobState, Status
 from smartsim.values import Ensemble, Model
@@ -170,7 +171,7 @@ def _signal_name(number: int) -> str:
 
 
 def _classify(returncode: int, ended_by: str | None, limit: float | None) -> JobState:
-    """A status from an exit: Popen's ``returncode`` (negative: killed by that signal), kept as
+    """A status from an exit: the child's ``returncode`` (negative: killed by that signal), kept as
     the state's returncode (the convention of every launcher)."""
     code = returncode
     sig = -returncode if returncode < 0 else None
@@ -207,7 +208,7 @@ class _Proc:
         self,
         handle: Handle,
         pid: int,
-        popen: subprocess.Popen[bytes] | None,
+        popen: Child | None,
         launcher: LocalLauncher,
         limit: float | None = None,
     ) -> None:
@@ -461,21 +462,21 @@ class LocalLauncher:
             env = os.environ.copy()
             env.update(command.env)
         try:
-            popen = subprocess.Popen(
+            spawned = spawn(
                 command.argv,
                 stdin=self._devnull,
                 stdout=fds[0],
                 stderr=fds[-1],
                 cwd=launch.cwd,
                 env=env,
-                start_new_session=self.new_session,
-                process_group=None if self.new_session else 0,
+                new_session=self.new_session,
             )
-        except OSError as exc:
-            _unlink_all(created)
-            return IOFailure(_spawn_error(command.argv[0], launch.cwd, exc))
         finally:
             _close_all(fds)
+        if isinstance(spawned, Failure):
+            _unlink_all(created)
+            return IOFailure(_spawn_error(command.argv[0], launch.cwd, spawned.failure()))
+        popen = spawned.unwrap()
         handle = Handle(
             launcher=self.name, name=launch.name, job_id=str(popen.pid), extra=identity(popen.pid)
         )

@@ -1,6 +1,8 @@
-"""Run an argv to completion and capture what it said. The one home of ``subprocess`` for
-scheduler tools (the local launcher spawns and signals long-lived processes itself, and the
-Slurm launcher keeps its own ``Popen`` for the ``salloc`` it watches and interrupts)."""
+"""The home of ``subprocess`` in :mod:`smartsim.effects`: :func:`run` an argv to completion
+and capture what it said (every scheduler tool), or :func:`spawn` a long-lived process with its
+output going to files and follow it as a :class:`Child` (the local launcher's programs, the
+Dragon runtime). Only the Slurm launcher keeps a ``Popen`` of its own, for the ``salloc`` it
+watches and interrupts (see :mod:`smartsim.effects.slurm`)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import logging
 import os
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import final
 
 from returns.io import IOFailure, IOResult, IOSuccess
+from returns.result import Failure, Result, Success
 
 from smartsim.commands._types import Command, Completed
 from smartsim.errors import EffectError, ExecutableNotFound, NonZeroExit, OSFailure, Timeout
@@ -77,4 +81,67 @@ def run_ok(
     return run(command, timeout=timeout, base_env=base_env).bind(check)
 
 
-__all__ = ["Completed", "environment", "run", "run_ok"]
+@final
+class Child:
+    """A process started by :func:`spawn`: this process's child until :meth:`wait` or
+    :meth:`poll` has reaped it (until then its pid, which is also its process group's id,
+    cannot be reused)."""
+
+    __slots__ = ("_popen",)
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Its exit status once reaped (negative: killed by that signal), else ``None``."""
+        return self._popen.returncode
+
+    def poll(self) -> int | None:
+        """Reap it if it has exited: its exit status, or ``None`` while it runs."""
+        return self._popen.poll()
+
+    def wait(self) -> int:
+        """Block until it has exited, reap it: its exit status."""
+        return self._popen.wait()
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    stdout: int,
+    stderr: int,
+    stdin: int | None = None,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    new_session: bool = False,
+) -> Result[Child, OSError]:
+    """Start ``argv`` in a process group of its own (and a session of its own when
+    ``new_session``), with its output going to the open file descriptors ``stdout`` and
+    ``stderr`` and its input from ``stdin`` (default: ``/dev/null``); ``env`` replaces this
+    process's environment (default: inherit it). Returns at once; the caller reaps the child.
+
+    The error is the ``OSError`` of the exec (its ``filename`` names what was missing), for the
+    caller to say what it means for what it was starting.
+    """
+    try:
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=cwd,
+            env=env,
+            start_new_session=new_session,
+            process_group=None if new_session else 0,
+        )
+    except OSError as exc:
+        return Failure(exc)
+    return Success(Child(popen))
+
+
+__all__ = ["Child", "Completed", "environment", "run", "run_ok", "spawn"]
