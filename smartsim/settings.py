@@ -112,63 +112,46 @@ def SrunSettings(
     )
 
 
-def MpirunSettings(
-    exe: str,
-    exe_args: str | Sequence[str] | None = None,
-    run_args: Mapping[str, OptionValue] | None = None,
-    env_vars: Mapping[str, str] | None = None,
-    **kwargs: Any,
-) -> values.RunSettings:
-    """SmartSim's ``MpirunSettings``: Open MPI's ``mpirun``."""
-    return _launcher_settings(
-        "MpirunSettings",
-        "mpirun",
-        exe=exe,
-        exe_args=exe_args,
-        run_args=run_args,
-        env_vars=env_vars,
-        kwargs=kwargs,
-    )
+class _MpiSettings:
+    """SmartSim's settings class of one MPI launcher, as a constructor: called as the class was
+    (``MpirunSettings(exe, exe_args, run_args, env_vars)``), it makes our frozen RunSettings."""
+
+    def __init__(self, call: str, run_command: str, doc: str, **fields: Any) -> None:
+        self.__name__ = self.__qualname__ = call
+        self.__doc__ = doc
+        self._run_command = run_command
+        self._fields = fields
+
+    def __repr__(self) -> str:
+        return f"<smartsim.settings.{self.__name__}>"
+
+    def __call__(
+        self,
+        exe: str,
+        exe_args: str | Sequence[str] | None = None,
+        run_args: Mapping[str, OptionValue] | None = None,
+        env_vars: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> values.RunSettings:
+        return _launcher_settings(
+            self.__name__, self._run_command, exe=exe, exe_args=exe_args, run_args=run_args,
+            env_vars=env_vars, kwargs=kwargs, **self._fields,
+        )  # fmt: skip
 
 
-def OrterunSettings(
-    exe: str,
-    exe_args: str | Sequence[str] | None = None,
-    run_args: Mapping[str, OptionValue] | None = None,
-    env_vars: Mapping[str, str] | None = None,
-    **kwargs: Any,
-) -> values.RunSettings:
-    """SmartSim's ``OrterunSettings``: Open MPI's ``orterun``."""
-    return _launcher_settings(
-        "OrterunSettings",
-        "orterun",
-        exe=exe,
-        exe_args=exe_args,
-        run_args=run_args,
-        env_vars=env_vars,
-        kwargs=kwargs,
-    )
-
-
-def MpiexecSettings(
-    exe: str,
-    exe_args: str | Sequence[str] | None = None,
-    run_args: Mapping[str, OptionValue] | None = None,
-    env_vars: Mapping[str, str] | None = None,
-    **kwargs: Any,
-) -> values.RunSettings:
-    """SmartSim's ``MpiexecSettings``: ``mpiexec``, its flavour detected once at launch
-    (SmartSim ran ``mpiexec --help`` when the object was made)."""
-    return _launcher_settings(
-        "MpiexecSettings",
-        "mpiexec",
-        exe=exe,
-        exe_args=exe_args,
-        run_args=run_args,
-        env_vars=env_vars,
-        kwargs=kwargs,
-        flavour="auto",
-    )
+MpirunSettings = _MpiSettings(
+    "MpirunSettings", "mpirun", "SmartSim's ``MpirunSettings``: Open MPI's ``mpirun``."
+)
+OrterunSettings = _MpiSettings(
+    "OrterunSettings", "orterun", "SmartSim's ``OrterunSettings``: Open MPI's ``orterun``."
+)
+MpiexecSettings = _MpiSettings(
+    "MpiexecSettings",
+    "mpiexec",
+    "SmartSim's ``MpiexecSettings``: ``mpiexec``, its flavour detected once at launch\n"
+    "(SmartSim ran ``mpiexec --help`` when the object was made).",
+    flavour="auto",
+)
 
 
 def SbatchSettings(
