@@ -35,7 +35,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
 from smartsim.commands._types import Command
-from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.plan import Launch, World, member_problems, output_paths, plan_each_member
 from smartsim.errors import (
     BadValue,
     EmptyValue,
@@ -44,7 +44,7 @@ from smartsim.errors import (
     Unsupported,
     ValidationError,
 )
-from smartsim.validate import check_name, check_params, run_settings_problems
+from smartsim.validate import run_settings_problems
 from smartsim.values import Duration, Ensemble, Model, RunSettings
 
 #: How errors name this launcher.
@@ -279,17 +279,12 @@ def settings_problems(rs: RunSettings, field: str = "run_settings") -> list[Vali
 
 def model_problems(model: Model) -> list[ValidationError]:
     """Everything about ``model`` the Dragon launcher cannot run, each field named after it."""
-    errors = check_name("name", model.name)
-    prefix = model.name
-    errors += check_params(f"{prefix}.params", model.params)
-    if not model.path:
-        errors.append(EmptyValue(f"{prefix}.path", model.path))
-    elif "\x00" in model.path or not posixpath.isabs(model.path):
-        errors.append(BadValue(f"{prefix}.path", model.path, "an absolute path without NUL"))
-    errors += settings_problems(model.run_settings, f"{prefix}.run_settings")
-    if model.batch_settings is not None:
-        errors.append(Unsupported(f"{prefix}.batch_settings", model.batch_settings, TOOL))
-    return errors
+    return member_problems(
+        model,
+        tool=TOOL,
+        settings=lambda rs, prefix: settings_problems(rs, f"{prefix}.run_settings"),
+        absolute_path=True,
+    )
 
 
 def request_for(model: Model, world: World) -> DragonRequest:
@@ -355,21 +350,7 @@ def plan_dragon(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, 
     >>> [(type(e).__name__, e.field) for e in errors]
     [('Unsupported', 'm.run_settings.run_command'), ('Unsupported', 'm.run_settings.nodes')]
     """
-    errors: list[ValidationError] = []
-    if isinstance(entity, Ensemble):
-        errors += check_name("name", entity.name)
-        if entity.batch_settings is not None:
-            errors.append(Unsupported(f"{entity.name}.batch_settings", entity.batch_settings, TOOL))
-        if not entity.members:
-            errors.append(EmptyValue(f"{entity.name}.members", ()))
-        models = entity.members
-    else:
-        models = (entity,)
-    for model in models:
-        errors += model_problems(model)
-    if errors:
-        return Failure(Invalid(tuple(errors)))
-    return Success(tuple(plan_model(m, world) for m in models))
+    return plan_each_member(entity, world, tool=TOOL, problems=model_problems, plan=plan_model)
 
 
 def dragon_run_settings(

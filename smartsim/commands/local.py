@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import Final
 
 import attrs
-from returns.result import Failure, Result, Success
+from returns.result import Result
 
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
-from smartsim.commands.plan import Launch, World, output_paths
-from smartsim.errors import BadValue, EmptyValue, Invalid, Unsupported, ValidationError
-from smartsim.validate import check_name, check_params, run_settings_problems
-from smartsim.values import Duration, Ensemble, Model
+from smartsim.commands.plan import Launch, World, member_problems, output_paths, plan_each_member
+from smartsim.errors import BadValue, Invalid, ValidationError
+from smartsim.validate import run_settings_problems
+from smartsim.values import Duration, Ensemble, Model, RunSettings
 
 #: How errors name this launcher.
 TOOL: Final = "the local launcher"
@@ -31,25 +31,18 @@ def _prefixed(prefix: str, errors: list[ValidationError]) -> list[ValidationErro
     return [attrs.evolve(e, field=f"{prefix}.{e.field}") for e in errors]
 
 
+def _settings_problems(rs: RunSettings, prefix: str) -> list[ValidationError]:
+    errors = run_settings_problems(rs, f"{prefix}.run_settings")
+    try:
+        errors += _prefixed(prefix, check_run_command(rs))
+    except ImportError as exc:  # a family whose builders are not installed yet
+        errors.append(BadValue(f"{prefix}.run_settings.run_command", rs.run_command, str(exc)))
+    return errors
+
+
 def model_problems(model: Model) -> list[ValidationError]:
     """Everything about ``model`` the local launcher cannot run, each field named after it."""
-    errors = check_name("name", model.name)
-    prefix = model.name
-    errors += check_params(f"{prefix}.params", model.params)
-    if not model.path:
-        errors.append(EmptyValue(f"{prefix}.path", model.path))
-    elif "\x00" in model.path:
-        errors.append(BadValue(f"{prefix}.path", model.path, "a path without NUL"))
-    errors += run_settings_problems(model.run_settings, f"{prefix}.run_settings")
-    try:
-        errors += _prefixed(prefix, check_run_command(model.run_settings))
-    except ImportError as exc:  # a family whose builders are not installed yet
-        errors.append(
-            BadValue(f"{prefix}.run_settings.run_command", model.run_settings.run_command, str(exc))
-        )
-    if model.batch_settings is not None:
-        errors.append(Unsupported(f"{prefix}.batch_settings", model.batch_settings, TOOL))
-    return errors
+    return member_problems(model, tool=TOOL, settings=_settings_problems)
 
 
 def plan_model(model: Model, world: World) -> Launch:
@@ -95,18 +88,4 @@ def plan_local(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, .
     >>> [(type(e).__name__, e.field) for e in problems]
     [('Unsupported', 'm.batch_settings')]
     """
-    errors: list[ValidationError] = []
-    if isinstance(entity, Ensemble):
-        errors += check_name("name", entity.name)
-        if entity.batch_settings is not None:
-            errors.append(Unsupported(f"{entity.name}.batch_settings", entity.batch_settings, TOOL))
-        if not entity.members:
-            errors.append(EmptyValue(f"{entity.name}.members", ()))
-        models = entity.members
-    else:
-        models = (entity,)
-    for model in models:
-        errors += model_problems(model)
-    if errors:
-        return Failure(Invalid(tuple(errors)))
-    return Success(tuple(plan_model(m, world) for m in models))
+    return plan_each_member(entity, world, tool=TOOL, problems=model_problems, plan=plan_model)

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import final
 
 import attrs
+from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
 from smartsim.commands._types import Command, Submission, heredoc
-from smartsim.values import Duration
+from smartsim.errors import BadValue, EmptyValue, Invalid, Unsupported, ValidationError
+from smartsim.validate import check_name, check_params
+from smartsim.values import Duration, Ensemble, Model, RunSettings
 
 
 def _ids(value: object) -> tuple[str, ...]:
@@ -163,3 +166,57 @@ def next_run_index(name: str, filenames: Iterable[str]) -> int:
         if digits.isdigit() and digits.isascii():
             best = max(best, int(digits))
     return best + 1
+
+
+def member_problems(
+    model: Model,
+    *,
+    tool: str,
+    settings: Callable[[RunSettings, str], list[ValidationError]],
+    absolute_path: bool = False,
+) -> list[ValidationError]:
+    """Everything about ``model`` a launcher that starts it itself (local, Dragon) cannot run,
+    each field named after it: its name, params and path (an absolute one if
+    ``absolute_path``), ``settings(model.run_settings, model.name)``, and batch settings, which
+    ``tool`` has no use for."""
+    prefix = model.name
+    errors = check_name("name", model.name)
+    errors += check_params(f"{prefix}.params", model.params)
+    if not model.path:
+        errors.append(EmptyValue(f"{prefix}.path", model.path))
+    elif "\x00" in model.path or (absolute_path and not posixpath.isabs(model.path)):
+        expected = "an absolute path without NUL" if absolute_path else "a path without NUL"
+        errors.append(BadValue(f"{prefix}.path", model.path, expected))
+    errors += settings(model.run_settings, prefix)
+    if model.batch_settings is not None:
+        errors.append(Unsupported(f"{prefix}.batch_settings", model.batch_settings, tool))
+    return errors
+
+
+def plan_each_member(
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    tool: str,
+    problems: Callable[[Model], list[ValidationError]],
+    plan: Callable[[Model, World], Launch],
+) -> Result[tuple[Launch, ...], Invalid]:
+    """The planner of a launcher that starts every member on its own (local, Dragon): every
+    reason ``entity`` cannot run (an ensemble's name, its batch settings, which ``tool`` cannot
+    honour, no members at all, the ``problems`` of each member), else each member's ``plan``.
+    """
+    errors: list[ValidationError] = []
+    if isinstance(entity, Ensemble):
+        errors += check_name("name", entity.name)
+        if entity.batch_settings is not None:
+            errors.append(Unsupported(f"{entity.name}.batch_settings", entity.batch_settings, tool))
+        if not entity.members:
+            errors.append(EmptyValue(f"{entity.name}.members", ()))
+        models = entity.members
+    else:
+        models = (entity,)
+    for model in models:
+        errors += problems(model)
+    if errors:
+        return Failure(Invalid(tuple(errors)))
+    return Success(tuple(plan(m, world) for m in models))
