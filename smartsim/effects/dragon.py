@@ -48,6 +48,7 @@ from smartsim.commands.dragon import plan_dragon
 from smartsim.commands.plan import Launch, World
 from smartsim.effects.files import write_atomic
 from smartsim.effects.launcher import Handle, wait_by_polling
+from smartsim.effects.local import proc_info
 from smartsim.effects.process import Child, spawn
 from smartsim.errors import (
     EffectError,
@@ -111,12 +112,9 @@ def _hang_up(conn: socket.socket) -> None:
 
 
 def _start_time(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    return data[data.rindex(b")") + 2 :].split()[19].decode()
+    """The start time of ``pid`` (clock ticks after boot, as text), ``None`` if it is gone."""
+    info = proc_info(pid)
+    return None if info is None else str(info.start)
 
 
 @attrs.define(eq=False)
