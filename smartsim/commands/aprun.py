@@ -31,11 +31,12 @@ from smartsim.commands.mpi import (
     CWD,
     LauncherRules,
     check_launcher,
+    colon_command,
     common_env,
     env_prefix,
     host_items,
     option_words,
-    total_tasks,
+    tasks_words,
 )
 from smartsim.errors import BadValue, Unsupported, ValidationError
 from smartsim.values import OptionValue, RunSettings
@@ -138,24 +139,22 @@ def aprun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
     argv: list[str] = [rs.run_command or "aprun"]
     for key, value in glob.items():
         argv += ["-e", f"{key}={value}"]
-    for i, part in enumerate(parts):
-        if i:
-            argv.append(":")
-        tasks = total_tasks(part)
-        if tasks is not None:
-            argv += ["-n", str(tasks)]
+
+    def words(i: int, part: RunSettings) -> list[str]:
+        own = tasks_words("-n", part)
         if part.tasks_per_node is not None:
-            argv += ["-N", str(part.tasks_per_node)]
+            own += ["-N", str(part.tasks_per_node)]
         if part.cpus_per_task is not None:
             # "-d depth: the number of CPU cores required for each PE and its threads".
-            argv += ["-d", str(part.cpus_per_task)]
+            own += ["-d", str(part.cpus_per_task)]
         if part.hostlist:
-            argv += ["-L", ",".join(host_items(part.hostlist))]
+            own += ["-L", ",".join(host_items(part.hostlist))]
         if part.excluded_hosts:
-            argv += ["-E", ",".join(host_items(part.excluded_hosts))]
-        argv += aprun_option_tokens(part.run_args)
-        argv += [*env_prefix(part, parts), part.exe, *part.args]
-    return Command(argv=argv, env=glob, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+            own += ["-E", ",".join(host_items(part.excluded_hosts))]
+        own += aprun_option_tokens(part.run_args)
+        return [*own, *env_prefix(part, parts), part.exe, *part.args]
+
+    return colon_command(argv, parts, words, ctx, env=glob)
 
 
 #: ``aprun``: ALPS application launch.

@@ -73,6 +73,7 @@ __all__ = [
     "check_mpiexec",
     "check_openmpi",
     "check_pals",
+    "colon_command",
     "common_env",
     "duration_seconds",
     "env_prefix",
@@ -84,6 +85,7 @@ __all__ = [
     "pals_command",
     "parse_mpi_version",
     "single_dash_tokens",
+    "tasks_words",
     "total_tasks",
     "version_command",
 ]
@@ -141,6 +143,30 @@ def total_tasks(rs: RunSettings) -> int | None:
     if rs.nodes is not None and rs.tasks_per_node is not None:
         return rs.nodes * rs.tasks_per_node
     return None
+
+
+def tasks_words(flag: str, part: RunSettings) -> list[str]:
+    """``[flag, N]`` for the part's task count (see :func:`total_tasks`), or nothing."""
+    tasks = total_tasks(part)
+    return [] if tasks is None else [flag, str(tasks)]
+
+
+def colon_command(
+    head: Sequence[str],
+    parts: Sequence[RunSettings],
+    words: Callable[[int, RunSettings], list[str]],
+    ctx: LaunchContext,
+    env: Mapping[str, str],
+) -> Command:
+    """A colon-MPMD command (``mpirun``, ``mpiexec``, ``aprun``): ``head`` (the tool and its
+    global options), then the ``words(i, part)`` of each part (its options and its program),
+    the parts separated by ``:``; run in ``ctx``'s directory with ``env`` added."""
+    argv = list(head)
+    for i, part in enumerate(parts):
+        if i:
+            argv.append(":")
+        argv += words(i, part)
+    return Command(argv=argv, env=env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
 
 
 def duration_seconds(value: Duration | str | None) -> int | None:
@@ -502,26 +528,20 @@ def openmpi_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         # mpirun(1): "--timeout <seconds>: The maximum number of seconds that mpirun will run."
         argv += ["--timeout", str(seconds)]
     map_by = _openmpi_map_by(rs)
-    for i, part in enumerate(parts):
-        if i:
-            argv.append(":")
-        argv += ["--wdir", ctx.cwd]
-        tasks = total_tasks(part)
-        if tasks is not None:
-            argv += ["-n", str(tasks)]
+
+    def words(i: int, part: RunSettings) -> list[str]:
+        own = ["--wdir", ctx.cwd, *tasks_words("-n", part)]
         if i == 0 and map_by is not None:
-            argv += ["--map-by", map_by]
+            own += ["--map-by", map_by]
         if part.hostlist:
-            argv += ["--host", ",".join(host_items(part.hostlist))]
+            own += ["--host", ",".join(host_items(part.hostlist))]
         for key, value in part.env.items():
             # mpirun(1): "-x <env>: Export the specified environment variables to the remote
             # nodes before executing the program ... -x foo=bar sets foo"; per app context.
-            argv += ["-x", f"{key}={value}"]
-        argv += options_tokens(part.run_args)
-        argv += [part.exe, *part.args]
-    return Command(
-        argv=argv, env=common_env(parts), cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr
-    )
+            own += ["-x", f"{key}={value}"]
+        return [*own, *options_tokens(part.run_args), part.exe, *part.args]
+
+    return colon_command(argv, parts, words, ctx, env=common_env(parts))
 
 
 # --------------------------------------------------------------------------- MPICH (Hydra)
@@ -612,28 +632,24 @@ def mpich_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         argv += ["-bind-to", f"core:{rs.cpus_per_task}"]
     if rs.gpus_per_task is not None:
         argv += ["-gpus-per-proc", str(rs.gpus_per_task)]
-    for i, part in enumerate(parts):
-        if i:
-            argv.append(":")
-        tasks = total_tasks(part)
-        if tasks is not None:
-            argv += ["-n", str(tasks)]
+
+    def words(i: int, part: RunSettings) -> list[str]:
         # Hydra 4.0.2 applies -wdir to one executable only (a -wdir before the first program
         # did not reach the second), and a second -wdir in one section is an error.
-        argv += ["-wdir", ctx.cwd]
+        own = [*tasks_words("-n", part), "-wdir", ctx.cwd]
         for key, value in part.env.items():
             if key not in glob:
                 # "-env {name} {value}": a local option, so it reaches this program only.
-                argv += ["-env", key, value]
-        argv += single_dash_tokens(part.run_args)
-        argv += [part.exe, *part.args]
+                own += ["-env", key, value]
+        return [*own, *single_dash_tokens(part.run_args), part.exe, *part.args]
+
     env = dict(glob)
     seconds = duration_seconds(rs.time)
     if seconds is not None:
         # Hydra user guide, environment settings: "MPIEXEC_TIMEOUT: The maximum running time of
         # a job in seconds." (verified: "APPLICATION TIMED OUT, TIMEOUT = 2s").
         env["MPIEXEC_TIMEOUT"] = str(seconds)
-    return Command(argv=argv, env=env, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+    return colon_command(argv, parts, words, ctx, env=env)
 
 
 # --------------------------------------------------------------------------- Cray PALS
@@ -700,17 +716,14 @@ def pals_command(rs: RunSettings, ctx: LaunchContext) -> Command:
     for key, value in glob.items():
         # PALS --help: "--env  Set an env var (VAR=VAL format)"; ALCF: --env OMP_NUM_THREADS=2.
         argv += ["--env", f"{key}={value}"]
-    for i, part in enumerate(parts):
-        if i:
-            argv.append(":")
-        tasks = total_tasks(part)
-        if tasks is not None:
-            argv += ["--np", str(tasks)]
-        argv += options_tokens(part.run_args)
-        argv += [*env_prefix(part, parts), part.exe, *part.args]
+
+    def words(i: int, part: RunSettings) -> list[str]:
+        own = [*tasks_words("--np", part), *options_tokens(part.run_args)]
+        return [*own, *env_prefix(part, parts), part.exe, *part.args]
+
     # PALS starts ranks in mpiexec's working directory (its --wdir defaults to it), and
     # exports the whole launcher environment (--envall is the default).
-    return Command(argv=argv, env=glob, cwd=ctx.cwd, stdout=ctx.stdout, stderr=ctx.stderr)
+    return colon_command(argv, parts, words, ctx, env=glob)
 
 
 # --------------------------------------------------------------------------- dispatch
