@@ -32,6 +32,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+import attrs
+
 from smartsim.errors import Invalid, SmartSimError, ValidationError
 
 if TYPE_CHECKING:
@@ -163,30 +165,22 @@ def expand_placeholders(text: str, variables: Mapping[str, str]) -> str:
 
 def _op_shell(op: FileOp) -> list[str]:
     """Shell lines that do what :func:`smartsim.effects.files.apply` does for ``op``."""
+    from smartsim.commands import generate as g
     from smartsim.commands._types import heredoc
-    from smartsim.commands.generate import (
-        Configure,
-        Copy,
-        MakeDir,
-        RemoveTree,
-        Symlink,
-        WriteText,
-        configure_text,
-    )
 
     q = shlex.quote
     match op:
-        case MakeDir(path):
+        case g.MakeDir(path):
             return [f"mkdir -p {q(path)}"]
-        case RemoveTree(path):
+        case g.RemoveTree(path):
             return [f"rm -rf {q(path)}"]
-        case Copy(src, dst):
+        case g.Copy(src, dst):
             if os.path.isdir(src):
                 return [f"mkdir -p {q(dst)} && cp -pR {q(src.rstrip('/') + '/.')} {q(dst)}"]
             return [f"cp -p {q(src)} {q(dst)}"]
-        case Symlink(src, dst):
+        case g.Symlink(src, dst):
             return [f"ln -sfn {q(src)} {q(dst)}"]
-        case Configure(src, dst, params, tag):
+        case g.Configure(src, dst, params, tag):
             pairs: list[tuple[str, str]] = []
             if os.path.isdir(src):
                 lines = [f"mkdir -p {q(dst)}"]
@@ -203,11 +197,11 @@ def _op_shell(op: FileOp) -> list[str]:
             for source, target in pairs:
                 with open(source, "rb") as handle:
                     raw = handle.read().decode("utf-8", "surrogateescape")
-                text = configure_text(raw, params, tag)
+                text = g.configure_text(raw, params, tag)
                 lines += _write_lines(target, text, heredoc)
                 lines.append(f"chmod {os.stat(source).st_mode & 0o7777:o} {q(target)}")
             return lines
-        case WriteText(path, text):
+        case g.WriteText(path, text):
             return _write_lines(path, text, heredoc)
     return []  # pragma: no cover  (every FileOp is matched above)
 
@@ -219,27 +213,20 @@ def _write_lines(path: str, text: str, heredoc: Any) -> list[str]:
 
 
 def _op_json(op: FileOp) -> dict[str, Any]:
-    from smartsim.commands.generate import (
-        Configure,
-        Copy,
-        MakeDir,
-        RemoveTree,
-        Symlink,
-        WriteText,
-    )
+    from smartsim.commands import generate as g
 
     match op:
-        case MakeDir(path):
+        case g.MakeDir(path):
             return {"op": "mkdir", "path": path}
-        case RemoveTree(path):
+        case g.RemoveTree(path):
             return {"op": "remove", "path": path}
-        case Copy(src, dst):
+        case g.Copy(src, dst):
             return {"op": "copy", "src": src, "dst": dst}
-        case Symlink(src, dst):
+        case g.Symlink(src, dst):
             return {"op": "symlink", "src": src, "dst": dst}
-        case Configure(src, dst, params, tag):
+        case g.Configure(src, dst, params, tag):
             return {"op": "configure", "src": src, "dst": dst, "params": dict(params), "tag": tag}
-        case WriteText(path, text):
+        case g.WriteText(path, text):
             return {"op": "write", "path": path, "text": text}
     return {}  # pragma: no cover
 
@@ -523,20 +510,11 @@ def _allocate(spec: Spec, exp: Experiment) -> dict[str, str]:
     got: dict[str, str] = {}
     try:
         for name, alloc in spec.allocations.items():
-            req = alloc.request
+            # The request's fields are the keywords of get_slurm_allocation, by design.
+            fields = attrs.asdict(alloc.request, recurse=False)
+            fields["add_opts"] = dict(fields["add_opts"])
             got[name] = exp.get_allocation(
-                req.nodes,
-                name=name,
-                add_opts=dict(req.add_opts),
-                time=req.time,
-                partition=req.partition,
-                account=req.account,
-                constraint=req.constraint,
-                exclusive=req.exclusive,
-                job_name=req.job_name,
-                mem=req.mem,
-                gpus=req.gpus,
-                timeout=alloc.timeout,
+                fields.pop("nodes"), name=name, timeout=alloc.timeout, **fields
             )
             _say(f"allocation {name}: {got[name]}")
     except BaseException:

@@ -31,15 +31,19 @@ from smartsim.validate import check_name, check_params
 from smartsim.values import Duration, Ensemble, Model, RunSettings
 
 
-def _texts(what: str) -> Callable[[object], tuple[str, ...]]:
-    """An attrs converter to a tuple of text, refusing a lone string (a sequence of ``what``)."""
+def _texts(value: object, what: str) -> tuple[str, ...]:
+    """``value`` as a tuple of text, refusing a lone string (it is a sequence of ``what``)."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"expected a sequence of {what}, got {value!r}")
+    return tuple(str(v) for v in value)
 
-    def convert(value: object) -> tuple[str, ...]:
-        if isinstance(value, str) or not isinstance(value, Iterable):
-            raise TypeError(f"expected a sequence of {what}, got {value!r}")
-        return tuple(str(v) for v in value)
 
-    return convert
+def _ids(value: object) -> tuple[str, ...]:
+    return _texts(value, "job ids")
+
+
+def _dirs(value: object) -> tuple[str, ...]:
+    return _texts(value, "directory paths")
 
 
 @final
@@ -56,7 +60,7 @@ class World:
     tools: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     #: Job ids (``Handle.job_id``) the planned batch jobs must wait for: a scheduler that has
     #: dependencies renders them (Slurm: ``sbatch --dependency=afterok:<ids>``).
-    after: tuple[str, ...] = attrs.field(default=(), converter=_texts("job ids"))
+    after: tuple[str, ...] = attrs.field(default=(), converter=_ids)
 
 
 @final
@@ -76,7 +80,7 @@ class Launch:
     #: Files the effects layer writes before starting (path -> text), e.g. an ERF or hostfile.
     files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     #: Directories the effects layer creates (``mkdir -p``) before anything else.
-    mkdirs: tuple[str, ...] = attrs.field(default=(), converter=_texts("directory paths"))
+    mkdirs: tuple[str, ...] = attrs.field(default=(), converter=_dirs)
     #: What the plan knows about the job that the effects layer records in its handle (key ->
     #: value), e.g. the Kubernetes namespace and experiment label a poll selects by.
     facts: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
