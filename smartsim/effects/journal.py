@@ -65,19 +65,15 @@ def journal_path(exp_path: str) -> str:
 # --------------------------------------------------------------------------- records (pure)
 
 
+def _record(event: str, t: float, session: str, **fields: Any) -> dict[str, Any]:
+    """A record: the version, the event, when, which session wrote it, then its own fields."""
+    return {"v": VERSION, "event": event, "t": t, "session": session, **fields}
+
+
 def open_record(
     *, t: float, session: str, experiment: str, launcher: str, pid: int, host: str
 ) -> dict[str, Any]:
-    return {
-        "v": VERSION,
-        "event": "open",
-        "t": t,
-        "session": session,
-        "experiment": experiment,
-        "launcher": launcher,
-        "pid": pid,
-        "host": host,
-    }
+    return _record("open", t, session, experiment=experiment, launcher=launcher, pid=pid, host=host)
 
 
 def launch_record(
@@ -91,25 +87,22 @@ def launch_record(
     error: EffectError | None = None,
 ) -> dict[str, Any]:
     command = launch.command
-    record: dict[str, Any] = {
-        "v": VERSION,
-        "event": "launch",
-        "t": t,
-        "session": session,
-        "name": launch.name,
-        "kind": launch.kind,
-        "members": list(launch.members),
-        "launcher": launcher,
-        "job_id": None if handle is None else handle.job_id,
-        "extra": [] if handle is None else [list(pair) for pair in handle.extra],
-        "argv": None if command is None else list(command.argv),
-        "env": {} if command is None else dict(command.env.items()),
-        "cwd": launch.cwd,
-        "stdout": launch.stdout,
-        "stderr": launch.stderr,
-        "script": None if launch.submission is None else launch.submission.script,
-        "run_index": run_index,
-    }
+    record = _record(
+        "launch", t, session,
+        name=launch.name,
+        kind=launch.kind,
+        members=list(launch.members),
+        launcher=launcher,
+        job_id=None if handle is None else handle.job_id,
+        extra=[] if handle is None else [list(pair) for pair in handle.extra],
+        argv=None if command is None else list(command.argv),
+        env={} if command is None else dict(command.env.items()),
+        cwd=launch.cwd,
+        stdout=launch.stdout,
+        stderr=launch.stderr,
+        script=None if launch.submission is None else launch.submission.script,
+        run_index=run_index,
+    )  # fmt: skip
     if launch.submission is not None:
         record["submit"] = list(launch.submission.submit.argv)
     if error is not None:
@@ -127,19 +120,10 @@ def status_record(
     *,
     member: str | None = None,
 ) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "v": VERSION,
-        "event": "status",
-        "t": t,
-        "session": session,
-        "name": name,
-        "job_id": job_id,
-        "status": state.status.value,
-        "raw": state.raw,
-        "returncode": state.returncode,
-        "signal": state.signal,
-        "reason": state.reason,
-    }
+    record = _record(
+        "status", t, session, name=name, job_id=job_id, status=state.status.value,
+        raw=state.raw, returncode=state.returncode, signal=state.signal, reason=state.reason,
+    )  # fmt: skip
     if member is not None:
         record["member"] = member  # a member of batch launch ``name``, followed by its step
     if state.job_id and state.job_id != job_id:
@@ -152,14 +136,7 @@ def status_record(
 
 
 def stop_record(t: float, session: str, name: str, job_id: str) -> dict[str, Any]:
-    return {
-        "v": VERSION,
-        "event": "stop",
-        "t": t,
-        "session": session,
-        "name": name,
-        "job_id": job_id,
-    }
+    return _record("stop", t, session, name=name, job_id=job_id)
 
 
 def allocation_record(
@@ -172,21 +149,14 @@ def allocation_record(
     pid: int,
     owner: Iterable[tuple[str, str]],
 ) -> dict[str, Any]:
-    return {
-        "v": VERSION,
-        "event": "allocation",
-        "t": t,
-        "session": session,
-        "name": name,
-        "job_id": job_id,
-        "launcher": launcher,
-        "pid": pid,
-        "owner": [list(pair) for pair in owner],
-    }
+    return _record(
+        "allocation", t, session, name=name, job_id=job_id, launcher=launcher, pid=pid,
+        owner=[list(pair) for pair in owner],
+    )  # fmt: skip
 
 
 def release_record(t: float, session: str, job_id: str) -> dict[str, Any]:
-    return {"v": VERSION, "event": "release", "t": t, "session": session, "job_id": job_id}
+    return _record("release", t, session, job_id=job_id)
 
 
 def encode(record: Mapping[str, Any]) -> bytes:
