@@ -860,60 +860,72 @@ def _read_common(
     return out
 
 
-def _read_model(
+@final
+@attrs.define
+class _Entry:
+    """One ``[[model]]`` or ``[[ensemble]]`` table while it is read: where it is (``model[0]``),
+    its keys, the fields read so far (see :func:`_read_common`), its ``params`` table if it has
+    one, and how many problems the spec had before it."""
+
+    f: str
+    table: dict[str, Any]
+    fields: dict[str, Any]
+    params: dict[str, Any] | None
+    before: int
+
+
+def _read_entries(
     r: _Reader,
-    i: int,
-    raw: object,
-    run_settings: Mapping[str, object],
-    batch_settings: Mapping[str, object],
-) -> ModelSpec | None:
+    kind: str,
+    raws: Sequence[object],
+    tables: tuple[Mapping[str, object], Mapping[str, object]],
+    read: Callable[[_Reader, _Entry], T | None],
+) -> list[T | None]:
+    """Each table of the array ``[[kind]]`` read by ``read`` after what every entry has:
+    its known keys, its name and settings references (``tables``: the run_settings and
+    batch_settings tables declared), its path, files and ``after``."""
+    keys = _MODEL_KEYS if kind == "model" else _ENSEMBLE_KEYS
+    out: list[T | None] = []
+    for i, raw in enumerate(raws):
+        f = f"{kind}[{i}]"
+        table = r.table(f, raw)
+        if table is None:
+            out.append(None)
+            continue
+        r.keys(f, table, keys)
+        before = len(r.problems)
+        fields = _read_common(r, f, table, *tables)
+        params = r.table(f"{f}.params", table["params"]) if "params" in table else None
+        out.append(read(r, _Entry(f, table, fields, params, before)))
+    return out
+
+
+def _read_model(r: _Reader, e: _Entry) -> ModelSpec | None:
     from smartsim.validate import check_params
 
-    f = f"model[{i}]"
-    table = r.table(f, raw)
-    if table is None:
-        return None
-    r.keys(f, table, _MODEL_KEYS)
-    before = len(r.problems)
-    fields = _read_common(r, f, table, run_settings, batch_settings)
-    if "params" in table:
-        params = r.table(f"{f}.params", table["params"])
-        if params is not None:
-            values = {k: r.param(f"{f}.params.{k}", v) for k, v in params.items()}
-            if len(r.problems) == before:
-                fields["params"] = FrozenMap(values)
-                for error in check_params(f"{f}.params", fields["params"]):
-                    r.typed(error)
-    if len(r.problems) > before:
+    f, fields = e.f, e.fields
+    if e.params is not None:
+        values = {k: r.param(f"{f}.params.{k}", v) for k, v in e.params.items()}
+        if len(r.problems) == e.before:
+            fields["params"] = FrozenMap(values)
+            for error in check_params(f"{f}.params", fields["params"]):
+                r.typed(error)
+    if len(r.problems) > e.before:
         return None
     return ModelSpec(**fields)
 
 
-def _read_ensemble(
-    r: _Reader,
-    i: int,
-    raw: object,
-    run_settings: Mapping[str, object],
-    batch_settings: Mapping[str, object],
-) -> EnsembleSpec | None:
+def _read_ensemble(r: _Reader, e: _Entry) -> EnsembleSpec | None:
     from smartsim.ensemble import param_sets
 
-    f = f"ensemble[{i}]"
-    table = r.table(f, raw)
-    if table is None:
-        return None
-    r.keys(f, table, _ENSEMBLE_KEYS)
-    before = len(r.problems)
-    fields = _read_common(r, f, table, run_settings, batch_settings)
-    if "params" in table:
-        params = r.table(f"{f}.params", table["params"])
-        if params is not None:
-            lists: dict[str, tuple[ParamValue, ...]] = {}
-            for key, value in params.items():
-                items = value if isinstance(value, list) else [value]
-                checked = [r.param(f"{f}.params.{key}[{j}]", v) for j, v in enumerate(items)]
-                lists[key] = tuple(v for v in checked if v is not None)
-            fields["params"] = FrozenMap(lists)
+    f, table, fields, before = e.f, e.table, e.fields, e.before
+    if e.params is not None:
+        lists: dict[str, tuple[ParamValue, ...]] = {}
+        for key, value in e.params.items():
+            items = value if isinstance(value, list) else [value]
+            checked = [r.param(f"{f}.params.{key}[{j}]", v) for j, v in enumerate(items)]
+            lists[key] = tuple(v for v in checked if v is not None)
+        fields["params"] = FrozenMap(lists)
     if "perm_strategy" in table:
         strategy = r.string(f"{f}.perm_strategy", table["perm_strategy"])
         if strategy is not None:
@@ -1132,14 +1144,9 @@ def _parse_data(
             return []
         return raw
 
-    models = [
-        _read_model(r, i, raw, raw_runs, raw_batches)
-        for i, raw in enumerate(array_of_tables("model"))
-    ]
-    ensembles = [
-        _read_ensemble(r, i, raw, raw_runs, raw_batches)
-        for i, raw in enumerate(array_of_tables("ensemble"))
-    ]
+    tables = (raw_runs, raw_batches)
+    models = _read_entries(r, "model", array_of_tables("model"), tables, _read_model)
+    ensembles = _read_entries(r, "ensemble", array_of_tables("ensemble"), tables, _read_ensemble)
     if "model" not in data and "ensemble" not in data:
         r.fail("", "the spec describes no [[model]] and no [[ensemble]]: nothing to run")
     if not r.problems:
