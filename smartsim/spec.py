@@ -382,6 +382,10 @@ def _kind(value: object) -> str:
             return type(value).__name__
 
 
+#: How one key of a table is read: ``read(reader, field, value)``, its problems reported.
+_Read: TypeAlias = Callable[["_Reader", str, object], object]
+
+
 class _Reader:
     """Collects problems while reading one spec."""
 
@@ -420,6 +424,19 @@ class _Reader:
                     f"{field}.{key}",
                     f"{field}.{key}: unknown key {key!r}; known keys: {', '.join(known)}",
                 )
+
+    def opened(self, field: str, value: object, known: Sequence[str]) -> dict[str, Any] | None:
+        """``value`` as a table whose keys are all ``known`` (else each unknown one reported)."""
+        table = self.table(field, value)
+        if table is not None:
+            self.keys(field, table, known)
+        return table
+
+    def fields(
+        self, field: str, table: Mapping[str, Any], reads: Mapping[str, _Read]
+    ) -> dict[str, Any]:
+        """Each key of ``table`` that ``reads`` names, read the way it says."""
+        return {k: read(self, f"{field}.{k}", table[k]) for k, read in reads.items() if k in table}
 
     def required(self, field: str, table: Mapping[str, Any], key: str) -> bool:
         if key not in table:
@@ -554,6 +571,9 @@ class _Reader:
 
 # ------------------------------------------------------------------ tables
 
+_INTEGER: Final = _Reader.integer
+_STRING: Final = _Reader.string
+
 _EXPERIMENT_KEYS: Final = ("name", "launcher", "path")
 _ALLOCATION_KEYS: Final = (
     "nodes", "time", "partition", "account", "constraint", "exclusive", "job_name", "mem",
@@ -576,6 +596,23 @@ _ENSEMBLE_KEYS: Final = (
 _TOP_KEYS: Final = ("experiment", "allocation", "run_settings", "batch_settings", "model",
                     "ensemble")  # fmt: skip
 _INT_FIELDS: Final = ("nodes", "ntasks", "tasks_per_node", "cpus_per_task", "gpus_per_task")
+#: How each key of a table is read (the keys a table's reader handles itself are not here).
+_ALLOCATION_READS: Final[dict[str, _Read]] = {
+    "nodes": _INTEGER, "gpus": _INTEGER, "partition": _STRING, "account": _STRING,
+    "constraint": _STRING, "job_name": _STRING, "exclusive": _Reader.boolean,
+    "time": _Reader.duration, "mem": _Reader.memory, "opts": _Reader.options,
+}  # fmt: skip
+_RUN_READS: Final[dict[str, _Read]] = {
+    "exe": _STRING, "args": _Reader.strings, "env": _Reader.env,
+    **dict.fromkeys(_INT_FIELDS, _INTEGER),
+    "run_command": _STRING, "flavour": _STRING, "mpi": _STRING,
+    "mem": _Reader.memory, "time": _Reader.duration, "run_args": _Reader.options,
+}  # fmt: skip
+_BATCH_READS: Final[dict[str, _Read]] = {
+    "nodes": _INTEGER, "gpus": _INTEGER, "account": _STRING, "partition": _STRING,
+    "job_name": _STRING, "time": _Reader.duration, "mem": _Reader.memory,
+    "batch_args": _Reader.options, "preamble": _Reader.strings,
+}  # fmt: skip
 
 
 def _relabel(error: ValidationError, old: str, new: str) -> ValidationError:
@@ -628,26 +665,13 @@ def _read_allocation(r: _Reader, name: str, raw: object) -> AllocationSpec | Non
     from smartsim.validate import allocation_problems
 
     f = f"allocation.{name}"
-    table = r.table(f, raw)
+    table = r.opened(f, raw, _ALLOCATION_KEYS)
     if table is None:
         return None
-    r.keys(f, table, _ALLOCATION_KEYS)
     before = len(r.problems)
-    fields: dict[str, Any] = {}
-    for key in ("nodes", "gpus"):
-        if key in table:
-            fields[key] = r.integer(f"{f}.{key}", table[key])
-    for key in ("partition", "account", "constraint", "job_name"):
-        if key in table:
-            fields[key] = r.string(f"{f}.{key}", table[key])
-    if "exclusive" in table:
-        fields["exclusive"] = bool(r.boolean(f"{f}.exclusive", table["exclusive"]))
-    if "time" in table:
-        fields["time"] = r.duration(f"{f}.time", table["time"])
-    if "mem" in table:
-        fields["mem"] = r.memory(f"{f}.mem", table["mem"])
-    if "opts" in table:
-        fields["add_opts"] = r.options(f"{f}.opts", table["opts"])
+    fields = r.fields(f, table, _ALLOCATION_READS)
+    if "opts" in fields:
+        fields["add_opts"] = fields.pop("opts")
     timeout = 300.0
     if "timeout" in table:
         seconds = r.number(f"{f}.timeout", table["timeout"])
@@ -672,34 +696,15 @@ def _read_run_settings(
     from smartsim.validate import run_settings_problems
 
     f = f"run_settings.{name}"
-    table = r.table(f, raw)
-    if table is None:
-        return None
-    r.keys(f, table, _RUN_KEYS)
-    if not r.required(f, table, "exe"):
+    table = r.opened(f, raw, _RUN_KEYS)
+    if table is None or not r.required(f, table, "exe"):
         return None
     before = len(r.problems)
-    fields: dict[str, Any] = {"exe": r.string(f"{f}.exe", table["exe"])}
-    if "args" in table:
-        fields["args"] = r.strings(f"{f}.args", table["args"])
-    if "env" in table:
-        fields["env"] = r.env(f"{f}.env", table["env"])
-    for key in _INT_FIELDS:
-        if key in table:
-            fields[key] = r.integer(f"{f}.{key}", table[key])
-    for key in ("run_command", "flavour", "mpi"):
-        if key in table:
-            fields[key] = r.string(f"{f}.{key}", table[key])
-    if "mem" in table:
-        fields["mem"] = r.memory(f"{f}.mem", table["mem"])
-    if "time" in table:
-        fields["time"] = r.duration(f"{f}.time", table["time"])
+    fields = r.fields(f, table, _RUN_READS)
     for key in ("hostlist", "excluded_hosts"):
         if key in table:
             value = table[key]
             fields[key] = value if isinstance(value, str) else r.strings(f"{f}.{key}", value)
-    if "run_args" in table:
-        fields["run_args"] = r.options(f"{f}.run_args", table["run_args"])
     if "het_group" in table:
         groups = table["het_group"]
         if isinstance(groups, int) and not isinstance(groups, bool):
@@ -727,25 +732,35 @@ def _read_run_settings(
         else:
             fields["alloc"] = r.string(f"{f}.alloc", value)
     mpmd = r.names(f"{f}.mpmd", table["mpmd"]) if "mpmd" in table else ()
+    rs = _built(
+        r, before=before, f=f, cls=RunSettings, fields=fields, problems=run_settings_problems
+    )
+    return None if rs is None else (rs, alloc_ref, mpmd)
+
+
+def _built(
+    r: _Reader,
+    *,
+    before: int,
+    f: str,
+    cls: Callable[..., T],
+    fields: Mapping[str, Any],
+    problems: Callable[[T, str], list[ValidationError]],
+) -> T | None:
+    """The value of table ``f`` made from the ``fields`` read, with its domain ``problems``
+    reported; ``None`` when reading it found a problem (after still checking the fields that
+    were read, so that one pass reports every problem)."""
     if len(r.problems) > before:
-        # Still check the fields that were read, so one pass reports every problem.
-        _check_rest(
-            r,
-            before=before,
-            f=f,
-            cls=RunSettings,
-            fields={"exe": "x", **fields},
-            problems=run_settings_problems,
-        )
+        _check_rest(r, before=before, f=f, cls=cls, fields=fields, problems=problems)
         return None
     try:
-        rs = RunSettings(**fields)
+        value = cls(**fields)
     except TypeError as exc:  # every type was checked above; kept for safety
         r.fail(f, f"{f}: {exc}")
         return None
-    for error in run_settings_problems(rs, f):
+    for error in problems(value, f):
         r.typed(error)
-    return rs, alloc_ref, mpmd
+    return value
 
 
 def _check_rest(
@@ -774,26 +789,11 @@ def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | 
     from smartsim.validate import batch_problems
 
     f = f"batch_settings.{name}"
-    table = r.table(f, raw)
+    table = r.opened(f, raw, _BATCH_KEYS)
     if table is None:
         return None
-    r.keys(f, table, _BATCH_KEYS)
     before = len(r.problems)
-    fields: dict[str, Any] = {}
-    for key in ("nodes", "gpus"):
-        if key in table:
-            fields[key] = r.integer(f"{f}.{key}", table[key])
-    for key in ("account", "partition", "job_name"):
-        if key in table:
-            fields[key] = r.string(f"{f}.{key}", table[key])
-    if "time" in table:
-        fields["time"] = r.duration(f"{f}.time", table["time"])
-    if "mem" in table:
-        fields["mem"] = r.memory(f"{f}.mem", table["mem"])
-    if "batch_args" in table:
-        fields["batch_args"] = r.options(f"{f}.batch_args", table["batch_args"])
-    if "preamble" in table:
-        fields["preamble"] = r.strings(f"{f}.preamble", table["preamble"])
+    fields = r.fields(f, table, _BATCH_READS)
     if "array" in table:
         array = r.table(f"{f}.array", table["array"])
         if array is not None:
@@ -808,15 +808,7 @@ def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | 
             start, stop = parts.get("start"), parts.get("stop")
             if len(r.problems) == before and start is not None and stop is not None:
                 fields["array"] = ArraySpec(start, stop, parts.get("step") or 1, parts.get("limit"))
-    if len(r.problems) > before:
-        _check_rest(
-            r, before=before, f=f, cls=BatchSettings, fields=fields, problems=batch_problems
-        )
-        return None
-    bs = BatchSettings(**fields)
-    for error in batch_problems(bs, f):
-        r.typed(error)
-    return bs
+    return _built(r, before=before, f=f, cls=BatchSettings, fields=fields, problems=batch_problems)
 
 
 def _read_common(
