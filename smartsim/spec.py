@@ -386,6 +386,20 @@ def _kind(value: object) -> str:
 _Read: TypeAlias = Callable[["_Reader", str, object], object]
 
 
+@final
+@attrs.define
+class _Entry:
+    """One table while it is read: where it is (``model[0]``, ``allocation.big``), its keys,
+    the fields read so far, how many problems the spec had before them, and (a model's or an
+    ensemble's) its ``params`` table."""
+
+    f: str
+    table: dict[str, Any]
+    fields: dict[str, Any]
+    before: int
+    params: dict[str, Any] | None = None
+
+
 class _Reader:
     """Collects problems while reading one spec."""
 
@@ -425,18 +439,22 @@ class _Reader:
                     f"{field}.{key}: unknown key {key!r}; known keys: {', '.join(known)}",
                 )
 
-    def opened(self, field: str, value: object, known: Sequence[str]) -> dict[str, Any] | None:
-        """``value`` as a table whose keys are all ``known`` (else each unknown one reported)."""
-        table = self.table(field, value)
-        if table is not None:
-            self.keys(field, table, known)
-        return table
-
-    def fields(
-        self, field: str, table: Mapping[str, Any], reads: Mapping[str, _Read]
-    ) -> dict[str, Any]:
-        """Each key of ``table`` that ``reads`` names, read the way it says."""
-        return {k: read(self, f"{field}.{k}", table[k]) for k, read in reads.items() if k in table}
+    def entry(
+        self, f: str, value: object, known: Sequence[str], reads: Mapping[str, _Read],
+        required: str | None = None,
+    ) -> _Entry | None:
+        """``value`` as the table ``f``: its unknown keys reported (``known``: the others),
+        and each key that ``reads`` names read the way it says; ``None`` if it is not a table
+        or lacks its ``required`` key."""
+        table = self.table(f, value)
+        if table is None:
+            return None
+        self.keys(f, table, known)
+        if required is not None and not self.required(f, table, required):
+            return None
+        before = len(self.problems)
+        fields = {k: read(self, f"{f}.{k}", table[k]) for k, read in reads.items() if k in table}
+        return _Entry(f, table, fields, before)
 
     def required(self, field: str, table: Mapping[str, Any], key: str) -> bool:
         if key not in table:
@@ -664,12 +682,10 @@ def _read_allocation(r: _Reader, name: str, raw: object) -> AllocationSpec | Non
     from smartsim.commands.slurm import check_allocation
     from smartsim.validate import allocation_problems
 
-    f = f"allocation.{name}"
-    table = r.opened(f, raw, _ALLOCATION_KEYS)
-    if table is None:
+    e = r.entry(f"allocation.{name}", raw, _ALLOCATION_KEYS, _ALLOCATION_READS)
+    if e is None:
         return None
-    before = len(r.problems)
-    fields = r.fields(f, table, _ALLOCATION_READS)
+    f, table, fields = e.f, e.table, e.fields
     if "opts" in fields:
         fields["add_opts"] = fields.pop("opts")
     timeout = 300.0
@@ -679,7 +695,7 @@ def _read_allocation(r: _Reader, name: str, raw: object) -> AllocationSpec | Non
             r.wrong(f"{f}.timeout", table["timeout"], "a number of seconds > 0")
         elif seconds is not None:
             timeout = seconds
-    if len(r.problems) > before:
+    if len(r.problems) > e.before:
         return None
     req = AllocationRequest(**fields)
     for error in allocation_problems(req, "allocation") + check_allocation(req):
@@ -695,12 +711,10 @@ def _read_run_settings(
     of its MPMD parts."""
     from smartsim.validate import run_settings_problems
 
-    f = f"run_settings.{name}"
-    table = r.opened(f, raw, _RUN_KEYS)
-    if table is None or not r.required(f, table, "exe"):
+    e = r.entry(f"run_settings.{name}", raw, _RUN_KEYS, _RUN_READS, required="exe")
+    if e is None:
         return None
-    before = len(r.problems)
-    fields = r.fields(f, table, _RUN_READS)
+    f, table, fields = e.f, e.table, e.fields
     for key in ("hostlist", "excluded_hosts"):
         if key in table:
             value = table[key]
@@ -732,26 +746,22 @@ def _read_run_settings(
         else:
             fields["alloc"] = r.string(f"{f}.alloc", value)
     mpmd = r.names(f"{f}.mpmd", table["mpmd"]) if "mpmd" in table else ()
-    rs = _built(
-        r, before=before, f=f, cls=RunSettings, fields=fields, problems=run_settings_problems
-    )
+    rs = _built(r, e, RunSettings, run_settings_problems)
     return None if rs is None else (rs, alloc_ref, mpmd)
 
 
 def _built(
     r: _Reader,
-    *,
-    before: int,
-    f: str,
+    e: _Entry,
     cls: Callable[..., T],
-    fields: Mapping[str, Any],
     problems: Callable[[T, str], list[ValidationError]],
 ) -> T | None:
-    """The value of table ``f`` made from the ``fields`` read, with its domain ``problems``
+    """The value of table ``e`` made from the fields read, with its domain ``problems``
     reported; ``None`` when reading it found a problem (after still checking the fields that
     were read, so that one pass reports every problem)."""
-    if len(r.problems) > before:
-        _check_rest(r, before=before, f=f, cls=cls, fields=fields, problems=problems)
+    f, fields = e.f, e.fields
+    if len(r.problems) > e.before:
+        _check_rest(r, before=e.before, f=f, cls=cls, fields=fields, problems=problems)
         return None
     try:
         value = cls(**fields)
@@ -788,12 +798,10 @@ def _check_rest(
 def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | None:
     from smartsim.validate import batch_problems
 
-    f = f"batch_settings.{name}"
-    table = r.opened(f, raw, _BATCH_KEYS)
-    if table is None:
+    e = r.entry(f"batch_settings.{name}", raw, _BATCH_KEYS, _BATCH_READS)
+    if e is None:
         return None
-    before = len(r.problems)
-    fields = r.fields(f, table, _BATCH_READS)
+    f, table, fields = e.f, e.table, e.fields
     if "array" in table:
         array = r.table(f"{f}.array", table["array"])
         if array is not None:
@@ -806,9 +814,9 @@ def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | 
                 if k in array
             }
             start, stop = parts.get("start"), parts.get("stop")
-            if len(r.problems) == before and start is not None and stop is not None:
+            if len(r.problems) == e.before and start is not None and stop is not None:
                 fields["array"] = ArraySpec(start, stop, parts.get("step") or 1, parts.get("limit"))
-    return _built(r, before=before, f=f, cls=BatchSettings, fields=fields, problems=batch_problems)
+    return _built(r, e, BatchSettings, batch_problems)
 
 
 def _read_common(
@@ -852,20 +860,6 @@ def _read_common(
     return out
 
 
-@final
-@attrs.define
-class _Entry:
-    """One ``[[model]]`` or ``[[ensemble]]`` table while it is read: where it is (``model[0]``),
-    its keys, the fields read so far (see :func:`_read_common`), its ``params`` table if it has
-    one, and how many problems the spec had before it."""
-
-    f: str
-    table: dict[str, Any]
-    fields: dict[str, Any]
-    params: dict[str, Any] | None
-    before: int
-
-
 def _read_entries(
     r: _Reader,
     kind: str,
@@ -879,16 +873,12 @@ def _read_entries(
     keys = _MODEL_KEYS if kind == "model" else _ENSEMBLE_KEYS
     out: list[T | None] = []
     for i, raw in enumerate(raws):
-        f = f"{kind}[{i}]"
-        table = r.table(f, raw)
-        if table is None:
-            out.append(None)
-            continue
-        r.keys(f, table, keys)
-        before = len(r.problems)
-        fields = _read_common(r, f, table, *tables)
-        params = r.table(f"{f}.params", table["params"]) if "params" in table else None
-        out.append(read(r, _Entry(f, table, fields, params, before)))
+        e = r.entry(f"{kind}[{i}]", raw, keys, {})
+        if e is not None:
+            e.fields = _read_common(r, e.f, e.table, *tables)
+            if "params" in e.table:
+                e.params = r.table(f"{e.f}.params", e.table["params"])
+        out.append(None if e is None else read(r, e))
     return out
 
 
