@@ -56,7 +56,7 @@ import os
 import posixpath
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 
 import attrs
@@ -678,13 +678,10 @@ def _read_experiment(r: _Reader, data: Mapping[str, Any]) -> ExperimentSpec | No
     )
 
 
-def _read_allocation(r: _Reader, name: str, raw: object) -> AllocationSpec | None:
+def _read_allocation(r: _Reader, name: str, e: _Entry) -> AllocationSpec | None:
     from smartsim.commands.slurm import check_allocation
     from smartsim.validate import allocation_problems
 
-    e = r.entry(f"allocation.{name}", raw, _ALLOCATION_KEYS, _ALLOCATION_READS)
-    if e is None:
-        return None
     f, table, fields = e.f, e.table, e.fields
     if "opts" in fields:
         fields["add_opts"] = fields.pop("opts")
@@ -705,15 +702,12 @@ def _read_allocation(r: _Reader, name: str, raw: object) -> AllocationSpec | Non
 
 
 def _read_run_settings(
-    r: _Reader, name: str, raw: object, allocations: Mapping[str, object]
+    r: _Reader, e: _Entry, allocations: Mapping[str, object]
 ) -> tuple[RunSettings, str | None, tuple[str, ...]] | None:
     """One run-settings table: the value (without MPMD parts), its allocation name, the names
     of its MPMD parts."""
     from smartsim.validate import run_settings_problems
 
-    e = r.entry(f"run_settings.{name}", raw, _RUN_KEYS, _RUN_READS, required="exe")
-    if e is None:
-        return None
     f, table, fields = e.f, e.table, e.fields
     for key in ("hostlist", "excluded_hosts"):
         if key in table:
@@ -795,12 +789,9 @@ def _check_rest(
             r.typed(error)
 
 
-def _read_batch_settings(r: _Reader, name: str, raw: object) -> BatchSettings | None:
+def _read_batch_settings(r: _Reader, e: _Entry) -> BatchSettings | None:
     from smartsim.validate import batch_problems
 
-    e = r.entry(f"batch_settings.{name}", raw, _BATCH_KEYS, _BATCH_READS)
-    if e is None:
-        return None
     f, table, fields = e.f, e.table, e.fields
     if "array" in table:
         array = r.table(f"{f}.array", table["array"])
@@ -1080,16 +1071,25 @@ def _parse_data(
     raw_runs = named_tables("run_settings")
     raw_batches = named_tables("batch_settings")
 
+    def entries(
+        kind: str, raws: Mapping[str, object], keys: Sequence[str], reads: Mapping[str, _Read],
+        required: str | None = None,
+    ) -> Iterator[tuple[str, _Entry]]:
+        for name, raw in raws.items():
+            e = r.entry(f"{kind}.{name}", raw, keys, reads, required)
+            if e is not None:
+                yield name, e
+
     allocations: dict[str, AllocationSpec] = {}
-    for name, raw in raw_allocs.items():
-        alloc = _read_allocation(r, name, raw)
+    for name, e in entries("allocation", raw_allocs, _ALLOCATION_KEYS, _ALLOCATION_READS):
+        alloc = _read_allocation(r, name, e)
         if alloc is not None:
             allocations[name] = alloc
     run_settings: dict[str, RunSettings] = {}
     alloc_refs: dict[str, str] = {}
     mpmd_refs: dict[str, tuple[str, ...]] = {}
-    for name, raw in raw_runs.items():
-        read = _read_run_settings(r, name, raw, raw_allocs)
+    for name, e in entries("run_settings", raw_runs, _RUN_KEYS, _RUN_READS, required="exe"):
+        read = _read_run_settings(r, e, raw_allocs)
         if read is not None:
             rs, ref, parts = read
             run_settings[name] = rs
@@ -1114,8 +1114,8 @@ def _parse_data(
                 f"allocation.{name}: no run_settings uses this allocation (alloc = {name!r})",
             )
     batch_settings: dict[str, BatchSettings] = {}
-    for name, raw in raw_batches.items():
-        bs = _read_batch_settings(r, name, raw)
+    for name, e in entries("batch_settings", raw_batches, _BATCH_KEYS, _BATCH_READS):
+        bs = _read_batch_settings(r, e)
         if bs is not None:
             batch_settings[name] = bs
 
