@@ -21,10 +21,12 @@ Ctrl-C while waiting re-raises ``KeyboardInterrupt`` (its ``__cause__`` is the
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, ParamSpec, cast
 
 from returns.io import IOFailure
 from returns.unsafe import unsafe_perform_io
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from smartsim.values import Duration, Memory, OptionValue
 
 __all__ = ["get_slurm_allocation", "release_slurm_allocation", "slurm_allocation"]
+
+P = ParamSpec("P")
 
 #: Seconds ``get_slurm_allocation`` waits for a pending request by default.
 DEFAULT_TIMEOUT = 300.0
@@ -137,46 +141,35 @@ def release_slurm_allocation(
             )
 
 
-@contextlib.contextmanager
-def slurm_allocation(
-    nodes: int | None = 1,
-    add_opts: Mapping[str, OptionValue] | None = None,
-    *,
-    time: Duration | _dt.timedelta | int | float | str | None = None,
-    partition: str | None = None,
-    account: str | None = None,
-    constraint: str | None = None,
-    exclusive: bool | None = None,
-    job_name: str | None = None,
-    mem: Memory | int | str | None = None,
-    gpus: int | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    exp_path: str | os.PathLike[str] | None = None,
-) -> Iterator[str]:
-    """:func:`get_slurm_allocation` as a context manager: the allocation is released when the
-    block ends, however it ends (an exception, Ctrl-C). A release that fails while another
-    exception is already on its way out is added to that exception as a note, not raised.
-    ``exp_path`` journals it as :func:`get_slurm_allocation` does."""
-    alloc_id = get_slurm_allocation(
-        nodes,
-        add_opts,
-        time=time,
-        partition=partition,
-        account=account,
-        constraint=constraint,
-        exclusive=exclusive,
-        job_name=job_name,
-        mem=mem,
-        gpus=gpus,
-        timeout=timeout,
-        exp_path=exp_path,
-    )
-    try:
-        yield alloc_id
-    except BaseException as exc:
+def _released_at_exit(get: Callable[P, str]) -> Callable[P, AbstractContextManager[str]]:
+    """``get`` (the arguments and the allocation of :func:`get_slurm_allocation`) as a context
+    manager that releases the allocation when the block ends."""
+
+    @contextlib.contextmanager
+    def allocation(*args: P.args, **kwargs: P.kwargs) -> Iterator[str]:
+        exp_path = cast("str | os.PathLike[str] | None", kwargs.get("exp_path"))
+        alloc_id = get(*args, **kwargs)
         try:
-            release_slurm_allocation(alloc_id, exp_path=exp_path)
-        except SmartSimError as failed:
-            exc.add_note(f"releasing allocation {alloc_id} failed too: {failed}")
-        raise
-    release_slurm_allocation(alloc_id, exp_path=exp_path)
+            yield alloc_id
+        except BaseException as exc:
+            try:
+                release_slurm_allocation(alloc_id, exp_path=exp_path)
+            except SmartSimError as failed:
+                exc.add_note(f"releasing allocation {alloc_id} failed too: {failed}")
+            raise
+        release_slurm_allocation(alloc_id, exp_path=exp_path)
+
+    # help() and the API page show get's parameters, not (*args, **kwargs).
+    signature = inspect.signature(get).replace(return_annotation="Iterator[str]")
+    setattr(allocation, "__signature__", signature)  # noqa: B010 (not an attribute mypy knows)
+    return allocation
+
+
+slurm_allocation = _released_at_exit(get_slurm_allocation)
+slurm_allocation.__name__ = slurm_allocation.__qualname__ = "slurm_allocation"
+slurm_allocation.__doc__ = (
+    ":func:`get_slurm_allocation` as a context manager: the allocation is released when the\n"
+    "block ends, however it ends (an exception, Ctrl-C). A release that fails while another\n"
+    "exception is already on its way out is added to that exception as a note, not raised.\n"
+    "``exp_path`` journals it as :func:`get_slurm_allocation` does."
+)
