@@ -33,6 +33,7 @@ from smartsim.commands.mpi import (
     check_launcher,
     colon_command,
     common_env,
+    count_words,
     env_prefix,
     host_items,
     option_words,
@@ -43,6 +44,8 @@ from smartsim.values import OptionValue, RunSettings
 
 __all__ = ["APRUN", "aprun_command", "aprun_option_tokens", "check_aprun"]
 
+#: aprun(1) -N (PEs per node) and -d (the depth: cores per PE).
+_COUNTS: Final = (("tasks_per_node", "-N"), ("cpus_per_task", "-d"))
 _NID_RANGE: Final = re.compile(r"\d+(?:-\d+)?")
 
 _RULES: Final = LauncherRules(
@@ -141,12 +144,8 @@ def aprun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         argv += ["-e", f"{key}={value}"]
 
     def words(i: int, part: RunSettings) -> list[str]:
-        own = tasks_words("-n", part)
-        if part.tasks_per_node is not None:
-            own += ["-N", str(part.tasks_per_node)]
-        if part.cpus_per_task is not None:
-            # "-d depth: the number of CPU cores required for each PE and its threads".
-            own += ["-d", str(part.cpus_per_task)]
+        # "-d depth: the number of CPU cores required for each PE and its threads".
+        own = tasks_words("-n", part) + count_words(part, _COUNTS)
         if part.hostlist:
             own += ["-L", ",".join(host_items(part.hostlist))]
         if part.excluded_hosts:

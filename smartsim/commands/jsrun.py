@@ -39,9 +39,10 @@ from smartsim.commands.mpi import (
     LauncherRules,
     check_launcher,
     common_env,
+    count_words,
     env_prefix,
     option_words,
-    total_tasks,
+    tasks_words,
 )
 from smartsim.errors import BadValue, Unsupported, ValidationError
 from smartsim.values import RunSettings
@@ -49,6 +50,12 @@ from smartsim.values import RunSettings
 __all__ = ["JSRUN", "check_jsrun", "erf_path", "jsrun_command", "jsrun_erf"]
 
 _PER_TASK: Final = ("ntasks", "nodes", "tasks_per_node", "cpus_per_task", "gpus_per_task")
+#: One task per resource set: its CPUs and GPUs are the task's, and a host holds
+#: ``tasks_per_node`` of them (jsrun(1) --cpu_per_rs, --gpu_per_rs, --rs_per_host).
+_PER_RS: Final = (
+    ("cpus_per_task", "--cpu_per_rs"), ("gpus_per_task", "--gpu_per_rs"),
+    ("tasks_per_node", "--rs_per_host"),
+)  # fmt: skip
 
 _RULES: Final = LauncherRules(
     tool="LSF jsrun",
@@ -216,17 +223,10 @@ def jsrun_command(rs: RunSettings, ctx: LaunchContext) -> Command:
         path = erf_path(ctx)
         argv += ["--erf_input", path]
         return Command(argv=argv, env=glob, cwd=ctx.cwd, files={path: jsrun_erf(rs)})
-    tasks = total_tasks(rs)
-    if tasks is not None:
-        argv += ["--nrs", str(tasks)]
+    argv += tasks_words("--nrs", rs)
     if any(getattr(rs, name) is not None for name in _PER_TASK):
         argv += ["--tasks_per_rs", "1"]
-    if rs.cpus_per_task is not None:
-        argv += ["--cpu_per_rs", str(rs.cpus_per_task)]
-    if rs.gpus_per_task is not None:
-        argv += ["--gpu_per_rs", str(rs.gpus_per_task)]
-    if rs.tasks_per_node is not None:
-        argv += ["--rs_per_host", str(rs.tasks_per_node)]
+    argv += count_words(rs, _PER_RS)
     argv += options_tokens(rs.run_args)
     argv += [rs.exe, *rs.args]
     return Command(argv=argv, env=rs.env, cwd=ctx.cwd)

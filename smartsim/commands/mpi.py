@@ -75,6 +75,7 @@ __all__ = [
     "check_pals",
     "colon_command",
     "common_env",
+    "count_words",
     "duration_seconds",
     "env_prefix",
     "host_items",
@@ -149,6 +150,22 @@ def tasks_words(flag: str, part: RunSettings) -> list[str]:
     """``[flag, N]`` for the part's task count (see :func:`total_tasks`), or nothing."""
     tasks = total_tasks(part)
     return [] if tasks is None else [flag, str(tasks)]
+
+
+def count_words(rs: RunSettings, flags: Sequence[tuple[str, str]]) -> list[str]:
+    """``[flag, N]`` for each count of ``rs`` that is set, in the order of ``flags`` (pairs of
+    a field of RunSettings and the tool's option for it).
+
+    >>> rs = RunSettings(exe="a", cpus_per_task=2)
+    >>> count_words(rs, [("nodes", "-N"), ("cpus_per_task", "-c")])
+    ['-c', '2']
+    """
+    words: list[str] = []
+    for field, flag in flags:
+        value = getattr(rs, field)
+        if value is not None:
+            words += [flag, str(value)]
+    return words
 
 
 def colon_command(
