@@ -177,7 +177,13 @@ def colon_command(
 ) -> Command:
     """A colon-MPMD command (``mpirun``, ``mpiexec``, ``aprun``): ``head`` (the tool and its
     global options), then the ``words(i, part)`` of each part (its options and its program),
-    the parts separated by ``:``; run in ``ctx``'s directory with ``env`` added."""
+    the parts separated by ``:``; run in ``ctx``'s directory with ``env`` added.
+
+    >>> a, b = RunSettings(exe="a", ntasks=2), RunSettings(exe="b", args=("x",), ntasks=1)
+    >>> colon_command(["mpiexec"], (a, b), lambda i, p: [*tasks_words("-n", p), p.exe, *p.args],
+    ...               LaunchContext(cwd="/w", name="m"), env={}).argv
+    ('mpiexec', '-n', '2', 'a', ':', '-n', '1', 'b', 'x')
+    """
     argv = list(head)
     for i, part in enumerate(parts):
         if i:
