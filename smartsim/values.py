@@ -10,23 +10,26 @@ so that validation can name it.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 
 import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
+from smartsim._lazy import LazyPattern
 
 if TYPE_CHECKING:
     import datetime as _dt
 
 # Import cost: attrs generates code for each class, and dict-based frozen classes (slots=False)
 # cost it half as much to define as slotted ones, and set their fields faster. ``datetime`` is
-# not imported: a timedelta can only reach a converter once its caller has imported it.
+# not imported: a timedelta can only reach a converter once its caller has imported it. The
+# grammars are compiled on first use (:class:`~smartsim._lazy.LazyPattern`).
 
 #: What an option may carry: a value, or ``None``/``True`` for a bare flag, ``False`` to omit it.
 OptionValue: TypeAlias = str | int | float | bool | None
@@ -39,8 +42,8 @@ ParamValue: TypeAlias = str | int | float | bool
 #: Slurm's --time forms (sbatch(1)): "minutes", "minutes:seconds", "hours:minutes:seconds",
 #: "days-hours", "days-hours:minutes", "days-hours:minutes:seconds". Slurm sums the fields, so
 #: a field may overflow (``10:00:70`` is 10 h 1 min 10 s).
-_DAYS = re.compile(r"(?P<d>\d+)-(?P<h>\d+)(?::(?P<m>\d+)(?::(?P<s>\d+))?)?")
-_CLOCK = re.compile(r"(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?")
+_DAYS = LazyPattern(r"(?P<d>\d+)-(?P<h>\d+)(?::(?P<m>\d+)(?::(?P<s>\d+))?)?")
+_CLOCK = LazyPattern(r"(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?")
 #: The forms a duration text may take, for error messages.
 DURATION_FORMS: Final = "'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
 
@@ -143,7 +146,7 @@ def to_duration(value: object) -> Duration | str | None:
 
 # --------------------------------------------------------------------------- Memory
 
-_MEM = re.compile(r"(?P<n>\d+)\s*(?P<u>[KMGT]?)(?:i?B)?", re.IGNORECASE)
+_MEM = LazyPattern(r"(?P<n>\d+)\s*(?P<u>[KMGT]?)(?:i?B)?", re.IGNORECASE)
 _MEM_FACTOR: Final = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
@@ -190,7 +193,7 @@ def to_memory(value: object) -> Memory | str | None:
 
 # --------------------------------------------------------------------------- JobId
 
-_SLURM_ID = re.compile(
+_SLURM_ID = LazyPattern(
     r"(?P<job>\d+)"
     r"(?:\+(?P<het>\d+))?"
     r"(?:_(?:(?P<task>\d+)|\[(?P<range>[0-9,:%\-]+)\]))?"
@@ -377,59 +380,50 @@ def _opt_int(value: object) -> int | None:
     return value
 
 
-def _int_field(name: str) -> Callable[[object], int | None]:
-    """:func:`_opt_int` for the field ``name``: a wrong type names it (``nodes="2"``)."""
-
-    def convert(value: object) -> int | None:
-        if value is None or type(value) is int:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            hint = ""
-            if isinstance(value, str) and value.strip().isdigit():
-                hint = f" (write {name}={int(value)}, without quotes)"
-            raise TypeError(f"{name} must be an int, got {value!r}{hint}")
-        return value
-
-    return convert
+_C = TypeVar("_C", bound=type)
 
 
-def _str_field(name: str) -> Callable[[object], str | None]:
-    """:func:`_opt_str` for the field ``name``: a wrong type names it."""
+def _names_the_field(cls: _C) -> _C:
+    """Class decorator (after ``attrs.frozen``): a converter's ``TypeError`` names its field.
 
-    def convert(value: object) -> str | None:
-        if value is None or isinstance(value, str):
-            return value
-        raise TypeError(f"{name} must be a str, got {value!r}")
+    The fields keep their plain converters, so a valid construction pays nothing for this; a
+    failing one is caught once and each given value is converted again to find the field at
+    fault (``nodes="2"`` -> ``nodes must be an int, got '2' (write nodes=2, without quotes)``).
+    """
+    init = vars(cls)["__init__"]  # the one attrs made
+    converters = {a.alias: (a.name, a.converter) for a in attrs.fields(cls) if a.converter}
 
-    return convert
-
-
-def _named(converter: Callable[[object], object], name: str) -> Callable[[object], object]:
-    """``converter`` whose ``TypeError`` starts with the field's name."""
-
-    def convert(value: object) -> object:
+    @functools.wraps(init)
+    def __init__(self: object, **kwargs: Any) -> None:
         try:
-            return converter(value)
+            init(self, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{name}: {exc}") from None
+            raise _field_type_error(converters, kwargs) or exc from None
 
-    return convert
+    setattr(cls, "__init__", __init__)  # noqa: B010 (mypy refuses assigning to a method)
+    return cls
 
 
-def _name_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """attrs ``field_transformer``: every converter's ``TypeError`` names its field. (Done at
-    class creation, so the type checker still sees the plain converters below.)"""
-    out = []
-    for field in fields:
-        conv: Any = field.converter
-        if conv is _opt_int:
-            conv = _int_field(field.name)
-        elif conv is _opt_str:
-            conv = _str_field(field.name)
-        elif conv is not None:
-            conv = _named(conv, field.name)
-        out.append(field.evolve(converter=conv))
-    return out
+def _field_type_error(
+    converters: dict[str, tuple[str, Any]], kwargs: dict[str, Any]
+) -> TypeError | None:
+    """The ``TypeError`` naming the first given field whose converter refuses its value."""
+    for alias, value in kwargs.items():
+        name, converter = converters.get(alias, (alias, None))
+        if converter is None:
+            continue
+        try:
+            converter(value)
+        except TypeError as exc:
+            if converter is _opt_int:
+                hint = ""
+                if isinstance(value, str) and value.strip().isdigit():
+                    hint = f" (write {name}={int(value)}, without quotes)"
+                return TypeError(f"{name} must be an int, got {value!r}{hint}")
+            if converter is _opt_str:
+                return TypeError(f"{name} must be a str, got {value!r}")
+            return TypeError(f"{name}: {exc}")
+    return None
 
 
 def _opt_str(value: object) -> str | None:
@@ -490,7 +484,8 @@ def _array(value: object) -> ArraySpec | None:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@attrs.frozen(kw_only=True, slots=False)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
@@ -516,7 +511,8 @@ class AllocationRequest:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@attrs.frozen(kw_only=True, slots=False)
 class RunSettings:
     """How to run one program: the executable, its arguments and environment, its resources.
 
@@ -578,7 +574,8 @@ class RunSettings:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@attrs.frozen(kw_only=True, slots=False)
 class BatchSettings:
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
@@ -613,7 +610,8 @@ class BatchSettings:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@attrs.frozen(kw_only=True, slots=False)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -623,7 +621,8 @@ class GeneratorFiles:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@attrs.frozen(kw_only=True, slots=False)
 class Model:
     """One program to run, with its parameters and its own directory."""
 
@@ -647,7 +646,8 @@ class Model:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@attrs.frozen(kw_only=True, slots=False)
 class Ensemble:
     """Several models launched together; with ``batch_settings``, as one batch job."""
 
