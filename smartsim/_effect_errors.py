@@ -25,6 +25,9 @@ class EffectError(_Fieldwise):
     def message(self) -> str:
         return self._template.format_map(vars(self)) if self._template else type(self).__name__
 
+    def __str__(self) -> str:
+        return self.message
+
 
 @final
 @attrs.frozen(slots=False, repr=False, eq=False)

@@ -118,21 +118,13 @@ def _field_values(value: object) -> tuple[object, ...]:
 
 
 class _Fieldwise:
-    """Equality, hash and repr by class and attrs fields (what ``attrs.frozen`` would make), and
-    a message made from the fields."""
+    """Equality, hash and repr by class and attrs fields (what ``attrs.frozen`` would make)."""
 
     __slots__ = ()
 
-    #: ``message``, formatted with the fields by name (``{field}``, ``{value!r}``, ...). A class
-    #: whose message needs more than its fields' text overrides :attr:`message` instead.
+    #: The message, formatted with the fields by name (``{field}``, ``{value!r}``, ...). A class
+    #: whose message needs more than its fields' text overrides ``message`` instead.
     _template: ClassVar[str] = ""
-
-    @property
-    def message(self) -> str:
-        return self._template.format_map(vars(self))
-
-    def __str__(self) -> str:
-        return self.message
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -162,6 +154,14 @@ class ValidationError(_Fieldwise):
     value: object
 
     _template = "{field}={value!r} is invalid"
+
+    @property
+    def message(self) -> str:
+        """The problem in one sentence, naming the field and the value."""
+        return self._template.format_map(vars(self))
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @final

@@ -15,7 +15,14 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import check_env, check_nonempty_text, check_options, check_text
+from smartsim._lazy import LazyPattern
+from smartsim.commands._options import (
+    check_env,
+    check_nonempty_text,
+    check_options,
+    check_text,
+    is_env_name,
+)
 from smartsim.errors import (
     BadDuration,
     BadHostName,
@@ -43,11 +50,11 @@ from smartsim.values import (
 )
 
 #: Names used for directories and files and as scheduler job names.
-NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NAME: Final = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: One host-list item: RFC 1123 labels, plus Slurm's bracket ranges (``n[1-4,7]``).
 _RANGES = r"\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\]"
 _LABEL = rf"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?|[A-Za-z0-9-]*{_RANGES}[A-Za-z0-9-]*)"
-HOST: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+HOST: Final = LazyPattern(rf"{_LABEL}(?:\.{_LABEL})*")
 FLAVOURS: Final = ("openmpi", "mpich", "pals", "auto")
 
 
@@ -120,7 +127,7 @@ def check_array(field: str, array: ArraySpec | None) -> list[ValidationError]:
 def check_params(field: str, params: Mapping[str, ParamValue]) -> list[ValidationError]:
     errors: list[ValidationError] = []
     for key, value in params.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        if not is_env_name(key):  # [A-Za-z_][A-Za-z0-9_]*
             errors.append(BadName(field, key, "a parameter name: [A-Za-z_][A-Za-z0-9_]*"))
         if isinstance(value, str):
             errors += check_text(f"{field}[{key!r}]", value, single_line=False)

@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim._frozen import FrozenMap, frozen_map
+from smartsim._frozen import FrozenMap, fieldwise, frozen_map
 from smartsim._lazy import LazyPattern
 
 if TYPE_CHECKING:
     import datetime as _dt
 
 # Import cost: attrs generates code for each class, and dict-based frozen classes (slots=False)
-# cost it half as much to define as slotted ones, and set their fields faster. ``datetime`` is
+# cost it half as much to define as slotted ones, and set their fields faster; equality, hash
+# and repr are attrs' own, written once (:func:`~smartsim._frozen.fieldwise`) rather than
+# generated per class. ``datetime`` is
 # not imported: a timedelta can only reach a converter once its caller has imported it. The
 # grammars are compiled on first use (:class:`~smartsim._lazy.LazyPattern`).
 
@@ -203,7 +205,8 @@ _SLURM_ID = LazyPattern(
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class JobId:
     """A Slurm job id in every form Slurm prints.
 
@@ -263,7 +266,8 @@ class JobId:
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class ArraySpec:
     """A job array: indices ``start..stop`` (inclusive) by ``step``, at most ``limit`` at once.
 
@@ -485,7 +489,8 @@ def _array(value: object) -> ArraySpec | None:
 
 @final
 @_names_the_field
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
@@ -512,7 +517,8 @@ class AllocationRequest:
 
 @final
 @_names_the_field
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class RunSettings:
     """How to run one program: the executable, its arguments and environment, its resources.
 
@@ -575,7 +581,8 @@ class RunSettings:
 
 @final
 @_names_the_field
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class BatchSettings:
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
@@ -611,7 +618,8 @@ class BatchSettings:
 
 @final
 @_names_the_field
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -622,7 +630,8 @@ class GeneratorFiles:
 
 @final
 @_names_the_field
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Model:
     """One program to run, with its parameters and its own directory."""
 
@@ -647,7 +656,8 @@ class Model:
 
 @final
 @_names_the_field
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Ensemble:
     """Several models launched together; with ``batch_settings``, as one batch job."""
 
