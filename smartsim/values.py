@@ -301,12 +301,13 @@ def _str_tuple(value: object) -> tuple[str, ...]:
     otherwise be split by someone's guess (SmartSim split on spaces and lost arguments)."""
     if value is None or value == ():
         return ()
-    if type(value) is tuple:
+    if type(value) is tuple or type(value) is list:
+        items = value if type(value) is tuple else tuple(value)
         try:
-            "".join(value)  # raises TypeError for any non-str item, at C speed
-            return value
+            "".join(items)  # raises TypeError for any non-str item, at C speed
+            return items
         except TypeError:
-            pass
+            pass  # the loop below names the item
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"expected a sequence of strings, got the string {value!r}; wrap it: ({value!r},)"
@@ -377,8 +378,8 @@ def _params(value: object) -> FrozenMap[str, ParamValue]:
 
 
 def _opt_int(value: object) -> int | None:
-    if value is None:
-        return None
+    if value is None or type(value) is int:  # the common cases (a bool's type is bool)
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an int, got {value!r}")
     return value
@@ -447,6 +448,8 @@ def _alloc(value: object) -> str | None:
 
 
 def _int_tuple(value: object) -> tuple[int, ...]:
+    if value == ():
+        return ()
     if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
         raise TypeError(f"expected a sequence of ints, got {value!r}")
     items = tuple(value)
@@ -457,6 +460,8 @@ def _int_tuple(value: object) -> tuple[int, ...]:
 
 
 def _run_settings_tuple(value: object) -> tuple[RunSettings, ...]:
+    if value == ():
+        return ()
     if not isinstance(value, Iterable):
         raise TypeError(f"expected a sequence of RunSettings, got {value!r}")
     items = tuple(value)
