@@ -108,17 +108,18 @@ class FrozenMap(Mapping[K, V]):
 def frozen_map(value: object) -> FrozenMap[Any, Any]:
     """attrs converter: dicts, pair lists and ``None`` become a :class:`FrozenMap`."""
     if value is None:
-        return _EMPTY
+        return EMPTY_MAP
     if type(value) is FrozenMap:
         return value
     if type(value) is dict:
-        return FrozenMap(value) if value else _EMPTY
+        return FrozenMap(value) if value else EMPTY_MAP
     if isinstance(value, (str, bytes)) or not isinstance(value, (Mapping, Iterable)):
         raise TypeError(f"expected a mapping, got {value!r}")
     return FrozenMap(value)
 
 
-_EMPTY: FrozenMap[Any, Any] = FrozenMap()
+#: The empty map: the default of every map field (one shared value, as it cannot change).
+EMPTY_MAP: FrozenMap[Any, Any] = FrozenMap()
 
 
 _C = TypeVar("_C", bound=type)

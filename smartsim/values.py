@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim._frozen import FrozenMap, fieldwise, frozen_map
+from smartsim._frozen import EMPTY_MAP, FrozenMap, fieldwise, frozen_map
 from smartsim._lazy import LazyPattern
 
 if TYPE_CHECKING:
@@ -509,7 +509,7 @@ class AllocationRequest:
     """
 
     nodes: int | None = attrs.field(default=None, converter=_opt_int)
-    add_opts: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    add_opts: FrozenMap[str, OptionValue] = attrs.field(default=EMPTY_MAP, converter=_opts)
     time: Duration | str | None = attrs.field(default=None, converter=to_duration)
     partition: str | None = attrs.field(default=None, converter=_opt_str)
     account: str | None = attrs.field(default=None, converter=_opt_str)
@@ -535,7 +535,7 @@ class RunSettings:
 
     exe: str = attrs.field(validator=attrs.validators.instance_of(str))
     args: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_env)
+    env: FrozenMap[str, str] = attrs.field(default=EMPTY_MAP, converter=_env)
     nodes: int | None = attrs.field(default=None, converter=_opt_int)
     ntasks: int | None = attrs.field(default=None, converter=_opt_int)
     tasks_per_node: int | None = attrs.field(default=None, converter=_opt_int)
@@ -547,7 +547,7 @@ class RunSettings:
     excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
     alloc: str | None = attrs.field(default=None, converter=_alloc)
     run_command: str | None = attrs.field(default=None, converter=_opt_str)
-    run_args: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    run_args: FrozenMap[str, OptionValue] = attrs.field(default=EMPTY_MAP, converter=_opts)
     #: MPI flavour for ``mpiexec``: ``"openmpi"``, ``"mpich"``, ``"pals"`` (or ``"auto"``:
     #: the effects layer detects it once). Pure builders never probe.
     flavour: str | None = attrs.field(default=None, converter=_opt_str)
@@ -600,7 +600,7 @@ class BatchSettings:
     partition: str | None = attrs.field(default=None, converter=_opt_str)
     mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
     gpus: int | None = attrs.field(default=None, converter=_opt_int)
-    batch_args: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    batch_args: FrozenMap[str, OptionValue] = attrs.field(default=EMPTY_MAP, converter=_opts)
     job_name: str | None = attrs.field(default=None, converter=_opt_str)
     array: ArraySpec | None = attrs.field(default=None, converter=_array)
     #: Lines run before the members (``module load ...``); each is one shell line, written as is.
@@ -642,7 +642,7 @@ class Model:
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     run_settings: RunSettings = attrs.field(validator=attrs.validators.instance_of(RunSettings))
-    params: FrozenMap[str, ParamValue] = attrs.field(factory=FrozenMap, converter=_params)
+    params: FrozenMap[str, ParamValue] = attrs.field(default=EMPTY_MAP, converter=_params)
     path: str = attrs.field(validator=attrs.validators.instance_of(str))
     batch_settings: BatchSettings | None = None
     files: GeneratorFiles = attrs.field(factory=GeneratorFiles)

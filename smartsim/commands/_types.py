@@ -8,7 +8,7 @@ from typing import Final, final
 
 import attrs
 
-from smartsim._frozen import FrozenMap, fieldwise, frozen_map
+from smartsim._frozen import EMPTY_MAP, FrozenMap, fieldwise, frozen_map
 
 #: bash(1) RESERVED WORDS: unquoted in command position they are syntax, not a program name.
 _RESERVED: Final = frozenset(
@@ -89,14 +89,14 @@ class Command:
     """
 
     argv: tuple[str, ...] = attrs.field(converter=_argv)
-    env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    env: FrozenMap[str, str] = attrs.field(default=EMPTY_MAP, converter=frozen_map)
     cwd: str | None = None
     stdin: str | None = None
     stdout: str | None = None
     stderr: str | None = None
     #: Files the effects layer writes before starting the command (path -> text), e.g. the
     #: ERF that ``jsrun --erf_input`` reads. The planner copies them into ``Launch.files``.
-    files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    files: FrozenMap[str, str] = attrs.field(default=EMPTY_MAP, converter=frozen_map)
 
     def shell(self) -> str:
         """Shell text a person can paste that does the same thing."""
