@@ -131,7 +131,8 @@ def fieldwise(cls: _C) -> _C:
     instances of the same class, field by field; a hash that agrees with it; ``Name(a=1, b=2)``).
 
     Written once around one C-level getter of all the fields instead of code generated and
-    compiled for each class, which halves what a large class costs to define at import.
+    compiled for each class, which halves what a large class costs to define at import. A
+    method the class defines itself (its own ``__repr__``) is kept.
 
     >>> import attrs
     >>> @fieldwise
@@ -168,6 +169,8 @@ def fieldwise(cls: _C) -> _C:
         return f"{cls.__qualname__}({shown})"
 
     for method in (__eq__, __ne__, __hash__, __repr__):
+        if method.__name__ in vars(cls):
+            continue
         method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
         setattr(cls, method.__name__, method)
     return cls

@@ -30,6 +30,7 @@ from typing import Final
 
 import attrs
 
+from smartsim._frozen import fieldwise
 from smartsim._lazy import LazyPattern
 from smartsim.commands._types import Command, simple_command
 from smartsim.errors import ForbiddenCharacter, ValidationError
@@ -200,7 +201,8 @@ def batch_script(
 _SURROGATE: Final = LazyPattern("[\ud800-\udfff]")
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ScriptReader:
     """What one scheduler's script reader does to the text of a job script, as data: where it
     ends lines, what it refuses, and which lines it takes as directives wherever they are.

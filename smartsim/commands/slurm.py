@@ -42,7 +42,7 @@ from typing import Final, TypeAlias, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim._frozen import FrozenMap
+from smartsim._frozen import FrozenMap, fieldwise
 from smartsim._lazy import LazyPattern
 from smartsim.commands._options import OPTION_NAME, check_nonempty_text, option_tokens
 from smartsim.commands._texts import batch_settings_texts, run_settings_texts
@@ -647,7 +647,8 @@ def _jobid(rs: RunSettings, ctx: LaunchContext) -> tuple[str, str | None] | None
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class StepShape:
     """What one ``srun`` step (or one MPMD part) asks for, as counts: ``nodes`` (the fewest it
     may run on), ``tasks``, CPUs per task and GPUs in all."""
@@ -1485,7 +1486,8 @@ def parse_squeue(text: str) -> Result[dict[str, JobState], str]:
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class SacctRow:
     """One row of :func:`sacct_argv`'s output: a job, an array task, a het component or a step."""
 
