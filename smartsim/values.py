@@ -492,6 +492,21 @@ def _array(value: object) -> ArraySpec | None:
 # --------------------------------------------------------------------------- settings
 
 
+class _SmartSimNames:
+    """Reading one of CrayLabs SmartSim's attribute names that a value does not have
+    (``rs.set_tasks``) is a typed error naming what to write instead (:mod:`smartsim.compat`);
+    any other missing name is the usual ``AttributeError``. Invisible to the type checker."""
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup(type(self).__name__, name)
+
+
 @final
 @_names_the_field
 @fieldwise
@@ -524,7 +539,7 @@ class AllocationRequest:
 @_names_the_field
 @fieldwise
 @attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
-class RunSettings:
+class RunSettings(_SmartSimNames):
     """How to run one program: the executable, its arguments and environment, its resources.
 
     ``run_command`` names the launcher (``"srun"``, ``"mpirun"``, ``"mpiexec"``, ... or ``None``
@@ -576,19 +591,12 @@ class RunSettings:
         """SmartSim's name for :attr:`env` (a new dict)."""
         return dict(self.env)
 
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("RunSettings", name)
-
 
 @final
 @_names_the_field
 @fieldwise
 @attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
-class BatchSettings:
+class BatchSettings(_SmartSimNames):
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
     ``partition`` is rendered as the queue on schedulers that call it that.
@@ -610,13 +618,6 @@ class BatchSettings:
     hostlist: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
     excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
 
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("BatchSettings", name)
-
 
 # --------------------------------------------------------------------------- entities
 
@@ -637,7 +638,7 @@ class GeneratorFiles:
 @_names_the_field
 @fieldwise
 @attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
-class Model:
+class Model(_SmartSimNames):
     """One program to run, with its parameters and its own directory."""
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -651,19 +652,12 @@ class Model:
     def kind(self) -> str:
         return "Model"
 
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("Model", name)
-
 
 @final
 @_names_the_field
 @fieldwise
 @attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
-class Ensemble:
+class Ensemble(_SmartSimNames):
     """Several models launched together; with ``batch_settings``, as one batch job."""
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -684,13 +678,6 @@ class Ensemble:
     def entities(self) -> list[Model]:
         """SmartSim's other name for :attr:`members` (a new list)."""
         return list(self.members)
-
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("Ensemble", name)
 
 
 Entity: TypeAlias = Model | Ensemble
