@@ -111,6 +111,10 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 # (the type: ignores: attrs.fields accepts any attrs class; _Fieldwise is one only through its
 # subclasses, which mypy cannot see here)
 def _field_values(value: object) -> tuple[object, ...]:
