@@ -6,19 +6,113 @@ scheduler said no, a controller is down — ``transient`` tells whether trying a
 Both are frozen values carried inside ``returns`` containers. Only the shell modules
 (``Experiment``, ``smartsim.slurm``, the CLI) raise, and they raise :class:`SmartSimError`, which
 carries the value in ``.error``.
+
+Import cost: every builder import defines the validation errors, and attrs' per-class code
+generation is the bulk of that cost, so
+
+* an error class has attrs generate only its ``__init__`` (and the frozen guard): equality,
+  hashing and repr are written once in :class:`_Fieldwise`, from the attrs fields;
+* a class that adds no field is a plain subclass (it inherits all of that, fields included),
+  and says its message as a template of its fields (:attr:`_Fieldwise._template`);
+* the effect family, which no builder uses, is defined in :mod:`smartsim._effect_errors` and
+  loaded the first time one of its names is read from this module (PEP 562); the names are
+  this module's all the same (``from smartsim.errors import NonZeroExit``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import final
+from typing import TYPE_CHECKING, Any, ClassVar, final
 
 import attrs
 
-# Every builder import defines all of these classes, and attrs' per-class code generation is the
-# bulk of that cost. So each error class has attrs generate only its __init__ (and the frozen
-# guard): equality, hashing and repr are written once below, from the attrs fields, and a
-# subclass that adds no field is a plain subclass (it inherits all of it, fields included).
+if TYPE_CHECKING:
+    from smartsim._effect_errors import (
+        AfterNotCompleted,
+        EffectError,
+        ExecutableNotFound,
+        Interrupted,
+        MissingDependency,
+        NeverStarts,
+        NonZeroExit,
+        NotStarted,
+        OSFailure,
+        SchedulerUnavailable,
+        StillRunning,
+        Timeout,
+        UnknownJob,
+        UnparsableOutput,
+    )
+
+__all__ = [
+    "AfterNotCompleted",
+    "BadDuration",
+    "BadHostName",
+    "BadMemory",
+    "BadName",
+    "BadOptionName",
+    "BadValue",
+    "ConflictingOptions",
+    "DuplicateOption",
+    "EffectError",
+    "EmptyValue",
+    "ExecutableNotFound",
+    "ForbiddenCharacter",
+    "InconsistentTasks",
+    "Interrupted",
+    "Invalid",
+    "MissingDependency",
+    "NeverStarts",
+    "NonZeroExit",
+    "NotPositive",
+    "NotStarted",
+    "OSFailure",
+    "SchedulerUnavailable",
+    "SmartSimError",
+    "SmartSimName",
+    "StillRunning",
+    "Timeout",
+    "UnknownJob",
+    "UnknownLauncher",
+    "UnparsableOutput",
+    "UnsafePath",
+    "Unsupported",
+    "ValidationError",
+]
+
+#: The names :mod:`smartsim._effect_errors` defines, loaded on first use.
+_EFFECT_ERRORS = frozenset(
+    {
+        "AfterNotCompleted",
+        "EffectError",
+        "ExecutableNotFound",
+        "Interrupted",
+        "MissingDependency",
+        "NeverStarts",
+        "NonZeroExit",
+        "NotStarted",
+        "OSFailure",
+        "SchedulerUnavailable",
+        "StillRunning",
+        "Timeout",
+        "UnknownJob",
+        "UnparsableOutput",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EFFECT_ERRORS:
+        raise AttributeError(f"module 'smartsim.errors' has no attribute {name!r}")
+    from smartsim import _effect_errors
+
+    value = getattr(_effect_errors, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 # (the type: ignores: attrs.fields accepts any attrs class; _Fieldwise is one only through its
@@ -31,6 +125,10 @@ class _Fieldwise:
     """Equality, hash and repr by class and attrs fields (what ``attrs.frozen`` would make)."""
 
     __slots__ = ()
+
+    #: The message, formatted with the fields by name (``{field}``, ``{value!r}``, ...). A class
+    #: whose message needs more than its fields' text overrides ``message`` instead.
+    _template: ClassVar[str] = ""
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -59,9 +157,12 @@ class ValidationError(_Fieldwise):
     field: str
     value: object
 
+    _template = "{field}={value!r} is invalid"
+
     @property
     def message(self) -> str:
-        return f"{self.field}={self.value!r} is invalid"
+        """The problem in one sentence, naming the field and the value."""
+        return self._template.format_map(vars(self))
 
     def __str__(self) -> str:
         return self.message
@@ -71,30 +172,24 @@ class ValidationError(_Fieldwise):
 class NotPositive(ValidationError):
     """A count, size or duration that must be > 0 (Slurm reads ``--time 0`` as no limit)."""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field} must be positive, got {self.value!r}"
+    _template = "{field} must be positive, got {value!r}"
 
 
 @final
 class EmptyValue(ValidationError):
     """An empty string where the tool needs a value (Slurm rejects ``--partition ''``)."""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field} must not be empty"
+    _template = "{field} must not be empty"
 
 
 @final
 class BadOptionName(ValidationError):
     """An option key that is empty, starts with a dash or holds characters outside [A-Za-z0-9_-]."""
 
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.field}: option name {self.value!r} is not a plain option name "
-            "(letters, digits, '-' and '_', no leading dash)"
-        )
+    _template = (
+        "{field}: option name {value!r} is not a plain option name "
+        "(letters, digits, '-' and '_', no leading dash)"
+    )
 
 
 @final
@@ -104,18 +199,14 @@ class ForbiddenCharacter(ValidationError):
 
     character: str = "\n"
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}={self.value!r} contains the forbidden character {self.character!r}"
+    _template = "{field}={value!r} contains the forbidden character {character!r}"
 
 
 @final
 class InconsistentTasks(ValidationError):
     """``nodes * tasks_per_node`` disagrees with ``ntasks``."""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}: {self.value} (nodes x tasks_per_node must equal ntasks)"
+    _template = "{field}: {value} (nodes x tasks_per_node must equal ntasks)"
 
 
 @final
@@ -125,39 +216,31 @@ class DuplicateOption(ValidationError):
 
     other: str = ""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field} sets the same option as {self.other} (value {self.value!r})"
+    _template = "{field} sets the same option as {other} (value {value!r})"
 
 
 @final
 class BadHostName(ValidationError):
     """A host name outside the tool's documented grammar."""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}: {self.value!r} is not a valid host name or host list"
+    _template = "{field}: {value!r} is not a valid host name or host list"
 
 
 @final
 class BadDuration(ValidationError):
     """Text that is not a duration in one of Slurm's ``--time`` forms."""
 
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.field}={self.value!r} is not a duration: use a timedelta, a number of "
-            "seconds, or text 'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
-        )
+    _template = (
+        "{field}={value!r} is not a duration: use a timedelta, a number of "
+        "seconds, or text 'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
+    )
 
 
 @final
 class BadMemory(ValidationError):
     """Text that is not a memory size (``512M``, ``4GB``, or an int of megabytes)."""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}={self.value!r} is not a memory size (e.g. '512M', '4G', 1024)"
+    _template = "{field}={value!r} is not a memory size (e.g. '512M', '4G', 1024)"
 
 
 @final
@@ -167,9 +250,7 @@ class BadName(ValidationError):
 
     rule: str = "letters, digits, '.', '_' and '-'"
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}={self.value!r} is not a valid name ({self.rule})"
+    _template = "{field}={value!r} is not a valid name ({rule})"
 
 
 @final
@@ -179,9 +260,7 @@ class BadValue(ValidationError):
 
     expected: str = ""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}={self.value!r} is invalid: expected {self.expected}"
+    _template = "{field}={value!r} is invalid: expected {expected}"
 
 
 @final
@@ -191,9 +270,7 @@ class Unsupported(ValidationError):
 
     tool: str = ""
 
-    @property
-    def message(self) -> str:
-        return f"{self.tool} cannot express {self.field}={self.value!r}"
+    _template = "{tool} cannot express {field}={value!r}"
 
 
 @final
@@ -203,9 +280,7 @@ class ConflictingOptions(ValidationError):
 
     other: str = ""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}={self.value!r} conflicts with {self.other}"
+    _template = "{field}={value!r} conflicts with {other}"
 
 
 @final
@@ -221,7 +296,7 @@ class UnknownLauncher(ValidationError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class UnsafePath(ValidationError):
     """A generator file whose copy, link or configuration would destroy or escape something:
     ``/``, the experiment directory or an ancestor, the entity's own directory or anything in
@@ -229,22 +304,18 @@ class UnsafePath(ValidationError):
 
     reason: str = ""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field}={self.value!r} is refused: {self.reason}"
+    _template = "{field}={value!r} is refused: {reason}"
 
 
 @final
-@attrs.frozen
+@attrs.frozen(slots=False, repr=False, eq=False)
 class SmartSimName(ValidationError):
     """A name of CrayLabs SmartSim's API that is not ours; ``replacement`` says what to write
     here (docs/migrating-from-smartsim.md)."""
 
     replacement: str = ""
 
-    @property
-    def message(self) -> str:
-        return f"{self.field} is SmartSim's; here: {self.replacement}"
+    _template = "{field} is SmartSim's; here: {replacement}"
 
 
 def _error_tuple(value: object) -> tuple[ValidationError, ...]:
@@ -266,212 +337,6 @@ class Invalid(_Fieldwise):
     @staticmethod
     def of(errors: Sequence[ValidationError]) -> Invalid:
         return Invalid(tuple(errors))
-
-
-# --------------------------------------------------------------------------- effects
-
-
-@attrs.frozen(slots=False, repr=False, eq=False)
-class EffectError(_Fieldwise):
-    """Base of what went wrong in the world. ``transient``: trying again later may succeed."""
-
-    @property
-    def transient(self) -> bool:
-        return False
-
-    @property
-    def message(self) -> str:
-        return type(self).__name__
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class ExecutableNotFound(EffectError):
-    """The program to run is not on PATH, or not executable."""
-
-    command: str
-    reason: str = "not found"
-
-    @property
-    def message(self) -> str:
-        return f"cannot run {self.command!r}: {self.reason}"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class NonZeroExit(EffectError):
-    """A scheduler or tool command exited non-zero; carries what it said."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stderr: str = ""
-    stdout: str = ""
-
-    @property
-    def message(self) -> str:
-        said = (self.stderr or self.stdout).strip()
-        return f"{self.argv[0] if self.argv else '?'} exited {self.returncode}: {said}"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class SchedulerUnavailable(EffectError):
-    """The scheduler's controller could not be reached; polling resumes when it is back."""
-
-    argv: tuple[str, ...]
-    detail: str = ""
-
-    @property
-    def transient(self) -> bool:
-        return True
-
-    @property
-    def message(self) -> str:
-        return f"scheduler unavailable ({' '.join(self.argv[:1])}): {self.detail.strip()}"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class Timeout(EffectError):
-    """A command or a wait did not finish in time (e.g. an allocation that stays pending)."""
-
-    what: str
-    seconds: float
-
-    @property
-    def transient(self) -> bool:
-        return True
-
-    @property
-    def message(self) -> str:
-        return f"{self.what} did not finish within {self.seconds:g} s"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class UnparsableOutput(EffectError):
-    """A tool printed something its parser does not recognise."""
-
-    tool: str
-    text: str
-    expected: str = ""
-
-    @property
-    def message(self) -> str:
-        return f"could not read {self.tool} output ({self.expected}): {self.text[:200]!r}"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class OSFailure(EffectError):
-    """An operating-system call failed (file, fork, signal)."""
-
-    operation: str
-    detail: str
-
-    @property
-    def message(self) -> str:
-        return f"{self.operation} failed: {self.detail}"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class Interrupted(EffectError):
-    """The user pressed Ctrl-C; what was started has been cleaned up."""
-
-    what: str = ""
-
-    @property
-    def message(self) -> str:
-        return f"interrupted{': ' + self.what if self.what else ''}"
-
-
-@final
-@attrs.frozen(slots=False, repr=False, eq=False)
-class NotStarted(EffectError):
-    """An operation on an entity that this experiment has not launched."""
-
-    name: str
-
-    @property
-    def message(self) -> str:
-        return f"{self.name!r} has not been started"
-
-
-@final
-@attrs.frozen
-class AfterNotCompleted(EffectError):
-    """``start(..., after=[...])``: an entity waited for did not complete, so this one was not
-    started."""
-
-    names: tuple[str, ...]
-
-    @property
-    def message(self) -> str:
-        return f"not started: {', '.join(self.names)} did not complete (after=)"
-
-
-@final
-@attrs.frozen
-class StillRunning(EffectError):
-    """A stop was asked and these entities were still not final when the wait for them ended
-    (their scheduler ids or processes in ``names``); they may still be alive."""
-
-    names: tuple[str, ...]
-    seconds: float
-
-    @property
-    def transient(self) -> bool:
-        return True
-
-    @property
-    def message(self) -> str:
-        alive = ", ".join(self.names)
-        return f"still running {self.seconds:g} s after they were asked to stop: {alive}"
-
-
-@final
-@attrs.frozen
-class NeverStarts(EffectError):
-    """A wait that could never end: the scheduler holds these jobs pending for a reason under
-    which they cannot start (``name (job id): REASON: why`` each). They are left queued;
-    stopping the experiment cancels them."""
-
-    jobs: tuple[str, ...]
-
-    @property
-    def message(self) -> str:
-        return "can never start as the cluster is configured: " + "; ".join(self.jobs)
-
-
-@final
-@attrs.frozen
-class UnknownJob(EffectError):
-    """The scheduler does not know this job id (and, where it keeps accounting, never did)."""
-
-    job_id: str
-    #: What the scheduler said.
-    said: str = ""
-
-    @property
-    def message(self) -> str:
-        return f"no job {self.job_id}{': ' + self.said if self.said else ''}"
-
-
-@final
-@attrs.frozen
-class MissingDependency(EffectError):
-    """An optional part of smartsim whose package is not installed (``install`` says how)."""
-
-    package: str
-    install: str
-
-    @property
-    def message(self) -> str:
-        return f"the {self.package!r} package is not installed: {self.install}"
 
 
 # --------------------------------------------------------------------------- shell

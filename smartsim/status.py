@@ -7,6 +7,8 @@ from typing import final
 
 import attrs
 
+from smartsim._frozen import fieldwise
+
 
 @final
 class Status(enum.Enum):
@@ -32,7 +34,8 @@ _FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
 
 @final
-@attrs.frozen(repr=False, slots=False)
+@fieldwise
+@attrs.frozen(repr=False, eq=False, slots=False)
 class JobState:
     """What a scheduler said of one job: our status plus its own words.
 

@@ -15,7 +15,14 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import check_env, check_nonempty_text, check_options, check_text
+from smartsim._lazy import LazyPattern
+from smartsim.commands._options import (
+    check_env,
+    check_nonempty_text,
+    check_options,
+    check_text,
+    is_env_name,
+)
 from smartsim.errors import (
     BadDuration,
     BadHostName,
@@ -43,11 +50,11 @@ from smartsim.values import (
 )
 
 #: Names used for directories and files and as scheduler job names.
-NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NAME: Final = LazyPattern(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: One host-list item: RFC 1123 labels, plus Slurm's bracket ranges (``n[1-4,7]``).
 _RANGES = r"\[[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\]"
 _LABEL = rf"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?|[A-Za-z0-9-]*{_RANGES}[A-Za-z0-9-]*)"
-HOST: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+HOST: Final = LazyPattern(rf"{_LABEL}(?:\.{_LABEL})*")
 FLAVOURS: Final = ("openmpi", "mpich", "pals", "auto")
 
 
@@ -87,6 +94,9 @@ def split_hosts(hosts: Sequence[str]) -> list[str]:
     """Host-list items: each entry split on commas outside Slurm's brackets."""
     out: list[str] = []
     for entry in hosts:
+        if "[" not in entry and "]" not in entry:
+            out += entry.split(",")
+            continue
         depth, start = 0, 0
         for i, ch in enumerate(entry):
             if ch == "[":
@@ -120,13 +130,18 @@ def check_array(field: str, array: ArraySpec | None) -> list[ValidationError]:
 def check_params(field: str, params: Mapping[str, ParamValue]) -> list[ValidationError]:
     errors: list[ValidationError] = []
     for key, value in params.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        if not is_env_name(key):  # [A-Za-z_][A-Za-z0-9_]*
             errors.append(BadName(field, key, "a parameter name: [A-Za-z_][A-Za-z0-9_]*"))
         if isinstance(value, str):
             errors += check_text(f"{field}[{key!r}]", value, single_line=False)
         elif isinstance(value, float) and not math.isfinite(value):
             errors.append(BadValue(f"{field}[{key!r}]", value, "a finite number"))
     return errors
+
+
+def _is_job_id(text: str) -> bool:
+    """Whether ``text`` is a Slurm job id (:meth:`JobId.parse`; a plain number at C speed)."""
+    return (text.isdigit() and text.isascii()) or isinstance(JobId.parse(text), Success)
 
 
 def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[ValidationError]:
@@ -137,7 +152,7 @@ def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[
         errors.append(EmptyValue(f + "exe", rs.exe))
     else:
         errors += check_text(f + "exe", rs.exe)
-    if any("\x00" in arg for arg in rs.args):
+    if "\x00" in "".join(rs.args):
         for i, arg in enumerate(rs.args):
             errors += check_text(f"{f}args[{i}]", arg, single_line=False)
     if rs.env:
@@ -165,17 +180,19 @@ def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[
                 f"nodes={rs.nodes} x tasks_per_node={rs.tasks_per_node} != ntasks={rs.ntasks}",
             )
         )
-    errors += check_memory(f + "mem", rs.mem)
-    errors += check_duration(f + "time", rs.time)
+    if rs.mem is not None:
+        errors += check_memory(f + "mem", rs.mem)
+    if rs.time is not None:
+        errors += check_duration(f + "time", rs.time)
     if rs.hostlist:
         errors += check_hosts(f + "hostlist", rs.hostlist)
     if rs.excluded_hosts:
         errors += check_hosts(f + "excluded_hosts", rs.excluded_hosts)
-    if rs.alloc is not None and not isinstance(JobId.parse(rs.alloc), Success):
+    if rs.alloc is not None and not _is_job_id(rs.alloc):
         errors.append(BadValue(f + "alloc", rs.alloc, "a Slurm job id such as '1234'"))
     if rs.run_command is not None:
         errors += check_nonempty_text(f + "run_command", rs.run_command)
-        if rs.run_command and any(c.isspace() for c in rs.run_command):
+        if rs.run_command and rs.run_command.split() != [rs.run_command]:  # holds whitespace
             errors.append(BadValue(f + "run_command", rs.run_command, "one program name"))
     if rs.run_args:
         errors += check_options(f + "run_args", rs.run_args)

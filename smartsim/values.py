@@ -10,23 +10,28 @@ so that validation can name it.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim._frozen import FrozenMap, frozen_map
+from smartsim._frozen import EMPTY_MAP, FrozenMap, fieldwise, frozen_map
+from smartsim._lazy import LazyPattern
 
 if TYPE_CHECKING:
     import datetime as _dt
 
 # Import cost: attrs generates code for each class, and dict-based frozen classes (slots=False)
-# cost it half as much to define as slotted ones, and set their fields faster. ``datetime`` is
-# not imported: a timedelta can only reach a converter once its caller has imported it.
+# cost it half as much to define as slotted ones, and set their fields faster; equality, hash
+# and repr are attrs' own, written once (:func:`~smartsim._frozen.fieldwise`) rather than
+# generated per class. ``datetime`` is
+# not imported: a timedelta can only reach a converter once its caller has imported it. The
+# grammars are compiled on first use (:class:`~smartsim._lazy.LazyPattern`).
 
 #: What an option may carry: a value, or ``None``/``True`` for a bare flag, ``False`` to omit it.
 OptionValue: TypeAlias = str | int | float | bool | None
@@ -39,8 +44,8 @@ ParamValue: TypeAlias = str | int | float | bool
 #: Slurm's --time forms (sbatch(1)): "minutes", "minutes:seconds", "hours:minutes:seconds",
 #: "days-hours", "days-hours:minutes", "days-hours:minutes:seconds". Slurm sums the fields, so
 #: a field may overflow (``10:00:70`` is 10 h 1 min 10 s).
-_DAYS = re.compile(r"(?P<d>\d+)-(?P<h>\d+)(?::(?P<m>\d+)(?::(?P<s>\d+))?)?")
-_CLOCK = re.compile(r"(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?")
+_DAYS = LazyPattern(r"(?P<d>\d+)-(?P<h>\d+)(?::(?P<m>\d+)(?::(?P<s>\d+))?)?")
+_CLOCK = LazyPattern(r"(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?")
 #: The forms a duration text may take, for error messages.
 DURATION_FORMS: Final = "'MM', 'MM:SS', 'H:MM:SS', 'D-HH', 'D-HH:MM' or 'D-HH:MM:SS'"
 
@@ -143,7 +148,7 @@ def to_duration(value: object) -> Duration | str | None:
 
 # --------------------------------------------------------------------------- Memory
 
-_MEM = re.compile(r"(?P<n>\d+)\s*(?P<u>[KMGT]?)(?:i?B)?", re.IGNORECASE)
+_MEM = LazyPattern(r"(?P<n>\d+)\s*(?P<u>[KMGT]?)(?:i?B)?", re.IGNORECASE)
 _MEM_FACTOR: Final = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
@@ -190,7 +195,7 @@ def to_memory(value: object) -> Memory | str | None:
 
 # --------------------------------------------------------------------------- JobId
 
-_SLURM_ID = re.compile(
+_SLURM_ID = LazyPattern(
     r"(?P<job>\d+)"
     r"(?:\+(?P<het>\d+))?"
     r"(?:_(?:(?P<task>\d+)|\[(?P<range>[0-9,:%\-]+)\]))?"
@@ -200,7 +205,8 @@ _SLURM_ID = re.compile(
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class JobId:
     """A Slurm job id in every form Slurm prints.
 
@@ -260,7 +266,8 @@ class JobId:
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class ArraySpec:
     """A job array: indices ``start..stop`` (inclusive) by ``step``, at most ``limit`` at once.
 
@@ -294,12 +301,13 @@ def _str_tuple(value: object) -> tuple[str, ...]:
     otherwise be split by someone's guess (SmartSim split on spaces and lost arguments)."""
     if value is None or value == ():
         return ()
-    if type(value) is tuple:
+    if type(value) is tuple or type(value) is list:
+        items = value if type(value) is tuple else tuple(value)
         try:
-            "".join(value)  # raises TypeError for any non-str item, at C speed
-            return value
+            "".join(items)  # raises TypeError for any non-str item, at C speed
+            return items
         except TypeError:
-            pass
+            pass  # the loop below names the item
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"expected a sequence of strings, got the string {value!r}; wrap it: ({value!r},)"
@@ -370,66 +378,57 @@ def _params(value: object) -> FrozenMap[str, ParamValue]:
 
 
 def _opt_int(value: object) -> int | None:
-    if value is None:
-        return None
+    if value is None or type(value) is int:  # the common cases (a bool's type is bool)
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an int, got {value!r}")
     return value
 
 
-def _int_field(name: str) -> Callable[[object], int | None]:
-    """:func:`_opt_int` for the field ``name``: a wrong type names it (``nodes="2"``)."""
-
-    def convert(value: object) -> int | None:
-        if value is None or type(value) is int:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            hint = ""
-            if isinstance(value, str) and value.strip().isdigit():
-                hint = f" (write {name}={int(value)}, without quotes)"
-            raise TypeError(f"{name} must be an int, got {value!r}{hint}")
-        return value
-
-    return convert
+_C = TypeVar("_C", bound=type)
 
 
-def _str_field(name: str) -> Callable[[object], str | None]:
-    """:func:`_opt_str` for the field ``name``: a wrong type names it."""
+def _names_the_field(cls: _C) -> _C:
+    """Class decorator (after ``attrs.frozen``): a converter's ``TypeError`` names its field.
 
-    def convert(value: object) -> str | None:
-        if value is None or isinstance(value, str):
-            return value
-        raise TypeError(f"{name} must be a str, got {value!r}")
+    The fields keep their plain converters, so a valid construction pays nothing for this; a
+    failing one is caught once and each given value is converted again to find the field at
+    fault (``nodes="2"`` -> ``nodes must be an int, got '2' (write nodes=2, without quotes)``).
+    """
+    init = vars(cls)["__init__"]  # the one attrs made
+    converters = {a.alias: (a.name, a.converter) for a in attrs.fields(cls) if a.converter}
 
-    return convert
-
-
-def _named(converter: Callable[[object], object], name: str) -> Callable[[object], object]:
-    """``converter`` whose ``TypeError`` starts with the field's name."""
-
-    def convert(value: object) -> object:
+    @functools.wraps(init)
+    def __init__(self: object, **kwargs: Any) -> None:
         try:
-            return converter(value)
+            init(self, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{name}: {exc}") from None
+            raise _field_type_error(converters, kwargs) or exc from None
 
-    return convert
+    setattr(cls, "__init__", __init__)  # noqa: B010 (mypy refuses assigning to a method)
+    return cls
 
 
-def _name_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """attrs ``field_transformer``: every converter's ``TypeError`` names its field. (Done at
-    class creation, so the type checker still sees the plain converters below.)"""
-    out = []
-    for field in fields:
-        conv: Any = field.converter
-        if conv is _opt_int:
-            conv = _int_field(field.name)
-        elif conv is _opt_str:
-            conv = _str_field(field.name)
-        elif conv is not None:
-            conv = _named(conv, field.name)
-        out.append(field.evolve(converter=conv))
-    return out
+def _field_type_error(
+    converters: dict[str, tuple[str, Any]], kwargs: dict[str, Any]
+) -> TypeError | None:
+    """The ``TypeError`` naming the first given field whose converter refuses its value."""
+    for alias, value in kwargs.items():
+        name, converter = converters.get(alias, (alias, None))
+        if converter is None:
+            continue
+        try:
+            converter(value)
+        except TypeError as exc:
+            if converter is _opt_int:
+                hint = ""
+                if isinstance(value, str) and value.strip().isdigit():
+                    hint = f" (write {name}={int(value)}, without quotes)"
+                return TypeError(f"{name} must be an int, got {value!r}{hint}")
+            if converter is _opt_str:
+                return TypeError(f"{name} must be a str, got {value!r}")
+            return TypeError(f"{name}: {exc}")
+    return None
 
 
 def _opt_str(value: object) -> str | None:
@@ -449,6 +448,8 @@ def _alloc(value: object) -> str | None:
 
 
 def _int_tuple(value: object) -> tuple[int, ...]:
+    if value == ():
+        return ()
     if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
         raise TypeError(f"expected a sequence of ints, got {value!r}")
     items = tuple(value)
@@ -459,6 +460,8 @@ def _int_tuple(value: object) -> tuple[int, ...]:
 
 
 def _run_settings_tuple(value: object) -> tuple[RunSettings, ...]:
+    if value == ():
+        return ()
     if not isinstance(value, Iterable):
         raise TypeError(f"expected a sequence of RunSettings, got {value!r}")
     items = tuple(value)
@@ -489,8 +492,25 @@ def _array(value: object) -> ArraySpec | None:
 # --------------------------------------------------------------------------- settings
 
 
+class _SmartSimNames:
+    """Reading one of CrayLabs SmartSim's attribute names that a value does not have
+    (``rs.set_tasks``) is a typed error naming what to write instead (:mod:`smartsim.compat`);
+    any other missing name is the usual ``AttributeError``. Invisible to the type checker."""
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            from smartsim import compat
+
+            compat.lookup(type(self).__name__, name)
+
+
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class AllocationRequest:
     """An allocation to obtain (``salloc``), in Slurm's vocabulary.
 
@@ -504,7 +524,7 @@ class AllocationRequest:
     """
 
     nodes: int | None = attrs.field(default=None, converter=_opt_int)
-    add_opts: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    add_opts: FrozenMap[str, OptionValue] = attrs.field(default=EMPTY_MAP, converter=_opts)
     time: Duration | str | None = attrs.field(default=None, converter=to_duration)
     partition: str | None = attrs.field(default=None, converter=_opt_str)
     account: str | None = attrs.field(default=None, converter=_opt_str)
@@ -516,8 +536,10 @@ class AllocationRequest:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
-class RunSettings:
+@_names_the_field
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
+class RunSettings(_SmartSimNames):
     """How to run one program: the executable, its arguments and environment, its resources.
 
     ``run_command`` names the launcher (``"srun"``, ``"mpirun"``, ``"mpiexec"``, ... or ``None``
@@ -528,7 +550,7 @@ class RunSettings:
 
     exe: str = attrs.field(validator=attrs.validators.instance_of(str))
     args: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_env)
+    env: FrozenMap[str, str] = attrs.field(default=EMPTY_MAP, converter=_env)
     nodes: int | None = attrs.field(default=None, converter=_opt_int)
     ntasks: int | None = attrs.field(default=None, converter=_opt_int)
     tasks_per_node: int | None = attrs.field(default=None, converter=_opt_int)
@@ -540,7 +562,7 @@ class RunSettings:
     excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
     alloc: str | None = attrs.field(default=None, converter=_alloc)
     run_command: str | None = attrs.field(default=None, converter=_opt_str)
-    run_args: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    run_args: FrozenMap[str, OptionValue] = attrs.field(default=EMPTY_MAP, converter=_opts)
     #: MPI flavour for ``mpiexec``: ``"openmpi"``, ``"mpich"``, ``"pals"`` (or ``"auto"``:
     #: the effects layer detects it once). Pure builders never probe.
     flavour: str | None = attrs.field(default=None, converter=_opt_str)
@@ -569,17 +591,12 @@ class RunSettings:
         """SmartSim's name for :attr:`env` (a new dict)."""
         return dict(self.env)
 
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("RunSettings", name)
-
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
-class BatchSettings:
+@_names_the_field
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
+class BatchSettings(_SmartSimNames):
     """A batch job to submit (``sbatch``, ``qsub``, ``bsub``, ``flux batch``, ...).
 
     ``partition`` is rendered as the queue on schedulers that call it that.
@@ -591,7 +608,7 @@ class BatchSettings:
     partition: str | None = attrs.field(default=None, converter=_opt_str)
     mem: Memory | str | None = attrs.field(default=None, converter=to_memory)
     gpus: int | None = attrs.field(default=None, converter=_opt_int)
-    batch_args: FrozenMap[str, OptionValue] = attrs.field(factory=FrozenMap, converter=_opts)
+    batch_args: FrozenMap[str, OptionValue] = attrs.field(default=EMPTY_MAP, converter=_opts)
     job_name: str | None = attrs.field(default=None, converter=_opt_str)
     array: ArraySpec | None = attrs.field(default=None, converter=_array)
     #: Lines run before the members (``module load ...``); each is one shell line, written as is.
@@ -601,19 +618,14 @@ class BatchSettings:
     hostlist: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
     excluded_hosts: tuple[str, ...] = attrs.field(default=(), converter=_hosts)
 
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("BatchSettings", name)
-
 
 # --------------------------------------------------------------------------- entities
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
+@_names_the_field
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class GeneratorFiles:
     """Files ``Experiment.generate`` places in an entity's directory."""
 
@@ -623,13 +635,15 @@ class GeneratorFiles:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
-class Model:
+@_names_the_field
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
+class Model(_SmartSimNames):
     """One program to run, with its parameters and its own directory."""
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     run_settings: RunSettings = attrs.field(validator=attrs.validators.instance_of(RunSettings))
-    params: FrozenMap[str, ParamValue] = attrs.field(factory=FrozenMap, converter=_params)
+    params: FrozenMap[str, ParamValue] = attrs.field(default=EMPTY_MAP, converter=_params)
     path: str = attrs.field(validator=attrs.validators.instance_of(str))
     batch_settings: BatchSettings | None = None
     files: GeneratorFiles = attrs.field(factory=GeneratorFiles)
@@ -638,17 +652,12 @@ class Model:
     def kind(self) -> str:
         return "Model"
 
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("Model", name)
-
 
 @final
-@attrs.frozen(kw_only=True, slots=False, field_transformer=_name_fields)
-class Ensemble:
+@_names_the_field
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
+class Ensemble(_SmartSimNames):
     """Several models launched together; with ``batch_settings``, as one batch job."""
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -669,13 +678,6 @@ class Ensemble:
     def entities(self) -> list[Model]:
         """SmartSim's other name for :attr:`members` (a new list)."""
         return list(self.members)
-
-    if not TYPE_CHECKING:  # SmartSim's names (smartsim.compat); invisible to the type checker
-
-        def __getattr__(self, name: str) -> Any:
-            from smartsim import compat
-
-            compat.lookup("Ensemble", name)
 
 
 Entity: TypeAlias = Model | Ensemble

@@ -78,3 +78,21 @@ def test_importing_the_builders_loads_no_subprocess_and_no_effects() -> None:
     assert isinstance(loaded, list)
     assert "subprocess" not in loaded
     assert not [m for m in loaded if m.startswith(("smartsim.effects", "smartsim.experiment"))]
+
+
+def test_builders_do_not_define_the_effect_errors_yet_smartsim_errors_names_them() -> None:
+    """The builders leave the effect family undefined (smartsim._effect_errors is not loaded),
+    and reading one of its names from smartsim.errors gives the class defined there."""
+    code = (
+        "import sys, json\n"
+        "import smartsim.commands.slurm\n"
+        "before = '_effect_errors' in str(sorted(sys.modules))\n"
+        "import smartsim.errors as e, smartsim._effect_errors as d\n"
+        "from smartsim.errors import NonZeroExit, EffectError\n"
+        "same = all(getattr(e, n) is getattr(d, n) for n in e._EFFECT_ERRORS)\n"
+        "print(json.dumps({'loaded': before, 'same': same,\n"
+        "    'sub': issubclass(NonZeroExit, EffectError), 'all': sorted(e.__all__) == e.__all__,\n"
+        "    'missing': [n for n in e.__all__ if not hasattr(e, n)]}))\n"
+    )
+    result = _fresh(code)
+    assert result == {"loaded": False, "same": True, "sub": True, "all": True, "missing": []}

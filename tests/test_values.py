@@ -356,3 +356,40 @@ def test_a_quoted_count_says_how_to_write_it() -> None:
     """nodes="2" says to write nodes=2."""
     with pytest.raises(TypeError, match=r"nodes must be an int, got '2' \(write nodes=2"):
         RunSettings(exe="a", nodes="2")
+
+
+@given(
+    st.builds(
+        RunSettings,
+        exe=st.sampled_from(["a", "b"]),
+        nodes=st.one_of(st.none(), st.integers(1, 3)),
+        env=st.dictionaries(st.sampled_from(["A", "B"]), st.sampled_from(["1", "2"])),
+    ),
+    st.builds(
+        RunSettings,
+        exe=st.sampled_from(["a", "b"]),
+        nodes=st.one_of(st.none(), st.integers(1, 3)),
+        env=st.dictionaries(st.sampled_from(["A", "B"]), st.sampled_from(["1", "2"])),
+    ),
+)
+def test_values_compare_hash_and_print_as_attrs_would(a: RunSettings, b: RunSettings) -> None:
+    """Equality is field by field (and only with the same class), equal values hash alike, and
+    the repr is attrs': ``RunSettings(exe='a', args=(), ...)``."""
+    fields = [f.name for f in attrs.fields(RunSettings)]
+    same = all(getattr(a, n) == getattr(b, n) for n in fields)
+    assert (a == b) is same and (a != b) is not same
+    if same:
+        assert hash(a) == hash(b)
+    other: object = attrs.asdict(a, recurse=False)  # same fields, another class
+    assert a != other
+    shown = ", ".join(f"{n}={getattr(a, n)!r}" for n in fields)
+    assert repr(a) == f"RunSettings({shown})"
+
+
+def test_a_wrong_type_in_a_valid_looking_call_names_only_that_field() -> None:
+    """Only the field at fault is named, whatever its place among valid ones; a missing or an
+    unknown keyword keeps Python's own message."""
+    with pytest.raises(TypeError, match=r"^het_group: expected ints, got 'x'$"):
+        RunSettings(exe="a", nodes=2, env={"A": 1}, het_group=["x"])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nodez'"):
+        RunSettings(exe="a", nodez=2)  # type: ignore[call-arg]

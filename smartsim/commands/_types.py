@@ -8,7 +8,7 @@ from typing import Final, final
 
 import attrs
 
-from smartsim._frozen import FrozenMap, frozen_map
+from smartsim._frozen import EMPTY_MAP, FrozenMap, fieldwise, frozen_map
 
 #: bash(1) RESERVED WORDS: unquoted in command position they are syntax, not a program name.
 _RESERVED: Final = frozenset(
@@ -73,7 +73,8 @@ def _argv(value: object) -> tuple[str, ...]:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Command:
     """One process to start: its argv, the environment *changes* it needs on top of the
     caller's environment, its working directory, text for its stdin, and where its output goes.
@@ -88,14 +89,14 @@ class Command:
     """
 
     argv: tuple[str, ...] = attrs.field(converter=_argv)
-    env: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    env: FrozenMap[str, str] = attrs.field(default=EMPTY_MAP, converter=frozen_map)
     cwd: str | None = None
     stdin: str | None = None
     stdout: str | None = None
     stderr: str | None = None
     #: Files the effects layer writes before starting the command (path -> text), e.g. the
     #: ERF that ``jsrun --erf_input`` reads. The planner copies them into ``Launch.files``.
-    files: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    files: FrozenMap[str, str] = attrs.field(default=EMPTY_MAP, converter=frozen_map)
 
     def shell(self) -> str:
         """Shell text a person can paste that does the same thing."""
@@ -118,7 +119,8 @@ class Command:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Submission:
     """A batch job: the script to write at ``script_path`` and the command that submits it."""
 
@@ -143,7 +145,8 @@ def heredoc(text: str) -> str:
 
 
 @final
-@attrs.frozen
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class Completed:
     """A finished command: its argv, exit code and captured output (what a scheduler tool
     said, for the pure readers of :mod:`smartsim.commands.scheduler` to read)."""
@@ -154,7 +157,8 @@ class Completed:
     stderr: str
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Handle:
     """What identifies a started launch: the scheduler's job id (or pid and start time for a
     local process) — enough to poll or stop it, and to write in the journal."""

@@ -30,6 +30,8 @@ from typing import Final
 
 import attrs
 
+from smartsim._frozen import fieldwise
+from smartsim._lazy import LazyPattern
 from smartsim.commands._types import Command, simple_command
 from smartsim.errors import ForbiddenCharacter, ValidationError
 
@@ -131,7 +133,7 @@ def background_and_wait(commands: Iterable[Command]) -> tuple[str, ...]:
 #: Words Slurm's directive lexer reads back unchanged without quotes (verified against
 #: sbatch 22.05.8, ``sbatch -vvv``: "Found in script, argument ..."). A leading ':' is fatal
 #: unquoted ("Unexpected `:`"), so it is allowed only after the first character.
-_PLAIN: Final = re.compile(r"[A-Za-z0-9_@%+=,./-][A-Za-z0-9_@%+=:,./-]*")
+_PLAIN: Final = LazyPattern(r"[A-Za-z0-9_@%+=,./-][A-Za-z0-9_@%+=:,./-]*")
 #: Unquoted, these words separate heterogeneous components (``#SBATCH hetjob``) and vanish.
 _SEPARATORS: Final = frozenset({"hetjob", "packjob"})
 
@@ -196,10 +198,11 @@ def batch_script(
 
 #: ``os.fsdecode`` turns each byte of a non-UTF-8 name into a lone surrogate (U+DC80..U+DCFF);
 #: other lone surrogates come from broken text. UTF-8 cannot encode either.
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SURROGATE: Final = LazyPattern("[\ud800-\udfff]")
 
 
-@attrs.frozen(kw_only=True)
+@fieldwise
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ScriptReader:
     """What one scheduler's script reader does to the text of a job script, as data: where it
     ends lines, what it refuses, and which lines it takes as directives wherever they are.

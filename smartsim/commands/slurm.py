@@ -42,7 +42,8 @@ from typing import Final, TypeAlias, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim._frozen import FrozenMap
+from smartsim._frozen import FrozenMap, fieldwise
+from smartsim._lazy import LazyPattern
 from smartsim.commands._options import OPTION_NAME, check_nonempty_text, option_tokens
 from smartsim.commands._texts import batch_settings_texts, run_settings_texts
 from smartsim.commands._types import Command
@@ -646,7 +647,8 @@ def _jobid(rs: RunSettings, ctx: LaunchContext) -> tuple[str, str | None] | None
 
 
 @final
-@attrs.frozen
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class StepShape:
     """What one ``srun`` step (or one MPMD part) asks for, as counts: ``nodes`` (the fewest it
     may run on), ``tasks``, CPUs per task and GPUs in all."""
@@ -1392,7 +1394,7 @@ def _reason(text: str) -> str:
     return "" if text in ("None", "(null)", "") else text
 
 
-_EXIT: Final = re.compile(r"(\d+):(\d+)")
+_EXIT: Final = LazyPattern(r"(\d+):(\d+)")
 
 
 def _exit_code(text: str) -> tuple[int | None, int | None]:
@@ -1419,8 +1421,8 @@ def _valid_id(text: str) -> bool:
 
 # --------------------------------------------------------------------------- parsers
 
-_GRANTED: Final = re.compile(r"Granted job allocation (\d+)")
-_PENDING: Final = re.compile(r"Pending job allocation (\d+)")
+_GRANTED: Final = LazyPattern(r"Granted job allocation (\d+)")
+_PENDING: Final = LazyPattern(r"Pending job allocation (\d+)")
 
 
 def parse_salloc_stderr(text: str) -> Result[JobId, str]:
@@ -1484,7 +1486,8 @@ def parse_squeue(text: str) -> Result[dict[str, JobState], str]:
 
 
 @final
-@attrs.frozen(slots=False)
+@fieldwise
+@attrs.frozen(slots=False, eq=False, repr=False)
 class SacctRow:
     """One row of :func:`sacct_argv`'s output: a job, an array task, a het component or a step."""
 
