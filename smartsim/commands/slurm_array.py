@@ -463,7 +463,9 @@ def array_member_states(
         tid = str(task) if task.cluster is None else f"{task};{task.cluster}"
         row = a_tasks.get(k)
         if row is not None and row.status.is_final:
-            out[name] = attrs.evolve(row, job_id=tid)
+            # sacct's Reason of an ended task is why it last waited (JobArrayTaskLimit...),
+            # not how it ended
+            out[name] = attrs.evolve(row, job_id=tid, reason="")
             continue
         never_ran = _in_ranges(k, a_ranges)
         if never_ran is not None and never_ran.status.is_final:
