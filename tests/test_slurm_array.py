@@ -6,6 +6,7 @@ a stop leaves every member final and cancelled.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import time
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from smartsim import BatchSettings, Experiment, RunSettings, Status
+from smartsim.commands.launch import LaunchContext
 from smartsim.commands.plan import World
 from smartsim.commands.slurm_array import (
     ARRAY_MIN_MEMBERS,
@@ -33,7 +35,6 @@ from smartsim.commands.slurm_array import (
     table_problems,
     table_row,
 )
-from smartsim.commands.launch import LaunchContext
 from smartsim.commands.slurm_plan import plan_slurm
 from smartsim.effects import slurm as slurm_effects
 from smartsim.effects.journal import journal_path
@@ -87,7 +88,7 @@ def test_every_table_word_comes_back_from_bash_exactly(rows: list[list[str]]) ->
     assert _bash_words(table, k) == rows[k]
 
 
-@given(_texts.filter(lambda t: bool(t)), st.sampled_from(["\x00", "\ud800", "\udcff"]))
+@given(_texts.filter(bool), st.sampled_from(["\x00", "\ud800", "\udcff"]))
 def test_what_a_table_cannot_hold_is_a_typed_error(text: str, bad: str) -> None:
     """A NUL or a lone surrogate in a word is refused, naming the field, value and character."""
     value = text[: len(text) // 2] + bad + text[len(text) // 2 :]
@@ -102,9 +103,10 @@ def _ensemble(
 ) -> Ensemble:  # fmt: skip
     members = [
         Model(
-            name=f"e_{i}", path=f"/x/e/e_{i}",
+            name=f"e_{i}",
+            path=f"/x/e/e_{i}",
             run_settings=RunSettings(exe=exe, args=tuple(args(i)), run_command="srun", **shape),
-        )  # fmt: skip
+        )
         for i in range(n)
     ]
     return Ensemble(name="e", members=members, path="/x/e", batch_settings=bs or BatchSettings())
@@ -153,8 +155,8 @@ def test_members_that_differ_in_resources_keep_the_one_job_plan() -> None:
     max_parallel, never silently dropped."""
     ens = _ensemble(ARRAY_MIN_MEMBERS)
     members = list(ens.members)
-    members[3] = Model(name="e_3", path="/x/e/e_3",
-                       run_settings=RunSettings(exe="echo", ntasks=2, run_command="srun"))  # fmt: skip
+    wider = RunSettings(exe="echo", ntasks=2, run_command="srun")
+    members[3] = Model(name="e_3", path="/x/e/e_3", run_settings=wider)
     mixed = Ensemble(name="e", members=members, path="/x/e", batch_settings=BatchSettings())
     assert "other resources" in (array_fallback(mixed) or "")
     (launch,) = plan_slurm(mixed, World(exp_path="/x")).unwrap()
@@ -277,6 +279,16 @@ def test_with_accounting_an_ended_task_waits_for_its_sacct_row() -> None:
     assert (got["c"].status, got["c"].returncode, got["c"].job_id) == (
         Status.CANCELLED, None, "5_2"
     )  # fmt: skip
+    # a cancelled task's own row reads 0:0; its member's step says how it was ended
+    rows = [
+        ("6_0", JobState(Status.CANCELLED, "CANCELLED by 0", 0)),
+        ("6_0.batch", JobState(Status.FAILED, "FAILED", 15)),
+        ("6_0.0", JobState(Status.CANCELLED, "CANCELLED", -15, 15)),
+        ("6_1", JobState(Status.CANCELLED, "CANCELLED by 0", 0)),
+    ]
+    got = array_member_states(JobId(6), ["a", "b"], {}, rows, accounting=True, known={})
+    assert (got["a"].returncode, got["a"].signal) == (-15, 15)
+    assert got["b"].returncode is None and "no exit status" in got["b"].reason
 
 
 def test_without_accounting_a_task_gone_unseen_is_unknown_not_guessed() -> None:
@@ -329,24 +341,24 @@ class _Calls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.argvs: list[tuple[str, ...]] = []
         self.polls: list[int] = []
-        real_client = slurm_effects._client
+        real_run = slurm_effects.run
         real_poll = slurm_effects.SlurmLauncher.poll
 
-        def client(argv: Sequence[str], **kw: Any) -> Any:
-            self.argvs.append(tuple(argv))
-            return real_client(argv, **kw)
+        def run(command: Any, **kw: Any) -> Any:
+            self.argvs.append(tuple(command.argv))
+            return real_run(command, **kw)
 
         def poll(launcher: Any, handles: Any) -> Any:
             self.polls.append(len(self.argvs))
             return real_poll(launcher, handles)
 
-        monkeypatch.setattr(slurm_effects, "_client", client)
+        monkeypatch.setattr(slurm_effects, "run", run)
         monkeypatch.setattr(slurm_effects.SlurmLauncher, "poll", poll)
 
     def per_poll(self) -> list[list[str]]:
         """The client names each poll ran (``squeue``, ``sacct``...)."""
         bounds = [*self.polls, len(self.argvs)]
-        return [[a[0] for a in self.argvs[i:j]] for i, j in zip(bounds, bounds[1:], strict=False)]
+        return [[a[0] for a in self.argvs[i:j]] for i, j in itertools.pairwise(bounds)]
 
 
 @pytest.fixture
@@ -362,7 +374,7 @@ def _journal_members(exp_dir: Path) -> dict[str, dict[str, Any]]:
     import json
 
     last: dict[str, dict[str, Any]] = {}
-    for line in journal_path(str(exp_dir)).read_text().splitlines():
+    for line in Path(journal_path(str(exp_dir))).read_text().splitlines():
         record = json.loads(line)
         if record.get("event") == "status" and record.get("member"):
             last[record["member"]] = record

@@ -399,9 +399,12 @@ def parse_indices(text: str) -> frozenset[int] | None:
 
 
 def _by_task(
-    job: int, rows: Mapping[str, JobState] | Sequence[tuple[str, JobState]]
+    job: int,
+    rows: Mapping[str, JobState] | Sequence[tuple[str, JobState]],
+    steps: dict[int, JobState] | None = None,
 ) -> tuple[dict[int, JobState], list[tuple[frozenset[int], JobState]]]:
-    """Task-level rows of array ``job``: by index, and the range rows (steps left out)."""
+    """Task-level rows of array ``job``: by index, and the range rows; each task's step ``0``
+    (the member's own ``srun``) goes to ``steps`` when given."""
     items = rows.items() if isinstance(rows, Mapping) else rows
     tasks: dict[int, JobState] = {}
     ranges: list[tuple[frozenset[int], JobState]] = []
@@ -410,7 +413,11 @@ def _by_task(
         if not isinstance(parsed, Success):
             continue
         jid = parsed.unwrap()
-        if jid.job != job or jid.step is not None:
+        if jid.job != job:
+            continue
+        if jid.step is not None:
+            if steps is not None and jid.step == "0" and jid.array_task is not None:
+                steps[jid.array_task] = state
             continue
         if jid.array_task is not None:
             tasks[jid.array_task] = state
@@ -437,8 +444,9 @@ def array_member_states(
 ) -> dict[str, JobState]:
     """Every member's state (member ``k`` is task ``k``), each with its id ``job_k``:
 
-    * accounting's final row of its task -- or of the range it was in, which never ran (no
-      exit status then);
+    * accounting's final row of its task (the exit status of the task's step ``0``, the
+      member's own ``srun``, when there is one) -- or of the range it was in, which never ran
+      (no exit status then);
     * else squeue's row: pending/running as listed; a final one is final at once without
       accounting (its exit status is squeue's), but with accounting waits (RUNNING,
       ``COMPLETING``) for sacct's row, which has Slurm's own start and end;
@@ -452,7 +460,8 @@ def array_member_states(
     [('FAILED', 2, '7_0'), ('PENDING', None, '7_1'), ('PENDING', None, '7_2')]
     """
     q_tasks, q_ranges = _by_task(job.job, queued)
-    a_tasks, a_ranges = _by_task(job.job, accounted or ())
+    a_steps: dict[int, JobState] = {}
+    a_tasks, a_ranges = _by_task(job.job, accounted or (), a_steps)
     out: dict[str, JobState] = {}
     for k, name in enumerate(members):
         before = known.get(name)
@@ -466,6 +475,16 @@ def array_member_states(
             # sacct's Reason of an ended task is why it last waited (JobArrayTaskLimit...),
             # not how it ended
             out[name] = attrs.evolve(row, job_id=tid, reason="")
+            step = a_steps.get(k)
+            if step is not None and step.status.is_final:
+                # the member's exit is its srun step's: a cancelled task reads 0:0, its step
+                # 0:15 (*verified* on 22.05)
+                out[name] = attrs.evolve(out[name], returncode=step.returncode, signal=step.signal)
+            elif row.status is Status.CANCELLED and row.returncode == 0:
+                out[name] = attrs.evolve(
+                    out[name], returncode=None, signal=None,
+                    reason="cancelled before its step started: no exit status",
+                )  # fmt: skip
             continue
         never_ran = _in_ranges(k, a_ranges)
         if never_ran is not None and never_ran.status.is_final:
