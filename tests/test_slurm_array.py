@@ -7,8 +7,10 @@ a stop leaves every member final and cancelled.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -47,7 +49,7 @@ from smartsim.values import Ensemble, JobId, Model
 #: Any text a table word may hold: everything but NUL and lone surrogates (hostile on purpose:
 #: newlines, CR, quotes, '#', '$', backslashes, '%', unicode).
 _texts = st.text(
-    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=20
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20
 )
 _hostile = st.one_of(
     _texts,
@@ -92,8 +94,10 @@ def test_every_table_word_comes_back_from_bash_exactly(rows: list[list[str]]) ->
 def test_what_a_table_cannot_hold_is_a_typed_error(text: str, bad: str) -> None:
     """A NUL or a lone surrogate in a word is refused, naming the field, value and character."""
     value = text[: len(text) // 2] + bad + text[len(text) // 2 :]
-    (error,) = [e for e in table_problems("args[1]", value) if e.character == bad]
-    assert isinstance(error, ForbiddenCharacter)
+    (error,) = [
+        e for e in table_problems("args[1]", value)
+        if isinstance(e, ForbiddenCharacter) and e.character == bad
+    ]  # fmt: skip
     assert (error.field, error.value) == ("args[1]", value)
 
 
@@ -128,8 +132,8 @@ def test_an_array_plan_is_one_sbatch_with_a_fixed_script_and_a_line_per_member(
     script = launch.submission.script.splitlines()
     want = f"#SBATCH --array=0-{n - 1}" + ("" if cap is None else f"%{cap}")
     assert [line for line in script if "--array" in line] == [want]
-    assert len(script) == len(plan_array(_ensemble(1), World(exp_path="/x")).unwrap()
-                              .submission.script.splitlines())  # fmt: skip
+    one = plan_array(_ensemble(1), World(exp_path="/x")).unwrap().submission
+    assert one is not None and len(script) == len(one.script.splitlines())
     table = launch.files["/x/e/e.array"]
     assert table.count("\n") == n
     assert launch.members == tuple(f"e_{i}" for i in range(n))
@@ -341,7 +345,7 @@ class _Calls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.argvs: list[tuple[str, ...]] = []
         self.polls: list[int] = []
-        real_run = slurm_effects.run
+        real_run = slurm_effects.run  # type: ignore[attr-defined]
         real_poll = slurm_effects.SlurmLauncher.poll
 
         def run(command: Any, **kw: Any) -> Any:
@@ -371,8 +375,6 @@ def cleanup() -> Iterator[list[str]]:
 
 
 def _journal_members(exp_dir: Path) -> dict[str, dict[str, Any]]:
-    import json
-
     last: dict[str, dict[str, Any]] = {}
     for line in Path(journal_path(str(exp_dir))).read_text().splitlines():
         record = json.loads(line)
@@ -427,9 +429,19 @@ def test_500_members_run_as_one_array_job(
         assert f"  {member.name}  " in summary and f"  {task}  " in summary
         out = Path(member.path) / f"{member.name}.out"
         assert out.read_text() == f"value-{member.params['v']}\n"
+    # another process reads the same from the journal
+    done = subprocess.run(
+        [sys.executable, "-m", "smartsim", "status", str(tmp_path), "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    again = json.loads(done.stdout)["launches"]["N"]["members"]
+    assert {k: (v["status"], v["job_id"]) for k, v in again.items()} == {
+        m.name: ("COMPLETED", f"{job}_{k}") for k, m in enumerate(ens.members)
+    }
     # Slurm's own times: the recorded end of a member is sacct's End (to the second)
     last = ens.members[-1]
-    ended = exp.report()["N"]["members"][last.name]["ended"]  # type: ignore[index]
+    ended = members[last.name]["ended"]
     assert ended is not None and abs(float(ended) - float(rows[f"{job}_{n - 1}"]["end"])) < 1.5
 
 
@@ -512,26 +524,40 @@ def test_stop_cancels_the_array_and_every_member_ends_cancelled(
 
 @pytest.mark.slurm_no_accounting
 def test_without_accounting_members_end_with_squeues_exit_status(
-    tmp_path: Path, cleanup: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cleanup: list[str]
 ) -> None:
-    """Without accounting each member's end and return code come from its task's squeue row
-    (its wait status), ids ``J_k``; one squeue per poll, never sacct after it said there is no
-    accounting."""
+    """Without accounting, 100 members' ends and return codes come from their tasks' squeue
+    rows (the wait status), with ids ``J_k`` and each output in its own file; every poll is
+    one squeue, and no sacct runs once one said there is no accounting."""
+    calls = _Calls(monkeypatch)
+    n = 100
     exp = Experiment("noacct", exp_path=str(tmp_path), launcher="slurm")
     prog = 'echo "$1"; exit "$2"'
     rs = exp.create_run_settings("sh", ["-c", prog, "sh", "{p}", "{c}"], run_command="srun")
     bs = exp.create_batch_settings(time="00:05:00")
-    params = {"p": ["it's #0 $HOME", "two\nlines", "%a %%", "x"], "c": ["0", "3", "0", "0"]}
+    hostile = ["it's #0 $HOME", "two\nlines", "%a %% \\ `x`", '"q" $(id)']
+    texts = [hostile[k] if k < len(hostile) else f"v{k}" for k in range(n)]
+    codes = [str(k % 7 if k % 5 == 1 else 0) for k in range(n)]
+    params = {"p": texts, "c": codes}
     ens = exp.create_ensemble("Q", rs, params, batch_settings=bs, perm_strategy="step")
-    exp.start(ens, block=True, max_parallel=2)
-    job = str(exp.report()["Q"]["job_id"])
-    cleanup.append(job)
-    assert exp.get_status(ens) == [Status.COMPLETED, Status.FAILED, Status.COMPLETED,
-                                   Status.COMPLETED], exp.summary()  # fmt: skip
-    members = exp.report()["Q"]["members"]
+    try:
+        exp.start(ens, block=True, max_parallel=16)
+    finally:
+        report = exp.report()["Q"]
+        if report.get("job_id"):
+            cleanup.append(str(report["job_id"]))
+    job = str(report["job_id"])
+    members = report["members"]
     assert isinstance(members, dict)
     for k, m in enumerate(ens.members):
         got = members[m.name]
-        assert got["job_id"] == f"{job}_{k}"
-        assert got["returncode"] == (3 if k == 1 else 0), got
-        assert (Path(m.path) / f"{m.name}.out").read_text() == params["p"][k] + "\n"
+        want = int(codes[k])
+        assert got["job_id"] == f"{job}_{k}", got
+        assert (got["status"], got["returncode"]) == (
+            "COMPLETED" if want == 0 else "FAILED", want
+        ), got  # fmt: skip
+        assert (Path(m.path) / f"{m.name}.out").read_text() == texts[k] + "\n"
+    names = [a[0] for a in calls.argvs]
+    assert names.count("sbatch") == 1 and names.count("sacct") <= 1, names
+    for polled in calls.per_poll():
+        assert polled.count("squeue") <= 1 and set(polled) <= {"squeue", "sacct"}, polled
