@@ -339,6 +339,13 @@ def _squeue_jobs(job: str) -> list[str]:
     return [line for line in done.stdout.splitlines() if line.strip()]
 
 
+def _squeue_steps() -> list[str]:
+    done = subprocess.run(
+        ["squeue", "-h", "-s", "--me", "-o", "%i"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.split()
+
+
 class _Calls:
     """Every Slurm client argv the launcher runs, and where each poll began."""
 
@@ -504,7 +511,11 @@ def test_stop_cancels_the_array_and_every_member_ends_cancelled(
     while sum(1 for line in _squeue_jobs(job) if line.endswith("|RUNNING")) < 2:
         assert time.monotonic() < deadline, _squeue_jobs(job)
         time.sleep(0.2)
-    # the members' steps run (not only the tasks' scripts)
+    # the members' own steps run, not only the tasks' scripts (a task cancelled before its
+    # srun step started has no exit status to give)
+    while {f"{job}_0.0", f"{job}_1.0"} - set(_squeue_steps()):
+        assert time.monotonic() < deadline, _squeue_steps()
+        time.sleep(0.2)
     while exp.get_status(ens)[:2] != [Status.RUNNING, Status.RUNNING]:
         assert time.monotonic() < deadline, exp.summary()
         time.sleep(0.2)
