@@ -24,6 +24,7 @@ from returns.result import Failure, Success
 from smartsim import BatchSettings, Experiment, RunSettings, Status
 from smartsim.commands.launch import LaunchContext
 from smartsim.commands.plan import World
+from smartsim.commands.slurm import srun_command
 from smartsim.commands.slurm_array import (
     ARRAY_MIN_MEMBERS,
     array_fallback,
@@ -43,6 +44,7 @@ from smartsim.effects.journal import journal_path
 from smartsim.errors import ForbiddenCharacter
 from smartsim.status import JobState
 from smartsim.values import Ensemble, JobId, Model
+from tests import strategies
 
 # --------------------------------------------------------------------------- pure: the table
 
@@ -137,6 +139,42 @@ def test_an_array_plan_is_one_sbatch_with_a_fixed_script_and_a_line_per_member(
     table = launch.files["/x/e/e.array"]
     assert table.count("\n") == n
     assert launch.members == tuple(f"e_{i}" for i in range(n))
+
+
+@given(
+    st.lists(st.lists(strategies.any_text(), max_size=4), min_size=1, max_size=5),
+    strategies.valid_env(),
+    st.data(),
+)
+def test_hostile_members_are_planned_exactly_or_refused(
+    args: list[list[str]], env: dict[str, str], data: st.DataObject
+) -> None:
+    """Members with any arguments and environment (newlines, quotes, '#', '$', '%', CRLF,
+    unicode) are either refused with typed errors naming a member's field and its value, or
+    the task's own lines read back from the table exactly the srun step, directory and
+    environment the one-job plan would run for that member."""
+    members = [
+        Model(name=f"e_{i}", path=f"/x/e/e_{i}",
+              run_settings=RunSettings(exe="echo", args=a, env=env, run_command="srun"))
+        for i, a in enumerate(args)
+    ]  # fmt: skip
+    ens = Ensemble(name="e", members=members, path="/x/e", batch_settings=BatchSettings())
+    got = plan_slurm(ens, World(exp_path="/x"), max_parallel=2)
+    if isinstance(got, Failure):
+        errors = got.failure().errors
+        assert errors
+        for e in errors:
+            assert e.field.startswith("e_") or e.field.startswith("e.members[")
+        return
+    (launch,) = got.unwrap()
+    k = data.draw(st.integers(0, len(members) - 1))
+    m = members[k]
+    out, err = f"/x/e/e_{k}/e_{k}.out", f"/x/e/e_{k}/e_{k}.err"
+    step = srun_command(m.run_settings, LaunchContext(cwd=m.path, name=m.name, stdout=out,
+                                                      stderr=err), in_batch=True)  # fmt: skip
+    pairs = [f"{key}={value}" for key, value in step.env.items()]
+    words = _bash_words(launch.files["/x/e/e.array"], k)
+    assert words == [m.path, str(len(pairs)), *pairs, *step.argv]
 
 
 def test_the_table_runs_each_members_own_srun_with_its_files() -> None:
