@@ -17,6 +17,7 @@ to show what ran and stop what is still running.
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -241,6 +242,13 @@ def _file_paths(field: str, value: FileArg) -> tuple[str, ...]:
         out.append("/" + absolute.lstrip("/") if absolute.startswith("//") else absolute)
     _raise_invalid(errors)
     return tuple(out)
+
+
+def _check_cap(max_parallel: object) -> None:
+    if max_parallel is not None and (
+        isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1
+    ):
+        _refuse(BadValue("max_parallel", max_parallel, "an int >= 1 (or None: the default)"))
 
 
 def _members(entity: Entity) -> tuple[Model, ...]:
@@ -610,9 +618,16 @@ class Experiment:
 
     # ------------------------------------------------------------------ planning
 
-    def preview(self, *entities: Entity, after: Sequence[Entity] = (), **smartsim: Any) -> Plan:
+    def preview(
+        self,
+        *entities: Entity,
+        after: Sequence[Entity] = (),
+        max_parallel: int | None = None,
+        **smartsim: Any,
+    ) -> Plan:
         """Exactly what :meth:`start` would execute for ``entities`` now, as a value; ``str()``
-        of it is shell text. Runs nothing and creates nothing. (SmartSim's
+        of it is shell text. Runs nothing and creates nothing. ``max_parallel`` as for
+        :meth:`start` (under Slurm it may make a batch ensemble a capped job array). (SmartSim's
         ``verbosity_level``/``output_format``/``output_filename`` are typed errors naming
         what to write instead.)"""
         if smartsim:
@@ -620,8 +635,9 @@ class Experiment:
 
             compat.refuse_keywords("preview", smartsim)
             raise TypeError(f"preview() got unexpected keyword arguments {sorted(smartsim)}")
+        _check_cap(max_parallel)
         resolved = self._resolve_all(entities)
-        return self._plan(resolved, self._after_ids(resolved, after))[1]
+        return self._plan(resolved, self._after_ids(resolved, after), max_parallel)[1]
 
     def _after_ids(self, entities: Sequence[Entity], after: Sequence[Entity]) -> tuple[str, ...]:
         """The scheduler job ids of ``after`` (entities this experiment started), for batch
@@ -719,13 +735,19 @@ class Experiment:
         )
 
     def _plan(
-        self, entities: Sequence[Entity], after: tuple[str, ...] = ()
+        self,
+        entities: Sequence[Entity],
+        after: tuple[str, ...] = (),
+        max_parallel: int | None = None,
     ) -> tuple[World, Plan]:
         world = attrs.evolve(self._world(entities), after=after)
         launches: list[Launch] = []
         errors: list[ValidationError] = []
-        for entity in entities:
-            planned = self._launcher.plan(entity, world)
+        # a launcher that caps inside one launch (Slurm: a job array's %CAP) is told the cap
+        capped = getattr(self._launcher, "capped", None)
+        with capped(max_parallel) if callable(capped) else contextlib.nullcontext():
+            planned_all = [self._launcher.plan(entity, world) for entity in entities]
+        for planned in planned_all:
             if isinstance(planned, Failure):
                 errors += planned.failure().errors
             else:
@@ -921,10 +943,7 @@ class Experiment:
             from smartsim import compat
 
             compat.refuse_keywords("start", {"summary": True})
-        if max_parallel is not None and (
-            isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1
-        ):
-            _refuse(BadValue("max_parallel", max_parallel, "an int >= 1 (or None: the default)"))
+        _check_cap(max_parallel)
         cap = max_parallel if max_parallel is not None else self._default_cap()
         resolved = self._resolve_all(entities)
         if not resolved:
@@ -939,7 +958,7 @@ class Experiment:
             ]
         if busy:
             _refuse(BadValue("entities", busy[0], "an entity that is not running"))
-        world, plan = self._plan(resolved, self._after_ids(resolved, after))
+        world, plan = self._plan(resolved, self._after_ids(resolved, after), max_parallel)
         kinds = self._kind(resolved)
         handles: list[Handle] = []
         try:

@@ -31,6 +31,7 @@ from smartsim.commands.slurm import (
     validate_sbatch,
     validate_srun,
 )
+from smartsim.commands.slurm_array import array_fallback, plan_array
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
@@ -278,6 +279,7 @@ def plan_slurm(
     alloc: str | None = None,
     after: Sequence[str] = (),
     layouts: Mapping[str, JobLayout] | None = None,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
     """Every launch that runs ``entity`` under Slurm, or every reason it cannot. Pure.
 
@@ -286,8 +288,13 @@ def plan_slurm(
     * a model, or an ensemble, with batch settings is ONE ``sbatch`` script whose members are
       background ``srun`` steps; ``after`` (job ids; default ``world.after``) makes it wait
       for them to succeed (``sbatch --dependency=afterok:...``);
+    * an ensemble with batch settings whose members share one shape, with at least
+      :data:`~smartsim.commands.slurm_array.ARRAY_MIN_MEMBERS` members or a ``max_parallel``
+      cap, is ONE job array instead (``sbatch --array=0-(N-1)[%max_parallel]``, task ``k``
+      runs member ``k``: :func:`~smartsim.commands.slurm_array.plan_array`);
     * an ensemble without batch settings is one step per member (members with their own batch
-      settings are one batch job each).
+      settings are one batch job each), whatever its size: steps run where the user put them
+      (an allocation), which an array -- a batch job of its own -- cannot.
 
     ``layouts`` (job id -> :class:`JobLayout`, read by the launcher) are the known shapes of the
     allocations steps run in: a step that could never fit its allocation is an error here
@@ -325,6 +332,21 @@ def plan_slurm(
         return Failure(Invalid(tuple(errors)))
     launches: list[Launch] = []
     if isinstance(entity, Ensemble) and entity.batch_settings is not None:
+        why = array_fallback(entity, max_parallel)
+        if why is None:
+            arrayed = plan_array(entity, world, max_parallel=max_parallel, after=after)
+            return arrayed.map(lambda launch: (launch,))
+        if max_parallel is not None:
+            # the one-job plan starts every member at once: the cap would be dropped
+            return Failure(
+                Invalid((
+                    BadValue(
+                        "max_parallel", max_parallel,
+                        f"no cap for {entity.name!r}: it cannot be a job array ({why}), and "
+                        "its one batch job runs every member at once",
+                    ),
+                ))
+            )  # fmt: skip
         planned = _plan_batch(
             entity, entity.members, entity.batch_settings, world=world, after=after
         )

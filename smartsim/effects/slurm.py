@@ -64,6 +64,14 @@ from smartsim.commands.slurm import (
     squeue_argv,
     validate_salloc,
 )
+from smartsim.commands.slurm_array import (
+    ARRAY_FACT,
+    array_job_state,
+    array_member_states,
+    array_needs_accounting,
+    array_squeue_argv,
+    parse_array_squeue,
+)
 from smartsim.commands.slurm_plan import (
     LAUNCHING,
     JobLayout,
@@ -453,6 +461,8 @@ STEP_KEY: Final = "step"
 #: A batch ensemble's member names and their steps' names (comma-separated, same order).
 _MEMBERS: Final = "members"
 _STEPS: Final = "steps"
+#: An array ensemble (one ``sbatch --array`` job, task ``k`` running member ``k``): its size.
+_ARRAY: Final = "array"
 
 
 @attrs.define
@@ -515,6 +525,8 @@ class SlurmLauncher:
         self._lock = threading.RLock()
         #: Dependencies for the next ``plan`` (set by ``after``).
         self._after: tuple[str, ...] = ()
+        #: The ``max_parallel`` cap of the next ``plan`` (set by ``capped``): an array's ``%CAP``.
+        self._cap: int | None = None
         #: Allocation layouts read for MPI launchers (one ``scontrol`` per allocation).
         self._layouts: dict[str, JobLayout] = {}
         self._listeners: list[Callable[[Handle, JobState], None]] = []
@@ -535,7 +547,19 @@ class SlurmLauncher:
             got = self.layout(job)
             if isinstance(got, IOSuccess):
                 layouts[job] = unsafe_perform_io(got.unwrap())
-        return plan_slurm(entity, world, alloc=self.alloc, after=after, layouts=layouts)
+        return plan_slurm(
+            entity, world, alloc=self.alloc, after=after, layouts=layouts, max_parallel=self._cap
+        )
+
+    @contextlib.contextmanager
+    def capped(self, max_parallel: int | None) -> Iterator[None]:
+        """Plans made inside this block cap their members at ``max_parallel`` running at once:
+        a job array's ``--array=0-(N-1)%max_parallel`` (``None``: no cap)."""
+        saved, self._cap = self._cap, max_parallel
+        try:
+            yield
+        finally:
+            self._cap = saved
 
     @contextlib.contextmanager
     def after(self, handles: Iterable[Handle]) -> Iterator[None]:
@@ -623,6 +647,8 @@ class SlurmLauncher:
             extra = [(_KIND, "batch"), (_SEQ, self._next_seq())]
             if launch.steps:
                 extra += [(_MEMBERS, ",".join(launch.members)), (_STEPS, ",".join(launch.steps))]
+            elif ARRAY_FACT in launch.facts:
+                extra += [(_ARRAY, launch.facts[ARRAY_FACT]), (_MEMBERS, ",".join(launch.members))]
             handle = Handle(
                 launcher=self.name,
                 name=launch.name,
@@ -922,18 +948,26 @@ class SlurmLauncher:
             listed = parsed.unwrap()
             self._resolve_from_squeue(steps, listed)
             self._see_members(with_members, listed)
-        # 2. squeue: live (and recently finished) batch jobs
+        # 2. squeue: live (and recently finished) batch jobs -- with an array among them, one
+        # line per array task (-r) and each ended task's exit status
+        arrays = [h for h in batches if h.get(_ARRAY)]
         queued: dict[str, JobState] = {}
         if batches:
             ids = [jid for h in batches if (jid := _parse_id(h.job_id)) is not None]
-            got = self._call(squeue_argv(ids, clusters=cluster))
+            argv = (
+                array_squeue_argv(ids, clusters=cluster)
+                if arrays
+                else squeue_argv(ids, clusters=cluster)
+            )
+            got = self._call(argv)
             if isinstance(got, IOFailure):
                 return got.map(lambda _: {})
             done = unsafe_perform_io(got.unwrap())
             if done.returncode != 0 and "Invalid job id" not in done.stderr:
                 # squeue(1) -j with only ids it forgot fails with "Invalid job id specified"
                 return IOFailure(_failed(done))
-            parsed_q = parse_squeue(done.stdout if done.returncode == 0 else "")
+            read = parse_array_squeue if arrays else parse_squeue
+            parsed_q = read(done.stdout if done.returncode == 0 else "")
             if isinstance(parsed_q, Failure):
                 return IOFailure(UnparsableOutput("squeue", done.stdout, parsed_q.failure()))
             queued = parsed_q.unwrap()
@@ -941,6 +975,13 @@ class SlurmLauncher:
         running_ids = {jid for jid, _ in listed}
         need_sacct: list[Handle] = []
         for h in batches:
+            if h.get(_ARRAY):
+                jid = _parse_id(h.job_id)
+                tracked = self._track(h)
+                names = self._array_members(h)
+                if jid is not None and array_needs_accounting(jid, names, queued, tracked.members):
+                    need_sacct.append(h)
+                continue
             state = queued.get(JobId.parse(h.job_id).map(str).value_or(h.job_id))
             if state is None or state.status.is_final or self._members_unknown(h, state, listed):
                 need_sacct.append(h)
@@ -970,6 +1011,9 @@ class SlurmLauncher:
                 live_by_job.setdefault(row.job, []).append(state)
         out: dict[Handle, JobState] = {}
         for h in batches:
+            if h.get(_ARRAY):
+                out[h] = self._array_state(h, queued, accounted)
+                continue
             out[h] = self._batch_state(h, live_by_job, accounted)
             if h.get(_STEPS):
                 if out[h].status.is_final and self.accounting and not _accounted(h, accounted):
@@ -1060,6 +1104,35 @@ class SlurmLauncher:
             ):
                 tracked.seen_running = True
 
+    # ------------------------------------------------------------------ array ensembles
+
+    def _array_members(self, handle: Handle) -> list[str]:
+        names = (handle.get(_MEMBERS) or "").split(",")
+        return names if names != [""] else []
+
+    def _array_state(
+        self,
+        h: Handle,
+        queued: Mapping[str, JobState],
+        accounted: Mapping[str, list[tuple[str, JobState, str]]] | None,
+    ) -> JobState:
+        """An array ensemble's state: each member's from its task (``job_k``) in squeue and
+        sacct (see :func:`~smartsim.commands.slurm_array.array_member_states`), the job's from
+        its members'."""
+        tracked = self._track(h)
+        jid = _parse_id(h.job_id)
+        if jid is None:
+            return JobState(Status.UNKNOWN, reason=f"not a Slurm job id: {h.job_id!r}")
+        rows = None
+        if accounted is not None:
+            rows = [(rid, s) for rid, s, _ in accounted.get(str(jid.job), [])]
+        members = self._array_members(h)
+        tracked.members = array_member_states(
+            jid, members, queued, rows,
+            accounting=self.accounting, known=tracked.members, stopped=tracked.stopped,
+        )  # fmt: skip
+        return array_job_state([tracked.members[m] for m in members])
+
     # ------------------------------------------------------------------ batch members
 
     def member_states(self, handle: Handle) -> Mapping[str, JobState]:
@@ -1073,9 +1146,7 @@ class SlurmLauncher:
         steps = (handle.get(_STEPS) or "").split(",")
         return list(zip(members, steps, strict=False))
 
-    def _see_members(
-        self, batches: Sequence[Handle], listed: Sequence[tuple[JobId, str]]
-    ) -> None:
+    def _see_members(self, batches: Sequence[Handle], listed: Sequence[tuple[JobId, str]]) -> None:
         for h in batches:
             jid = _parse_id(h.job_id)
             tracked = self._track(h)
