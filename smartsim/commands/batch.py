@@ -21,6 +21,16 @@ from smartsim._frozen import FrozenMap
 from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Submission
+from smartsim.commands.array import (
+    ArraySyntax,
+    array_extra,
+    array_members,
+    member_row,
+    member_table,
+    row_problems,
+    table_path,
+    task_lines,
+)
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.script import (
@@ -41,7 +51,7 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.validate import batch_problems, check_name, run_settings_problems
-from smartsim.values import BatchSettings, Ensemble, Model, OptionValue, RunSettings
+from smartsim.values import ArraySpec, BatchSettings, Ensemble, Model, OptionValue, RunSettings
 
 #: One option as a pair: ``("-l", "walltime=1:00:00")``; ``("-V", None)`` for a bare flag.
 Option: TypeAlias = tuple[str, str | None]
@@ -301,6 +311,8 @@ def plan_batch(
     render: Callable[[BatchJob], Launch],
     reader: ScriptReader,
     job_check: Callable[[BatchJob, str], list[ValidationError]] | None = None,
+    array: ArraySyntax | None = None,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
     """The batch jobs that run ``entity``, or every reason they cannot be written.
 
@@ -311,8 +323,13 @@ def plan_batch(
     express about a whole job (its totals); ``render`` writes the script and the submit command.
     ``reader`` is the scheduler's script reader: its rule is applied to every text of the entity
     (:func:`script_text_problems`).
+
+    ``array``: the scheduler's array syntax. An ensemble that can be an array
+    (:func:`smartsim.commands.array.array_members`) is then one array job whose tasks each run
+    one member, at most ``max_parallel`` at once (an error where the scheduler has no cap).
     """
     errors: list[ValidationError] = []
+    arrayed = _array_members(entity, array)
 
     def settings_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
         return (
@@ -378,6 +395,20 @@ def plan_batch(
     errors += script_text_problems(
         reader, entity, "model" if isinstance(entity, Model) else "ensemble", errors
     )
+    if arrayed is not None and array is not None and isinstance(entity, Ensemble):
+        errors += _cap_problems(array, max_parallel)
+        if errors:
+            return Failure(Invalid.of(errors))
+        return _plan_array(
+            entity,
+            arrayed,
+            world=world,
+            array=array,
+            max_parallel=max_parallel,
+            settings_problems=settings_problems,
+            render=render,
+            job_check=job_check,
+        )
     if errors:
         return Failure(Invalid.of(errors))
     built = [
@@ -390,6 +421,77 @@ def plan_batch(
         if errors:
             return Failure(Invalid.of(errors))
     return Success(tuple(render(job) for job, _ in built))
+
+
+def _array_members(
+    entity: Model | Ensemble, array: ArraySyntax | None
+) -> tuple[Model, ...] | None:
+    if array is None or not isinstance(entity, Ensemble) or not entity.path:
+        return None
+    members = array_members(entity)
+    if members is None or len(members) < array.min_size:
+        return None
+    return members
+
+
+def _cap_problems(array: ArraySyntax, max_parallel: int | None) -> list[ValidationError]:
+    if max_parallel is None:
+        return []
+    if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
+        return [BadValue("max_parallel", max_parallel, "an int >= 1 (or None: no cap)")]
+    if array.no_cap is not None:
+        return [Unsupported("max_parallel", max_parallel, array.no_cap)]
+    return []
+
+
+def _plan_array(
+    entity: Ensemble,
+    members: Sequence[Model],
+    *,
+    world: World,
+    array: ArraySyntax,
+    max_parallel: int | None,
+    settings_problems: Callable[[BatchSettings, str], list[ValidationError]],
+    render: Callable[[BatchJob], Launch],
+    job_check: Callable[[BatchJob, str], list[ValidationError]] | None,
+) -> Result[tuple[Launch, ...], Invalid]:
+    """One array job running ``members`` (valid, see :func:`plan_batch`), one per task."""
+    field = "ensemble.members[0].batch_settings"
+    first = members[0]
+    spec = ArraySpec(array.base, array.base + len(members) - 1, limit=max_parallel)
+    settings = attrs.evolve(first.batch_settings or BatchSettings(), array=spec)
+    errors = settings_problems(settings, field)
+    rows = [member_row(m, world.run_index) for m in members]
+    for i, row in enumerate(rows):
+        errors += row_problems(f"ensemble.members[{i}]", row)
+    out, err = output_paths(entity.path, entity.name, world.run_index)
+    stem_name = entity.name if world.run_index == 0 else f"{entity.name}.{world.run_index}"
+    stem = posixpath.join(entity.path, stem_name)
+    table = table_path(stem)
+    tasks, cpus, gpus = _totals([first])
+    job = BatchJob(
+        name=entity.name,
+        kind="Ensemble",
+        path=entity.path,
+        settings=settings,
+        members=tuple(m.name for m in members),
+        stdout=out,
+        stderr=err,
+        stem=stem,
+        body=task_lines(array, table),
+        files=FrozenMap({table: member_table(rows)}),
+        mkdirs=tuple(dict.fromkeys([entity.path, *(m.path for m in members)])),
+        tasks=tasks,
+        cpus=cpus,
+        gpus=gpus,
+    )
+    if job_check is not None:
+        errors += job_check(job, field)
+    if errors:
+        return Failure(Invalid.of(errors))
+    launch = render(job)
+    facts = {**launch.facts, **dict(array_extra(array.base, job.members))}
+    return Success((attrs.evolve(launch, facts=facts),))
 
 
 def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:

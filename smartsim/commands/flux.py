@@ -981,7 +981,9 @@ def _submit_launch(model: Model, world: World, kind: str) -> Launch:
     )
 
 
-def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
+def plan_flux(
+    entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+) -> Result[tuple[Launch, ...], Invalid]:
     """The launches that run ``entity`` under Flux: ``flux submit`` per model, or one
     ``flux batch`` script when the entity has batch settings.
 

@@ -622,9 +622,12 @@ def _replicas(members: Sequence[Model]) -> bool:
     )
 
 
-def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
+def plan_kubernetes(
+    entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+) -> Result[tuple[Launch, ...], Invalid]:
     """One ``kubectl create -f -`` launch per Job: a model is one Job; an ensemble of replicas
-    is one Indexed Job; members whose parameters differ get one Job each.
+    is one Indexed Job; members whose parameters differ get one Job each. ``max_parallel``
+    changes nothing here: ``Experiment`` holds launches back beyond it.
 
     >>> rs = RunSettings(exe="echo", args=("hi",), run_args={"image": "busybox:1.36"})
     >>> l = plan_kubernetes(Model(name="m", path="/w/m", run_settings=rs), World(exp_path="/w/e"))

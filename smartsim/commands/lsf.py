@@ -38,6 +38,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_text
 from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
     Option,
@@ -51,7 +52,7 @@ from smartsim.commands.batch import (
     plan_batch,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids
+from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids, own_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -377,15 +378,16 @@ def parse_bsub_output(stdout: str) -> Result[int, str]:
 
 # =========================================================================== status
 
-#: Fields asked of bjobs -o (bjobs(1) "-o": jobid, stat, exit_code, exit_reason, kill_reason).
-FIELDS: Final = "jobid stat exit_code exit_reason kill_reason"
+#: Fields asked of bjobs -o (bjobs(1) "-o": jobid, jobindex, stat, exit_code, exit_reason,
+#: kill_reason); ``jobindex`` is an array element's index (``0`` for a job that is not one).
+FIELDS: Final = "jobid jobindex stat exit_code exit_reason kill_reason"
 
 
 def bjobs_argv(job_ids: Sequence[str], *, tool: str = "bjobs") -> tuple[str, ...]:
     """Status of ``job_ids`` (finished ones included, ``-a``) as JSON.
 
-    >>> bjobs_argv(["12", "13"])
-    ('bjobs', '-o', 'jobid stat exit_code exit_reason kill_reason', '-json', '-a', '12', '13')
+    >>> bjobs_argv(["12", "13"])[:3]
+    ('bjobs', '-o', 'jobid jobindex stat exit_code exit_reason kill_reason')
     """
     return (tool, "-o", FIELDS, "-json", "-a", *job_ids)
 
@@ -436,7 +438,8 @@ reason='job killed by owner')
 
 def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, JobState], str]:
     """States of the asked ``job_ids`` in ``bjobs -o ... -json`` output; an array's elements
-    (records sharing a JOBID) make one state; ids bjobs does not know are absent. Never raises.
+    (records sharing a JOBID) make one state, and an element asked as ``123[4]`` is its own
+    (its record's JOBINDEX); ids bjobs does not know are absent. Never raises.
 
     >>> out = '{"COMMAND":"bjobs","JOBS":1,"RECORDS":[{"JOBID":"3091","STAT":"RUN"}]}'
     >>> parse_bjobs_json(out, ["3091"]).unwrap()["3091"].status
@@ -459,9 +462,17 @@ def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, Jo
             return Failure("records with a JOBID")
         if "ERROR" in record:
             continue
-        found.setdefault(job, []).append(record_state(record))
-    wanted = {_job_part(j): j for j in job_ids}
-    return Success({wanted[k]: combine_states(v) for k, v in found.items() if k in wanted})
+        state = record_state(record)
+        found.setdefault(job, []).append(state)
+        index = _text(record.get("JOBINDEX"))
+        if index not in ("", "0"):
+            found[f"{job}[{index}]"] = [state]
+    out: dict[str, JobState] = {}
+    for asked in job_ids:
+        key = asked.strip() if "[" in asked and asked.strip().endswith("]") else _job_part(asked)
+        if key in found:
+            out[asked] = combine_states(found[key])
+    return Success(out)
 
 
 def _job_part(job_id: str) -> str:
@@ -543,10 +554,32 @@ def render(job: BatchJob, *, tool: str = TOOL, csm: bool = False) -> Launch:
     return job.launch(Submission(script_path=script_path, script=script, submit=submit))
 
 
+def task_id(job_id: str, index: int) -> str:
+    """Element ``index`` of array job ``job_id`` as bjobs(1) names it.
+
+    >>> task_id("123", 4)
+    '123[4]'
+    """
+    return f"{_job_part(job_id)}[{index}]"
+
+
+#: LSF arrays: ``bsub -J "name[1-N]%CAP"`` (bsub(1) -J: the index list, then the job slot
+#: limit), the element's index in ``LSB_JOBINDEX`` (from 1); elements are ``123[4]``.
+#: Arrays larger than the site's ``MAX_JOB_ARRAY_SIZE`` (lsb.params, 1000 by default) are
+#: refused by bsub at submission.
+ARRAY: Final = ArraySyntax(index_var="LSB_JOBINDEX", base=1, task_id=task_id)
+
+
 def plan_lsf(
-    entity: Model | Ensemble, world: World, *, csm: bool = False
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    csm: bool = False,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
-    """The ``bsub`` jobs that run ``entity``, or every reason they cannot be written.
+    """The ``bsub`` jobs that run ``entity``, or every reason they cannot be written; an
+    ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel``
+    running elements.
 
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
@@ -577,6 +610,8 @@ def plan_lsf(
         settings_check=check_bsub,
         reader=READER,
         render=lambda job: render(job, tool=tool, csm=csm),
+        array=ARRAY,
+        max_parallel=max_parallel,
     )
 
 
@@ -599,7 +634,7 @@ def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[st
     >>> read_status(Completed(("bjobs",), 255, "", "down"), [])
     <Failure: bjobs output (it failed)>
     """
-    parsed = parse_bjobs_json(done.stdout, job_ids(handles))
+    parsed = parse_bjobs_json(done.stdout, own_ids(handles))
     if isinstance(parsed, Failure):
         return Failure(parsed.failure())
     if done.returncode != 0 and not done.stdout.strip():
@@ -632,7 +667,9 @@ def scheduler(*, csm: bool = False) -> Scheduler:
         name="lsf",
         submit_tool=TOOL,
         tools=TOOLS,
-        plan=lambda entity, world: plan_lsf(entity, world, csm=csm),
+        plan=lambda entity, world, max_parallel=None: plan_lsf(
+            entity, world, csm=csm, max_parallel=max_parallel
+        ),
         parse_submit=read_submit,
         queries=(
             StatusQuery(
@@ -645,6 +682,7 @@ def scheduler(*, csm: bool = False) -> Scheduler:
         unavailable=unavailable,
         script_suffix=SUFFIX,
         parallel_launcher="jsrun" if csm else None,
+        array=ARRAY,
     )
 
 

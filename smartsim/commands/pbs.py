@@ -42,6 +42,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
 from smartsim.commands.batch import batch_job as batch_job
@@ -64,7 +65,7 @@ from smartsim.commands.batch import raw_options as raw_options
 from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery, job_ids
+from smartsim.commands.scheduler import Scheduler, StatusQuery, has_tasks, job_ids, own_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -437,13 +438,18 @@ def parse_qsub_output(stdout: str) -> Result[PbsJobId, str]:
 # =========================================================================== status
 
 
-def qstat_argv(job_ids: Sequence[str], *, tool: str = "qstat") -> tuple[str, ...]:
-    """Full status of ``job_ids`` as JSON, finished jobs included (qstat(1B) ``-x``).
+def qstat_argv(
+    job_ids: Sequence[str], *, tool: str = "qstat", subjobs: bool = False
+) -> tuple[str, ...]:
+    """Full status of ``job_ids`` as JSON, finished jobs included (qstat(1B) ``-x``); with
+    ``subjobs``, each subjob of an array id too (``-t``: ``13[0].srv``, ``13[1].srv``, ...).
 
     >>> qstat_argv(["12.srv", "13[].srv"])
     ('qstat', '-f', '-F', 'json', '-x', '12.srv', '13[].srv')
+    >>> qstat_argv(["13[].srv"], subjobs=True)
+    ('qstat', '-f', '-F', 'json', '-x', '-t', '13[].srv')
     """
-    return (tool, "-f", "-F", "json", "-x", *job_ids)
+    return (tool, "-f", "-F", "json", "-x", *(("-t",) if subjobs else ()), *job_ids)
 
 
 #: qstat(1B) "Job States".
@@ -630,8 +636,12 @@ def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
     return job.launch(Submission(script_path=script_path, script=script, submit=submit))
 
 
-def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-    """The ``qsub`` jobs that run ``entity``, or every reason they cannot be written.
+def plan_pbs(
+    entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+) -> Result[tuple[Launch, ...], Invalid]:
+    """The ``qsub`` jobs that run ``entity``, or every reason they cannot be written; an
+    ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel`` running
+    subjobs.
 
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
@@ -661,6 +671,8 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
         settings_check=check_qsub,
         reader=READER,
         render=lambda job: render(job, tool=tool),
+        array=ARRAY,
+        max_parallel=max_parallel,
     )
 
 
@@ -691,7 +703,7 @@ def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[st
     """
     if done.returncode != 0 and not done.stdout.strip() and not _only_unknown(done.stderr):
         return Failure("qstat output (it failed)")
-    return parse_qstat_json(done.stdout, job_ids(handles)).map(dict)
+    return parse_qstat_json(done.stdout, own_ids(handles)).map(dict)
 
 
 def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
@@ -705,6 +717,24 @@ def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | Non
     return frozenset(qdel_acted(done.stderr, job_ids))
 
 
+def task_id(job_id: str, index: int) -> str:
+    """Subjob ``index`` of array ``job_id`` as qstat(1B) names it.
+
+    >>> task_id("123[].srv", 4), task_id("123[]", 0)
+    ('123[4].srv', '123[0]')
+    """
+    head, _, server = job_id.partition(".")
+    number = head.split("[", 1)[0]
+    return f"{number}[{index}]" + (f".{server}" if server else "")
+
+
+#: PBS arrays: ``qsub -J 0-(N-1)[%CAP]``, the subjob's index in ``PBS_ARRAY_INDEX``; subjobs
+#: are ``123[4].server`` in ``qstat -t``. The ``%CAP`` suffix (max_run_subjobs) is OpenPBS 20
+#: and PBS Professional 2020 and later; older servers refuse the ``-J`` value ("qsub: illegal
+#: -J value"): the submission fails loudly, it never runs uncapped.
+ARRAY: Final = ArraySyntax(index_var="PBS_ARRAY_INDEX", base=0, task_id=task_id, min_size=2)
+
+
 #: PBS Pro / OpenPBS: ``qsub`` a script, ``qstat -f -F json -x`` every job in one call, ``qdel``
 #: them in one call. ``tools`` paths matter: Grid Engine and Slurm's Torque wrappers install
 #: tools of the same names.
@@ -716,7 +746,9 @@ SCHEDULER: Final = Scheduler(
     parse_submit=read_submit,
     queries=(
         StatusQuery(
-            argv=lambda handles, tools, _tz: qstat_argv(job_ids(handles), tool=tools["qstat"]),
+            argv=lambda handles, tools, _tz: qstat_argv(
+                job_ids(handles), tool=tools["qstat"], subjobs=has_tasks(handles)
+            ),
             read=read_status,
         ),
     ),
@@ -724,4 +756,5 @@ SCHEDULER: Final = Scheduler(
     read_cancel=read_cancel,
     unavailable=unavailable,
     script_suffix=SUFFIX,
+    array=ARRAY,
 )

@@ -41,6 +41,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
     Option,
@@ -55,7 +56,7 @@ from smartsim.commands.scheduler import (
     Scheduler,
     StatusQuery,
     combine_states,
-    job_ids,
+    own_ids,
     submitted_at,
 )
 from smartsim.commands.script import ScriptReader, batch_script, directive_line
@@ -394,6 +395,8 @@ def qsub_argv(script: str, *, tool: str = TOOL) -> tuple[str, ...]:
 _TERSE: Final = re.compile(
     r"(?P<job>[0-9]+)(?:\.(?P<first>[0-9]+)-(?P<last>[0-9]+):(?P<step>[0-9]+))?"
 )
+#: One task of an array, as smartsim names it (qstat(1) and qacct(1) show job and task apart).
+_TASK: Final = re.compile(r"(?P<job>[0-9]+)\.(?P<task>[0-9]+)")
 _VERBOSE: Final = re.compile(
     r"Your job(?:-array)? (?P<id>[0-9]+(?:\.[0-9]+-[0-9]+:[0-9]+)?) \(.*\) has been submitted"
 )
@@ -414,9 +417,20 @@ class SgeJobId:
     first: int | None = None
     last: int | None = None
     step: int = 1
+    #: Whether this names one task, ``123.4`` (its ``first`` and ``last``).
+    task: bool = False
 
     @staticmethod
     def parse(text: str) -> Result[SgeJobId, str]:
+        """``123``, ``123.1-10:1`` (an array) or ``123.4`` (its task 4).
+
+        >>> str(SgeJobId.parse("12.4").unwrap()), list(SgeJobId.parse("12.4").unwrap().tasks)
+        ('12.4', [4])
+        """
+        one = _TASK.fullmatch(text.strip())
+        if one is not None:
+            index = int(one["task"])
+            return Success(SgeJobId(int(one["job"]), index, index, 1, task=True))
         match = _TERSE.fullmatch(text.strip())
         if match is None:
             return Failure(text)
@@ -436,6 +450,8 @@ class SgeJobId:
     def __str__(self) -> str:
         if self.first is None:
             return str(self.job)
+        if self.task:
+            return f"{self.job}.{self.first}"
         return f"{self.job}.{self.first}-{self.last}:{self.step}"
 
 
@@ -529,6 +545,56 @@ def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
             return Failure("job_list entries with a JB_job_number")
         found.setdefault(int(number), []).append(qstat_state(state))
     return Success({job: combine_states(states) for job, states in found.items()})
+
+
+def task_list(text: str) -> list[int] | None:
+    """The task ids of qstat's ``<tasks>`` text (``4``, ``3,4``, ``5-20:1``, ``1-9:2,12``);
+    ``None`` when it holds none or is not such a list.
+
+    >>> task_list("3,5-9:2"), task_list(""), task_list("x")
+    ([3, 5, 7, 9], None, None)
+    """
+    out: list[int] = []
+    for item in text.split(","):
+        match = re.fullmatch(r"([0-9]+)(?:-([0-9]+)(?::([0-9]+))?)?", item.strip())
+        if match is None:
+            return None
+        first = int(match[1])
+        last = int(match[2]) if match[2] is not None else first
+        step = int(match[3]) if match[3] is not None else 1
+        if step < 1 or last < first:
+            return None
+        out.extend(range(first, last + 1, step))
+    return out
+
+
+def parse_qstat_tasks(text: str) -> Result[dict[tuple[int, int], JobState], str]:
+    """States of the array tasks ``qstat -xml`` lists, by job number and task id (a pending
+    range such as ``<tasks>5-20:1</tasks>`` gives each of its tasks). Never raises.
+
+    >>> out = ("<job_info><job_info><job_list state='pending'><JB_job_number>3"
+    ...        "</JB_job_number><state>qw</state><tasks>1-2:1</tasks></job_list></job_info>"
+    ...        "</job_info>")
+    >>> sorted(parse_qstat_tasks(out).unwrap())
+    [(3, 1), (3, 2)]
+    """
+    if not text.strip():
+        return Success({})
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, RecursionError):
+        return Failure("qstat -xml output")
+    if root.tag != "job_info":
+        return Failure("a <job_info> document")
+    found: dict[tuple[int, int], JobState] = {}
+    for item in root.iter("job_list"):
+        number = (item.findtext("JB_job_number") or "").strip()
+        tasks = task_list((item.findtext("tasks") or "").strip())
+        if not _DIGITS.fullmatch(number):
+            return Failure("job_list entries with a JB_job_number")
+        for task in tasks or ():
+            found[(int(number), task)] = qstat_state((item.findtext("state") or "").strip())
+    return Success(found)
 
 
 _RECORD_SPLIT: Final = re.compile(r"^={10,}\s*$", re.MULTILINE)
@@ -669,9 +735,15 @@ def render(job: BatchJob, *, tool: str = TOOL, pe: str | None = DEFAULT_PE) -> L
 
 
 def plan_sge(
-    entity: Model | Ensemble, world: World, *, pe: str | None = DEFAULT_PE
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    pe: str | None = DEFAULT_PE,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
-    """The Grid Engine jobs that run ``entity``, or every reason they cannot be written.
+    """The Grid Engine jobs that run ``entity``, or every reason they cannot be written; an
+    ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel``
+    running tasks.
 
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
@@ -722,6 +794,8 @@ def plan_sge(
         reader=READER,
         render=lambda job: render(job, tool=tool, pe=pe),
         job_check=job_check,
+        array=ARRAY,
+        max_parallel=max_parallel,
     )
 
 
@@ -769,7 +843,20 @@ def read_qstat(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str
     if isinstance(parsed, Failure) or done.returncode != 0:
         return Failure("qstat -xml output")
     states = parsed.unwrap()
-    return Success({j: states[_job(j).job] for j in job_ids(handles) if _job(j).job in states})
+    out: dict[str, JobState] = {}
+    tasks: dict[tuple[int, int], JobState] | None = None
+    for j in own_ids(handles):
+        job = _job(j)
+        if not job.task:
+            if job.job in states:
+                out[j] = states[job.job]
+            continue
+        if tasks is None:
+            tasks = parse_qstat_tasks(done.stdout).value_or({})
+        state = tasks.get((job.job, job.first or 0))
+        if state is not None:
+            out[j] = state
+    return Success(out)
 
 
 def read_qacct(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
@@ -793,7 +880,7 @@ def read_qacct(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str
         state = accounting_state(records.get(job.job, {}), job)
         if state is not None:
             out[handle.job_id] = state
-        elif job.job in records:
+        elif job.job in records and not job.task:  # a task without a record: not known yet
             out[handle.job_id] = JobState(
                 Status.RUNNING, raw="", reason="some array tasks have no record yet"
             )
@@ -812,6 +899,22 @@ def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | Non
     return frozenset(j for j in job_ids if _job(j).job in acted)
 
 
+def task_id(job_id: str, index: int) -> str:
+    """Task ``index`` of array job ``job_id`` (``qsub -terse`` printed ``123.1-20:1``).
+
+    >>> task_id("123.1-20:1", 4)
+    '123.4'
+    """
+    return f"{_job(job_id).job}.{index}"
+
+
+#: Grid Engine arrays: ``qsub -t 1-N -tc CAP`` (qsub(1): ``-tc`` the most tasks running at
+#: once), the task's id in ``SGE_TASK_ID`` (from 1); ``qstat -xml`` lists tasks by job number
+#: and ``<tasks>``, ``qacct`` by ``taskid``. Sites limit the size (``max_aj_tasks``, 75000 by
+#: default) and the running tasks (``max_aj_instances``, 2000 by default).
+ARRAY: Final = ArraySyntax(index_var="SGE_TASK_ID", base=1, task_id=task_id)
+
+
 def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
     """Grid Engine: ``qsub -terse`` a script; poll with one ``qstat -xml`` and, for the jobs it
     no longer lists, one ``qacct -j`` over the accounting file; ``qdel`` in one call. ``pe``
@@ -826,7 +929,9 @@ def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
         name="sge",
         submit_tool=TOOL,
         tools=TOOLS,
-        plan=lambda entity, world: plan_sge(entity, world, pe=pe),
+        plan=lambda entity, world, max_parallel=None: plan_sge(
+            entity, world, pe=pe, max_parallel=max_parallel
+        ),
         parse_submit=read_submit,
         queries=(
             StatusQuery(
@@ -845,6 +950,7 @@ def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
         read_cancel=read_cancel,
         unavailable=unavailable,
         script_suffix=SUFFIX,
+        array=ARRAY,
     )
 
 
