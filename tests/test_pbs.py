@@ -3,8 +3,6 @@ driven through start, status and stop by the fake tools in tests/fakes/pbs."""
 
 from __future__ import annotations
 
-import attrs
-
 import datetime as dt
 import json
 import os
@@ -12,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -232,7 +232,7 @@ def test_h_rt_is_read_back_by_real_qsub(
 
 #: Values every array member carries through the generated table: quotes, '#', '$', '%t',
 #: '{cc}', a newline and non-ASCII (the Grid Engine reader keeps them all in a table row).
-HOSTILE = ("it's \"q\" #1 $HOME %t {cc}", "two\nlines", "é ' \\ `x`", "")
+HOSTILE = ('it\'s "q" #1 $HOME %t {cc}', "two\nlines", "é ' \\ `x`", "")
 
 
 def test_ensemble_of_20_is_one_array_capped_at_2(sge: dict[str, str], tmp_path: Path) -> None:
@@ -269,9 +269,7 @@ def test_ensemble_of_20_is_one_array_capped_at_2(sge: dict[str, str], tmp_path: 
         ]
         assert (where / f"{member.name}.out").read_text().split() == ["member", str(i + 1)]
         assert (where / f"{member.name}.rc").read_text().strip() == ("3" if i % 5 == 4 else "0")
-        intervals.append(
-            (float((where / "start").read_text()), float((where / "end").read_text()))
-        )
+        intervals.append((float((where / "start").read_text()), float((where / "end").read_text())))
     most = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
     assert 1 <= most <= 2, intervals
     done = subprocess.run(

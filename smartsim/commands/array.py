@@ -112,7 +112,7 @@ def array_members(entity: Model | Ensemble) -> tuple[Model, ...] | None:
 
 
 _PLAIN: Final = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-+=,./:@%^~!#$&*()[]{}<>?;|`\""
+    'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-+=,./:@%^~!#$&*()[]{}<>?;|`"'
 )
 
 

@@ -423,9 +423,7 @@ def plan_batch(
     return Success(tuple(render(job) for job, _ in built))
 
 
-def _array_members(
-    entity: Model | Ensemble, array: ArraySyntax | None
-) -> tuple[Model, ...] | None:
+def _array_members(entity: Model | Ensemble, array: ArraySyntax | None) -> tuple[Model, ...] | None:
     if array is None or not isinstance(entity, Ensemble) or not entity.path:
         return None
     members = array_members(entity)

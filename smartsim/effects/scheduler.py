@@ -205,9 +205,7 @@ class SchedulerLauncher:
         """Pure: the launches that would run ``entity``."""
         if self.max_parallel is None:
             return self.scheduler.plan(entity, self.with_world(world))
-        return self.scheduler.plan(
-            entity, self.with_world(world), max_parallel=self.max_parallel
-        )
+        return self.scheduler.plan(entity, self.with_world(world), max_parallel=self.max_parallel)
 
     def exit_file(self, launch: Launch) -> str | None:
         """The file ``launch``'s job records its exit status in, if its script does."""
