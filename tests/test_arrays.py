@@ -46,6 +46,7 @@ SCRIPTED = {
     "lsf": (lsf.plan_lsf, "LSB_JOBINDEX", 1),
     "sge": (sge.plan_sge, "SGE_TASK_ID", 1),
 }
+READ_ROW = 'eval "f=($1)"; for w in "${f[@]}"; do printf "%s\\0" "$w"; done'
 PROBE = (
     'for a in "$@"; do printf "%s\\0" "$a"; done >argv.bin; '
     'printf "%s" "${SSX_V-unset}" >env.bin; exit "$#"'
@@ -336,7 +337,8 @@ def test_an_ensemble_runs_as_one_array_through_the_fake(
     submit = module.TOOL
     assert [c["tool"] for c in calls].count(submit) == 1
     polls = [c for c in calls if c["tool"] in ("qstat", "bjobs")]
-    assert polls and all(len([a for a in c["argv"] if "[" in str(a)]) <= 1 for c in polls)
+    argvs = [list(map(str, c["argv"])) for c in polls]  # type: ignore[call-overload]
+    assert argvs and all(len([a for a in argv if "[" in a]) <= 1 for argv in argvs)
     (launch,) = exp.preview(ens).launches
     assert launch.submission is not None
     text = launch.submission.submit.stdin or launch.submission.script
