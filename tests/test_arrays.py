@@ -375,3 +375,33 @@ def test_flux_has_no_cap_and_says_so() -> None:
     ens = _ensemble(Path("/e/ens"), [("a",), ("b",)], [{}, {}])
     errors = flux.plan_flux(ens, World(exp_path="/e"), max_parallel=2).failure().errors
     assert [(type(e), e.field) for e in errors] == [(Unsupported, "max_parallel")]
+
+
+def test_flux_array_is_one_submit_cc_with_a_job_per_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flux-submit(1) ``--cc=0-(N-1)``: one submit prints one id per copy; each copy finds
+    its member through ``FLUX_JOB_CC``; each member's state is its own job's (one ``flux
+    jobs`` per poll for every copy); a stop cancels every copy in one ``flux cancel``."""
+    monkeypatch.setenv("FAKE_FLUX_STATE", str(tmp_path / "flux-state"))
+    launcher = SchedulerLauncher(flux.SCHEDULER, tools={"flux": str(FAKES / "flux")})
+    exp = Experiment("arr", exp_path=tmp_path / "exp", launcher=launcher)
+    ens = _ensemble(tmp_path / "exp" / "ens", [("a b",), ("{cc} %t",), ("x", "y")],
+                    [{"SSX_V": "$HOME"}, {}, {"SSX_V": "q'\n"}])  # fmt: skip
+    (launch,) = exp.preview(ens).launches
+    assert launch.command is not None
+    assert launch.command.argv[1:3] == ("submit", "--cc=0-2")
+    exp.start(ens, block=True)
+    assert exp.get_status(ens) == [Status.FAILED, Status.FAILED, Status.FAILED]  # exit "$#"
+    members = exp.report()["ens"]["members"]
+    assert [members[m.name]["returncode"] for m in ens.members] == [1, 1, 2]
+    ids = [members[m.name]["job_id"] for m in ens.members]
+    assert len(set(ids)) == 3 and all(ids)  # each copy is a job of its own
+    for member, (args, env) in zip(
+        ens.members,
+        [(["a b"], "$HOME"), (["{cc} %t"], "unset"), (["x", "y"], "q'\n")],
+        strict=True,
+    ):
+        where = Path(member.path)
+        assert (where / "argv.bin").read_bytes().split(b"\0")[:-1] == [a.encode() for a in args]
+        assert (where / "env.bin").read_text() == env

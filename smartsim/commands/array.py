@@ -40,7 +40,7 @@ from typing import Final, final
 
 import attrs
 
-from smartsim.commands._types import Handle
+from smartsim.commands._types import Command, Handle
 from smartsim.commands.launch import LaunchContext, launch_command
 from smartsim.commands.plan import output_paths
 from smartsim.errors import BadValue, ValidationError
@@ -75,6 +75,9 @@ class ArraySyntax:
     no_cap: str | None = None
     #: The fewest members an array may have (PBS: ``-J X-Y`` needs ``Y > X``).
     min_size: int = 2
+    #: The task ids the submit tool printed, in index order, where each task is a job of its
+    #: own (``task_id`` is ``None``); ``None``: the output is not such a list.
+    submitted: Callable[[str], list[str] | None] | None = None
 
 
 def _shape(model: Model) -> object:
@@ -163,11 +166,17 @@ class Row:
         )
 
 
-def member_row(model: Model, run_index: int) -> Row:
-    """The row of a valid ``model`` for run ``run_index`` (its files by the history scheme)."""
+def member_row(model: Model, run_index: int, *, direct: bool = False) -> Row:
+    """The row of a valid ``model`` for run ``run_index`` (its files by the history scheme);
+    ``direct``: its program itself (the task is the scheduler's launch of it, Flux), else its
+    launch command."""
     out, err = output_paths(model.path, model.name, run_index)
-    ctx = LaunchContext(cwd=model.path, name=model.name, stdout=out, stderr=err)
-    command = launch_command(model.run_settings, ctx)
+    rs = model.run_settings
+    if direct:
+        command = Command(argv=(rs.exe, *rs.args), env=rs.env)
+    else:
+        ctx = LaunchContext(cwd=model.path, name=model.name, stdout=out, stderr=err)
+        command = launch_command(rs, ctx)
     return Row(
         cwd=model.path,
         stdout=out,

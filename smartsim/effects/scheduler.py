@@ -42,7 +42,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._types import Command, Completed, Handle, Submission
-from smartsim.commands.array import ARRAY_OF, is_array, task_handles
+from smartsim.commands.array import ARRAY_COUNT, ARRAY_IDS, ARRAY_OF, is_array, task_handles
 from smartsim.commands.batch import script_exit_file
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
@@ -299,9 +299,17 @@ class SchedulerLauncher:
         )
         if exit_file is not None:
             extra += ((EXIT_FILE, exit_file),)
-        return IOSuccess(
-            Handle(launcher=self.name, name=launch.name, job_id=parsed.unwrap(), extra=extra)
-        )
+        job_id = parsed.unwrap()
+        array = self.scheduler.array
+        if ARRAY_COUNT in launch.facts and array is not None and array.submitted is not None:
+            # each task is a job of its own: every id the submit tool printed, in order
+            ids = array.submitted(done.stdout)
+            if ids is None or len(ids) != int(launch.facts[ARRAY_COUNT]):
+                tool = os.path.basename(done.argv[0])
+                expected = f"{launch.facts[ARRAY_COUNT]} job ids, one a line"
+                return IOFailure(UnparsableOutput(tool, done.stdout + done.stderr, expected))
+            job_id, extra = ids[0], (*extra, (ARRAY_IDS, " ".join(ids)))
+        return IOSuccess(Handle(launcher=self.name, name=launch.name, job_id=job_id, extra=extra))
 
     def _ask(
         self, query: StatusQuery, handles: Sequence[Handle], tools: Mapping[str, str]
@@ -371,6 +379,8 @@ class SchedulerLauncher:
             last = self._members.setdefault(self._ident(handle), {})
             for task in tasks:
                 state = states[task]
+                if not state.job_id:  # the id the scheduler knows the member by
+                    state = attrs.evolve(state, job_id=task.job_id)
                 if last.get(task.name) != state:
                     last[task.name] = state
                     for watcher in list(self._member_watchers):
