@@ -719,13 +719,20 @@ class Experiment:
         )
 
     def _plan(
-        self, entities: Sequence[Entity], after: tuple[str, ...] = ()
+        self, entities: Sequence[Entity], after: tuple[str, ...] = (), cap: int | None = None
     ) -> tuple[World, Plan]:
         world = attrs.evolve(self._world(entities), after=after)
         launches: list[Launch] = []
         errors: list[ValidationError] = []
+        # a batch scheduler's array plan takes start()'s max_parallel as its own cap
+        scheduler = getattr(self._launcher, "scheduler", None)
+        capped = cap is not None and isinstance(scheduler, Scheduler)
         for entity in entities:
-            planned = self._launcher.plan(entity, world)
+            planned = (
+                self._launcher.plan(entity, world, max_parallel=cap)  # type: ignore[call-arg]
+                if capped
+                else self._launcher.plan(entity, world)
+            )
             if isinstance(planned, Failure):
                 errors += planned.failure().errors
             else:
@@ -843,9 +850,7 @@ class Experiment:
             return
         job_id = None if run.handle is None else run.handle.job_id
         self._record(
-            journal.status_record(
-                now, self._session, run.launch.name, job_id, state, member=member
-            )
+            journal.status_record(now, self._session, run.launch.name, job_id, state, member=member)
         )
         self._tell(member, state)
 
@@ -939,7 +944,7 @@ class Experiment:
             ]
         if busy:
             _refuse(BadValue("entities", busy[0], "an entity that is not running"))
-        world, plan = self._plan(resolved, self._after_ids(resolved, after))
+        world, plan = self._plan(resolved, self._after_ids(resolved, after), max_parallel)
         kinds = self._kind(resolved)
         handles: list[Handle] = []
         try:

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Result
 
-from smartsim import Experiment, Status
+from smartsim import Experiment, SmartSimError, Status
 from smartsim.commands import flux, lsf, pbs, sge
 from smartsim.commands.array import Row, ansi_word, array_members, member_table
 from smartsim.commands.plan import Launch, World
@@ -405,3 +405,20 @@ def test_flux_array_is_one_submit_cc_with_a_job_per_member(
         where = Path(member.path)
         assert (where / "argv.bin").read_bytes().split(b"\0")[:-1] == [a.encode() for a in args]
         assert (where / "env.bin").read_text() == env
+
+
+def test_start_max_parallel_is_the_arrays_cap(fakes: Path, tmp_path: Path) -> None:
+    """``Experiment.start(..., max_parallel=3)`` caps the array's running tasks (PBS ``%3``);
+    under Flux, which has no cap, it is an error naming ``max_parallel`` — never dropped."""
+    tools = {t: str(FAKES / "pbs" / t) for t in pbs.TOOLS}
+    exp = Experiment("arr", exp_path=tmp_path / "exp", launcher=SchedulerLauncher(
+        pbs.SCHEDULER, tools=tools))  # fmt: skip
+    ens = _ensemble(tmp_path / "exp" / "ens", [(str(i),) for i in range(6)], [{}] * 6)
+    exp.start(ens, block=True, max_parallel=3)
+    assert "#PBS -J 0-5%3\n" in (tmp_path / "exp" / "ens" / "ens.pbs.sh").read_text()
+    assert exp.get_status(ens) == [Status.FAILED] * 6  # each exits with its argument count, 1
+    fexp = Experiment("f", exp_path=tmp_path / "f", launcher="flux")
+    fens = _ensemble(tmp_path / "f" / "ens", [("a",), ("b",)], [{}, {}])
+    with pytest.raises(SmartSimError) as raised:
+        fexp.start(fens, max_parallel=2)
+    assert [e.field for e in raised.value.error.errors] == ["max_parallel"]  # type: ignore[union-attr]

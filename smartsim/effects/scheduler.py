@@ -201,11 +201,15 @@ class SchedulerLauncher:
         tools.update(world.tools)
         return attrs.evolve(world, tools=tools)
 
-    def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-        """Pure: the launches that would run ``entity``."""
-        if self.max_parallel is None:
+    def plan(
+        self, entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+    ) -> Result[tuple[Launch, ...], Invalid]:
+        """Pure: the launches that would run ``entity``; an array of it runs at most
+        ``max_parallel`` tasks at once (default: this launcher's :attr:`max_parallel`)."""
+        cap = self.max_parallel if max_parallel is None else max_parallel
+        if cap is None:
             return self.scheduler.plan(entity, self.with_world(world))
-        return self.scheduler.plan(entity, self.with_world(world), max_parallel=self.max_parallel)
+        return self.scheduler.plan(entity, self.with_world(world), max_parallel=cap)
 
     def exit_file(self, launch: Launch) -> str | None:
         """The file ``launch``'s job records its exit status in, if its script does."""
