@@ -995,7 +995,7 @@ def _submit_launch(model: Model, world: World, kind: str) -> Launch:
 def submitted_ids(stdout: str) -> list[str] | None:
     """The decimal ids ``flux submit --cc`` printed, one a line (``None``: a line is not one).
 
-    >>> submitted_ids("ƒ2\nƒ3\n")
+    >>> submitted_ids("ƒ2\\nƒ3\\n")
     ['1', '2']
     """
     ids = []
