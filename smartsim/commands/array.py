@@ -46,15 +46,15 @@ from smartsim.commands.plan import output_paths
 from smartsim.errors import BadValue, ValidationError
 from smartsim.values import Ensemble, Model
 
-#: ``Handle.extra`` keys of an array job: its base index, its size and its members' names
-#: (``\n``-separated: names hold no newline), and, on a task's handle, the array's job id.
-ARRAY_BASE: Final = "array:base"
-ARRAY_COUNT: Final = "array:count"
-ARRAY_MEMBERS: Final = "array:members"
-ARRAY_IDS: Final = "array:ids"
-ARRAY_OF: Final = "array:of"
-#: The table's file name is the array job's output stem plus this.
-TABLE_SUFFIX: Final = ".tasks"
+#: ``Handle.extra`` keys of an array job: its members' names in index order (``\n``-separated:
+#: names hold no newline), its first index, the tasks' own job ids where each is a job (Flux),
+#: and, on a task's handle, the array's job id.
+ARRAY_MEMBERS, ARRAY_BASE, ARRAY_IDS, ARRAY_OF = (
+    "array:members",
+    "array:base",
+    "array:ids",
+    "array:of",
+)
 
 
 @final
@@ -206,13 +206,31 @@ def row_problems(field: str, row: Row) -> list[ValidationError]:
     return []
 
 
-def table_path(stem: str) -> str:
-    """The table of the array job whose script path starts with ``stem``.
+def array_files(
+    members: Sequence[Model],
+    stem: str,
+    syntax: ArraySyntax,
+    run_index: int,
+    *,
+    direct: bool = False,
+) -> tuple[dict[str, str], tuple[str, ...], list[ValidationError]]:
+    """What an array job of ``members`` needs beside its directives: its files (the table,
+    ``<stem>.tasks``), the script lines a task runs (:func:`task_lines`), and what the table
+    cannot carry (:func:`row_problems`). ``direct`` as for :func:`member_row`.
 
-    >>> table_path("/e/ens")
-    '/e/ens.tasks'
+    >>> from smartsim.values import RunSettings
+    >>> m = Model(name="m", path="/e/m", run_settings=RunSettings(exe="echo", args=("a",)))
+    >>> syntax = ArraySyntax(index_var="I", base=0, task_id=None)
+    >>> files, body, errors = array_files([m], "/e/ens", syntax, 0)
+    >>> list(files), body[0], errors
+    (['/e/ens.tasks'], 'mapfile -t -s "$((I - 0))" -n 1 smartsim_row </e/ens.tasks || exit 1', [])
     """
-    return stem + TABLE_SUFFIX
+    rows = [member_row(m, run_index, direct=direct) for m in members]
+    errors: list[ValidationError] = []
+    for i, row in enumerate(rows):
+        errors += row_problems(f"ensemble.members[{i}]", row)
+    table = stem + ".tasks"
+    return {table: member_table(rows)}, task_lines(syntax, table), errors
 
 
 def task_lines(syntax: ArraySyntax, table: str) -> tuple[str, ...]:
@@ -245,17 +263,13 @@ def task_lines(syntax: ArraySyntax, table: str) -> tuple[str, ...]:
     )
 
 
-def array_extra(base: int, members: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def array_extra(base: int, members: Sequence[str]) -> dict[str, str]:
     """The facts an array job's handle records (:data:`ARRAY_BASE` ...)."""
-    return (
-        (ARRAY_BASE, str(base)),
-        (ARRAY_COUNT, str(len(members))),
-        (ARRAY_MEMBERS, "\n".join(members)),
-    )
+    return {ARRAY_BASE: str(base), ARRAY_MEMBERS: "\n".join(members)}
 
 
 def is_array(handle: Handle) -> bool:
-    return handle.get(ARRAY_COUNT) is not None
+    return handle.get(ARRAY_MEMBERS) is not None
 
 
 def task_handles(handle: Handle, syntax: ArraySyntax | None) -> tuple[Handle, ...]:
@@ -263,7 +277,7 @@ def task_handles(handle: Handle, syntax: ArraySyntax | None) -> tuple[Handle, ..
     array's other facts and :data:`ARRAY_OF`); ``()`` for a job that is not an array.
 
     >>> h = Handle(launcher="sge", name="e", job_id="7.1-2:1",
-    ...            extra=(("tool:qstat", "qstat"), *array_extra(1, ["a", "b"])))
+    ...            extra=(("tool:qstat", "qstat"), *array_extra(1, ["a", "b"]).items()))
     >>> syntax = ArraySyntax(index_var="SGE_TASK_ID", base=1, task_id=lambda j, i: f"7.{i}")
     >>> [(t.name, t.job_id) for t in task_handles(h, syntax)]
     [('a', '7.1'), ('b', '7.2')]
@@ -273,9 +287,7 @@ def task_handles(handle: Handle, syntax: ArraySyntax | None) -> tuple[Handle, ..
     if syntax is None or members_text is None or base_text is None or not base_text.isdigit():
         return ()
     members = members_text.split("\n")
-    keep = tuple(
-        (k, v) for k, v in handle.extra if k not in (ARRAY_MEMBERS, ARRAY_COUNT, ARRAY_IDS)
-    )
+    keep = tuple((k, v) for k, v in handle.extra if k not in (ARRAY_MEMBERS, ARRAY_IDS))
     if syntax.task_id is None:
         ids = (handle.get(ARRAY_IDS) or "").split()
         if len(ids) != len(members):
@@ -292,7 +304,6 @@ def task_handles(handle: Handle, syntax: ArraySyntax | None) -> tuple[Handle, ..
 
 __all__ = [
     "ARRAY_BASE",
-    "ARRAY_COUNT",
     "ARRAY_IDS",
     "ARRAY_MEMBERS",
     "ARRAY_OF",
@@ -300,12 +311,12 @@ __all__ = [
     "Row",
     "ansi_word",
     "array_extra",
+    "array_files",
     "array_members",
     "is_array",
     "member_row",
     "member_table",
     "row_problems",
-    "table_path",
     "task_handles",
     "task_lines",
 ]

@@ -21,16 +21,7 @@ from smartsim._frozen import FrozenMap
 from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Submission
-from smartsim.commands.array import (
-    ArraySyntax,
-    array_extra,
-    array_members,
-    member_row,
-    member_table,
-    row_problems,
-    table_path,
-    task_lines,
-)
+from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.script import (
@@ -458,14 +449,10 @@ def _plan_array(
     first = members[0]
     spec = ArraySpec(array.base, array.base + len(members) - 1, limit=max_parallel)
     settings = attrs.evolve(first.batch_settings or BatchSettings(), array=spec)
-    errors = settings_problems(settings, field)
-    rows = [member_row(m, world.run_index) for m in members]
-    for i, row in enumerate(rows):
-        errors += row_problems(f"ensemble.members[{i}]", row)
     out, err = output_paths(entity.path, entity.name, world.run_index)
-    stem_name = entity.name if world.run_index == 0 else f"{entity.name}.{world.run_index}"
-    stem = posixpath.join(entity.path, stem_name)
-    table = table_path(stem)
+    stem = out[: -len(".out")]
+    files, body, errors = array_files(members, stem, array, world.run_index)
+    errors += settings_problems(settings, field)
     tasks, cpus, gpus = _totals([first])
     job = BatchJob(
         name=entity.name,
@@ -476,8 +463,8 @@ def _plan_array(
         stdout=out,
         stderr=err,
         stem=stem,
-        body=task_lines(array, table),
-        files=FrozenMap({table: member_table(rows)}),
+        body=body,
+        files=FrozenMap(files),
         mkdirs=tuple(dict.fromkeys([entity.path, *(m.path for m in members)])),
         tasks=tasks,
         cpus=cpus,
@@ -488,7 +475,7 @@ def _plan_array(
     if errors:
         return Failure(Invalid.of(errors))
     launch = render(job)
-    facts = {**launch.facts, **dict(array_extra(array.base, job.members))}
+    facts = {**launch.facts, **array_extra(array.base, job.members)}
     return Success((attrs.evolve(launch, facts=facts),))
 
 

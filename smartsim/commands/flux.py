@@ -34,16 +34,7 @@ from returns.result import Failure, Result, Success
 from smartsim.commands._options import check_options, check_text
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Completed, Handle, Submission, simple_command
-from smartsim.commands.array import (
-    ArraySyntax,
-    array_extra,
-    array_members,
-    member_row,
-    member_table,
-    row_problems,
-    table_path,
-    task_lines,
-)
+from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.scheduler import Scheduler, StatusQuery
@@ -1032,18 +1023,15 @@ def _array_launch(
         if ch in entity.path:
             errors.append(ForbiddenCharacter("ensemble.path", entity.path, ch))
             break
-    rows = [member_row(m, world.run_index, direct=True) for m in members]
-    for i, row in enumerate(rows):
-        errors += row_problems(f"ensemble.members[{i}]", row)
+    out, err = output_paths(entity.path, entity.name, world.run_index)
+    stem = out[: -len(".out")]
+    files, body, problems = array_files(members, stem, ARRAY, world.run_index, direct=True)
+    errors += problems
     if errors:
         return Failure(Invalid.of(errors))
     tool = world.tools.get(TOOL, TOOL)
-    stem_name = entity.name if world.run_index == 0 else f"{entity.name}.{world.run_index}"
-    stem = posixpath.join(entity.path, stem_name)
-    out, err = output_paths(entity.path, entity.name, world.run_index)
-    table = table_path(stem)
     script_path = stem + ".flux-tasks.sh"
-    script = "\n".join(["#!/bin/bash", *task_lines(ARRAY, table)]) + "\n"
+    files[script_path] = "\n".join(["#!/bin/bash", *body]) + "\n"
     argv = (
         tool,
         "submit",
@@ -1064,9 +1052,9 @@ def _array_launch(
         stdout=out,
         stderr=err,
         command=Command(argv=argv, cwd=entity.path),
-        files={table: member_table(rows), script_path: script},
+        files=files,
         mkdirs=tuple(dict.fromkeys([entity.path, *(m.path for m in members)])),
-        facts=dict(array_extra(ARRAY.base, names)),
+        facts=array_extra(ARRAY.base, names),
     )
     return Success((launch,))
 

@@ -520,6 +520,32 @@ def qstat_state(state: str) -> JobState:
 _DIGITS: Final = re.compile(r"[0-9]+")
 
 
+def job_lists(text: str) -> Result[list[tuple[int, str, str]], str]:
+    """Every ``<job_list>`` of ``qstat -xml`` output as (job number, state letters, ``<tasks>``
+    text). Never raises.
+
+    >>> job_lists("<job_info><job_list><JB_job_number>3</JB_job_number><state>r</state>"
+    ...           "<tasks>2</tasks></job_list></job_info>").unwrap()
+    [(3, 'r', '2')]
+    """
+    if not text.strip():
+        return Success([])
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, RecursionError):
+        return Failure("qstat -xml output")
+    if root.tag != "job_info":
+        return Failure("a <job_info> document")
+    out: list[tuple[int, str, str]] = []
+    for item in root.iter("job_list"):
+        number = (item.findtext("JB_job_number") or "").strip()
+        if not _DIGITS.fullmatch(number):
+            return Failure("job_list entries with a JB_job_number")
+        state = (item.findtext("state") or "").strip()
+        out.append((int(number), state, (item.findtext("tasks") or "").strip()))
+    return Success(out)
+
+
 def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
     """States of every job ``qstat -xml`` lists, by job number (an array's tasks combined).
     Never raises.
@@ -529,22 +555,14 @@ def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
     >>> parse_qstat_xml(out).unwrap()[3].status
     <Status.RUNNING: 'RUNNING'>
     """
-    if not text.strip():
-        return Success({})
-    try:
-        root = ET.fromstring(text)
-    except (ET.ParseError, ValueError, RecursionError):
-        return Failure("qstat -xml output")
-    if root.tag != "job_info":
-        return Failure("a <job_info> document")
-    found: dict[int, list[JobState]] = {}
-    for item in root.iter("job_list"):
-        number = (item.findtext("JB_job_number") or "").strip()
-        state = (item.findtext("state") or "").strip()
-        if not _DIGITS.fullmatch(number):
-            return Failure("job_list entries with a JB_job_number")
-        found.setdefault(int(number), []).append(qstat_state(state))
-    return Success({job: combine_states(states) for job, states in found.items()})
+
+    def combined(rows: list[tuple[int, str, str]]) -> dict[int, JobState]:
+        found: dict[int, list[JobState]] = {}
+        for number, state, _ in rows:
+            found.setdefault(number, []).append(qstat_state(state))
+        return {job: combine_states(states) for job, states in found.items()}
+
+    return job_lists(text).map(combined)
 
 
 def task_list(text: str) -> list[int] | None:
@@ -578,23 +596,13 @@ def parse_qstat_tasks(text: str) -> Result[dict[tuple[int, int], JobState], str]
     >>> sorted(parse_qstat_tasks(out).unwrap())
     [(3, 1), (3, 2)]
     """
-    if not text.strip():
-        return Success({})
-    try:
-        root = ET.fromstring(text)
-    except (ET.ParseError, ValueError, RecursionError):
-        return Failure("qstat -xml output")
-    if root.tag != "job_info":
-        return Failure("a <job_info> document")
-    found: dict[tuple[int, int], JobState] = {}
-    for item in root.iter("job_list"):
-        number = (item.findtext("JB_job_number") or "").strip()
-        tasks = task_list((item.findtext("tasks") or "").strip())
-        if not _DIGITS.fullmatch(number):
-            return Failure("job_list entries with a JB_job_number")
-        for task in tasks or ():
-            found[(int(number), task)] = qstat_state((item.findtext("state") or "").strip())
-    return Success(found)
+    return job_lists(text).map(
+        lambda rows: {
+            (number, task): qstat_state(state)
+            for number, state, tasks in rows
+            for task in task_list(tasks) or ()
+        }
+    )
 
 
 _RECORD_SPLIT: Final = re.compile(r"^={10,}\s*$", re.MULTILINE)

@@ -42,7 +42,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._types import Command, Completed, Handle, Submission
-from smartsim.commands.array import ARRAY_COUNT, ARRAY_IDS, ARRAY_OF, is_array, task_handles
+from smartsim.commands.array import ARRAY_IDS, ARRAY_MEMBERS, ARRAY_OF, is_array, task_handles
 from smartsim.commands.batch import script_exit_file
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
@@ -305,12 +305,12 @@ class SchedulerLauncher:
             extra += ((EXIT_FILE, exit_file),)
         job_id = parsed.unwrap()
         array = self.scheduler.array
-        if ARRAY_COUNT in launch.facts and array is not None and array.submitted is not None:
+        if ARRAY_MEMBERS in launch.facts and array is not None and array.submitted is not None:
             # each task is a job of its own: every id the submit tool printed, in order
             ids = array.submitted(done.stdout)
-            if ids is None or len(ids) != int(launch.facts[ARRAY_COUNT]):
+            if ids is None or len(ids) != len(launch.members):
                 tool = os.path.basename(done.argv[0])
-                expected = f"{launch.facts[ARRAY_COUNT]} job ids, one a line"
+                expected = f"{len(launch.members)} job ids, one a line"
                 return IOFailure(UnparsableOutput(tool, done.stdout + done.stderr, expected))
             job_id, extra = ids[0], (*extra, (ARRAY_IDS, " ".join(ids)))
         return IOSuccess(Handle(launcher=self.name, name=launch.name, job_id=job_id, extra=extra))
