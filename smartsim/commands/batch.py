@@ -9,7 +9,6 @@ Everything here is pure. The public names are also importable from
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeAlias, final
@@ -165,9 +164,7 @@ def batch_job(
     echo "$smartsim_rc" >/e/m/m.rc
     exit "$smartsim_rc"
     """
-    out, err = output_paths(path, name, world.run_index)
-    stem_name = name if world.run_index == 0 else f"{name}.{world.run_index}"
-    stem = posixpath.join(path, stem_name)
+    stem = output_paths(path, name, world.run_index)[0][: -len(".out")]
     record = (
         None if settings.array is not None else f'echo "$smartsim_rc" >{quote(exit_file(stem))}'
     )
@@ -188,7 +185,28 @@ def batch_job(
         if record is not None:
             assert body[-1] == 'exit "$smartsim_rc"', body[-1]
             body = (*body[:-1], record, body[-1])
-    tasks, cpus, gpus = _totals(members)
+    return _job(
+        body, files, name=name, kind=kind, path=path, settings=settings, members=members,
+        sized=members, world=world,
+    )  # fmt: skip
+
+
+def _job(
+    body: tuple[str, ...],
+    files: Mapping[str, str],
+    *,
+    name: str,
+    kind: str,
+    path: str,
+    settings: BatchSettings,
+    members: Sequence[Model],
+    sized: Sequence[Model],
+    world: World,
+) -> BatchJob:
+    """The job ``name`` running ``members`` with ``body``, its output files by the history
+    scheme, sized for ``sized`` (every member at once, or one: an array's task)."""
+    out, err = output_paths(path, name, world.run_index)
+    tasks, cpus, gpus = _totals(sized)
     return BatchJob(
         name=name,
         kind=kind,
@@ -197,7 +215,7 @@ def batch_job(
         members=tuple(m.name for m in members),
         stdout=out,
         stderr=err,
-        stem=stem,
+        stem=out[: -len(".out")],
         body=body,
         files=FrozenMap(files),
         mkdirs=tuple(dict.fromkeys([path, *(m.path for m in members)])),
@@ -449,27 +467,13 @@ def _plan_array(
     first = members[0]
     spec = ArraySpec(array.base, array.base + len(members) - 1, limit=max_parallel)
     settings = attrs.evolve(first.batch_settings or BatchSettings(), array=spec)
-    out, err = output_paths(entity.path, entity.name, world.run_index)
-    stem = out[: -len(".out")]
+    stem = output_paths(entity.path, entity.name, world.run_index)[0][: -len(".out")]
     files, body, errors = array_files(members, stem, array, world.run_index)
     errors += settings_problems(settings, field)
-    tasks, cpus, gpus = _totals([first])
-    job = BatchJob(
-        name=entity.name,
-        kind="Ensemble",
-        path=entity.path,
-        settings=settings,
-        members=tuple(m.name for m in members),
-        stdout=out,
-        stderr=err,
-        stem=stem,
-        body=body,
-        files=FrozenMap(files),
-        mkdirs=tuple(dict.fromkeys([entity.path, *(m.path for m in members)])),
-        tasks=tasks,
-        cpus=cpus,
-        gpus=gpus,
-    )
+    job = _job(
+        body, files, name=entity.name, kind="Ensemble", path=entity.path, settings=settings,
+        members=members, sized=[first], world=world,
+    )  # fmt: skip
     if job_check is not None:
         errors += job_check(job, field)
     if errors:
