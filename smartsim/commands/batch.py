@@ -34,6 +34,7 @@ from smartsim.errors import (
     BadName,
     BadValue,
     ConflictingOptions,
+    DuplicateOption,
     EmptyValue,
     ForbiddenCharacter,
     Invalid,
@@ -524,6 +525,67 @@ def option_kind_errors(
             errors.append(
                 BadValue(f"{field}[{key!r}]", value, f"a value (-{key} of {tool} needs one)")
             )
+    return errors
+
+
+#: A scheduler's own check of one raw option (its key, value and field), for what the shared
+#: rules do not know (a ``-l`` list that repeats a typed field, a value too long for a line).
+RawCheck = Callable[[str, OptionValue, str], list[ValidationError]]
+
+
+@final
+@attrs.frozen(kw_only=True, slots=False)
+class RawRules:
+    """What a single-dash scheduler (qsub, bsub) accepts as ``batch_args``: which keys are
+    option names (``key``, and how to say so), which take no value or need one, which a
+    script cannot carry (and why), and which set what a typed field sets."""
+
+    tool: str
+    key: Callable[[str], bool]
+    key_expected: str
+    flags: frozenset[str]
+    valued: frozenset[str]
+    not_in_script: Mapping[str, str]
+    typed: Mapping[str, tuple[str, ...]]
+
+
+def raw_option_problems(
+    rules: RawRules,
+    bs: BatchSettings,
+    f: str,
+    *,
+    more: RawCheck | None = None,
+    each: RawCheck | None = None,
+) -> list[ValidationError]:
+    """What ``rules``' scheduler cannot express among ``bs.batch_args`` (``f``: the settings'
+    field and a dot): a value for a flag or a bare flag for a valued option, a key that is not
+    an option, an option a script cannot carry, one that repeats a typed field; then the
+    scheduler's ``more`` (when none of those applied) and ``each`` (for every option).
+
+    >>> rules = RawRules(tool="qsub", key=str.isalpha, key_expected="a letter",
+    ...                  flags=frozenset(), valued=frozenset(), not_in_script={"o": "smartsim"},
+    ...                  typed={"N": ("job_name",)})
+    >>> bad = BatchSettings(job_name="a", batch_args={"o": "x", "N": "b", "9": "c"})
+    >>> [type(e).__name__ for e in raw_option_problems(rules, bad, "bs.")]
+    ['Unsupported', 'DuplicateOption', 'BadValue']
+    """
+    field = f + "batch_args"
+    errors = option_kind_errors(
+        field, bs.batch_args, flags=rules.flags, valued=rules.valued, tool=rules.tool
+    )
+    for key, value in bs.batch_args.items():
+        where = f"{field}[{key!r}]"
+        typed = [t for t in rules.typed.get(key, ()) if getattr(bs, t) not in (None, ())]
+        if not rules.key(key):
+            errors.append(BadValue(field, key, rules.key_expected))
+        elif key in rules.not_in_script:
+            errors.append(Unsupported(where, value, rules.not_in_script[key]))
+        elif typed:
+            errors.append(DuplicateOption(field, key, f + typed[0]))
+        elif more is not None:
+            errors += more(key, value, where)
+        if each is not None:
+            errors += each(key, value, where)
     return errors
 
 

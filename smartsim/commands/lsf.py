@@ -42,14 +42,15 @@ from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
     Option,
+    RawRules,
     cancel_succeeded,
     check_quoted_env,
     env_item,
     option_argv,
-    option_kind_errors,
     option_lines,
     output_options,
     plan_batch,
+    raw_option_problems,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids, own_ids
@@ -57,14 +58,13 @@ from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
-    DuplicateOption,
     ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model
+from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model, OptionValue
 
 TOOL: Final = "bsub"
 TOOLS: Final = ("bsub", "bjobs", "bkill")
@@ -208,6 +208,22 @@ _BSUB_VALUED: Final = frozenset(
 )  # fmt: skip
 
 
+#: bsub(1)'s raw options.
+_RULES: Final = RawRules(
+    tool="bsub",
+    key=lambda key: bool(_KEY.fullmatch(key)),
+    key_expected="a bsub option name such as 'G'",
+    flags=_BSUB_FLAGS,
+    valued=_BSUB_VALUED,
+    not_in_script=_NOT_IN_SCRIPT,
+    typed=_TYPED,
+)
+
+
+def _word(where: str, value: OptionValue) -> list[ValidationError]:
+    return check_word(where, value) if isinstance(value, str) else []
+
+
 def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``bsub`` cannot express for ``bs``.
 
@@ -238,27 +254,12 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         )
     for i, host in enumerate(bs.hostlist):
         if "[" in host or "," in host:
-            errors.append(
-                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (bsub -m)")
-            )
+            errors.append(BadValue(f"{f}hostlist[{i}]", host, "one host name per item (bsub -m)"))
     for name in ("account", "partition", "job_name"):
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
-    errors += option_kind_errors(
-        f + "batch_args", bs.batch_args, flags=_BSUB_FLAGS, valued=_BSUB_VALUED, tool="bsub"
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{f}batch_args[{key!r}]"
-        if not _KEY.fullmatch(key):
-            errors.append(BadValue(f + "batch_args", key, "a bsub option name such as 'G'"))
-        elif key in _NOT_IN_SCRIPT:
-            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and any(getattr(bs, t) not in (None, ()) for t in _TYPED[key]):
-            typed = next(t for t in _TYPED[key] if getattr(bs, t) not in (None, ()))
-            errors.append(DuplicateOption(f + "batch_args", key, f + typed))
-        if isinstance(value, str):
-            errors += check_word(where, value)
+    errors += raw_option_problems(_RULES, bs, f, each=lambda _k, v, where: _word(where, v))
     return errors
 
 

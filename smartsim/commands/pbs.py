@@ -45,17 +45,18 @@ from smartsim.commands._types import Command, Completed, Handle, Submission
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
-from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import (
+    RawRules,
     cancel_succeeded,
     check_quoted_env,
     env_item,
     node_shares,
     option_argv,
-    option_kind_errors,
     option_lines,
     output_options,
+    raw_option_problems,
 )
+from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import exit_file as exit_file
 from smartsim.commands.batch import member_problems as member_problems
 from smartsim.commands.batch import option_words as option_words
@@ -83,6 +84,7 @@ from smartsim.values import (
     Ensemble,
     Memory,
     Model,
+    OptionValue,
 )
 
 TOOL: Final = "qsub"
@@ -232,13 +234,25 @@ _NOT_IN_SCRIPT: Final = {
     "k": "qsub in smartsim (keeping files on the host moves the output smartsim reports)",
 }
 #: Raw keys that set what a typed field sets.
-_TYPED: Final = {"N": "job_name", "q": "partition", "A": "account", "J": "array"}
+_TYPED: Final = {"N": ("job_name",), "q": ("partition",), "A": ("account",), "J": ("array",)}
 _MAX_LINE: Final = 4000  # make_argv's buffer is 4096 bytes
 
 
 #: qsub(1B): options that take no value, and those that need one.
 _QSUB_FLAGS: Final = frozenset({"V", "h", "z", "f", "I", "X"})
 _QSUB_VALUED: Final = frozenset("aAcCeJjklmMNoPpqrSuvW")
+
+
+#: qsub(1B)'s raw options.
+_RULES: Final = RawRules(
+    tool="qsub",
+    key=lambda key: len(key) == 1 and key in _QSUB_LETTERS,
+    key_expected="a qsub option letter (qsub(1B))",
+    flags=_QSUB_FLAGS,
+    valued=_QSUB_VALUED,
+    not_in_script=_NOT_IN_SCRIPT,
+    typed=_TYPED,
+)
 
 
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
@@ -265,33 +279,28 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     if bs.job_name is not None:
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
-    errors += option_kind_errors(
-        f + "batch_args", bs.batch_args, flags=_QSUB_FLAGS, valued=_QSUB_VALUED, tool="qsub"
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{f}batch_args[{key!r}]"
-        if len(key) != 1 or key not in _QSUB_LETTERS:
-            errors.append(BadValue(f + "batch_args", key, "a qsub option letter (qsub(1B))"))
-        elif key in _NOT_IN_SCRIPT:
-            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and getattr(bs, _TYPED[key]) is not None:
-            errors.append(DuplicateOption(f + "batch_args", key, f + _TYPED[key]))
-        elif key == "l" and isinstance(value, str):
-            names = {item.partition("=")[0] for item in value.split(",")}
-            if "walltime" in names and bs.time is not None:
-                errors.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
-            if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
-                errors.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
-        if isinstance(value, str) and len(value) > _MAX_LINE:
-            errors.append(
-                BadValue(
-                    where,
-                    value,
-                    f"at most {_MAX_LINE} characters (qsub reads "
-                    "directive lines into a 4096-byte buffer)",
-                )
-            )
-    return errors
+
+    def more(key: str, value: OptionValue, _where: str) -> list[ValidationError]:
+        if key != "l" or not isinstance(value, str):
+            return []
+        names = {item.partition("=")[0] for item in value.split(",")}
+        out: list[ValidationError] = []
+        if "walltime" in names and bs.time is not None:
+            out.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
+        if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
+            out.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
+        return out
+
+    return errors + raw_option_problems(_RULES, bs, f, more=more, each=_line_length)
+
+
+def _line_length(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
+    if isinstance(value, str) and len(value) > _MAX_LINE:
+        reason = (
+            f"at most {_MAX_LINE} characters (qsub reads directive lines into a 4096-byte buffer)"
+        )
+        return [BadValue(where, value, reason)]
+    return []
 
 
 def check_pbs_path(field: str, path: str) -> list[ValidationError]:

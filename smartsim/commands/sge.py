@@ -45,11 +45,12 @@ from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
     Option,
+    RawRules,
     cancel_succeeded,
-    option_kind_errors,
     option_words,
     output_options,
     plan_batch,
+    raw_option_problems,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
@@ -70,7 +71,7 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model
+from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model, OptionValue
 
 TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
@@ -245,6 +246,22 @@ _SGE_VALUED: Final = frozenset(
 )  # fmt: skip
 
 
+#: qsub(1)'s raw options.
+_RULES: Final = RawRules(
+    tool="qsub",
+    key=lambda key: bool(_KEY.fullmatch(key)),
+    key_expected="a qsub option name such as 'l'",
+    flags=_SGE_FLAGS,
+    valued=_SGE_VALUED,
+    not_in_script=_NOT_IN_SCRIPT,
+    typed=_TYPED,
+)
+
+
+def _word(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
+    return check_word(where, value) if isinstance(value, str) else []
+
+
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What Grid Engine's ``qsub`` cannot express for ``bs``.
 
@@ -293,26 +310,15 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
-    errors += option_kind_errors(
-        f + "batch_args", bs.batch_args, flags=_SGE_FLAGS, valued=_SGE_VALUED, tool="qsub"
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{f}batch_args[{key!r}]"
-        if not _KEY.fullmatch(key):
-            errors.append(BadValue(f + "batch_args", key, "a qsub option name such as 'l'"))
-        elif key in _NOT_IN_SCRIPT:
-            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and any(getattr(bs, t) is not None for t in _TYPED[key]):
-            errors.append(DuplicateOption(f + "batch_args", key, f + _TYPED[key][0]))
-        elif (
-            key == "l"
-            and isinstance(value, str)
-            and bs.time is not None
-            and "h_rt" in {item.partition("=")[0] for item in value.split(",")}
-        ):
-            errors.append(DuplicateOption(f + "batch_args", "l h_rt", f + "time"))
-        if isinstance(value, str):
-            errors += check_word(where, value)
+
+    def more(key: str, value: OptionValue, _where: str) -> list[ValidationError]:
+        if not (key == "l" and isinstance(value, str) and bs.time is not None):
+            return []
+        if "h_rt" in {item.partition("=")[0] for item in value.split(",")}:
+            return [DuplicateOption(f + "batch_args", "l h_rt", f + "time")]
+        return []
+
+    errors += raw_option_problems(_RULES, bs, f, more=more, each=_word)
     return errors
 
 
