@@ -759,25 +759,27 @@ def plan_sge(
     ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel``
     running tasks.
 
+    Like members of an ensemble without batch settings are one array of tasks:
+
     >>> from smartsim.values import RunSettings
-    >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
-    ...           batch_settings=BatchSettings(nodes=2, time=90000))
-    >>> launch = plan_sge(m, World(exp_path="/w")).unwrap()[0]
-    >>> print(launch.submission.script, end="")
+    >>> bs = BatchSettings(nodes=2, time=90000)
+    >>> ms = [Model(name=f"m{i}", path=f"/w/e/m{i}", batch_settings=bs,
+    ...             run_settings=RunSettings(exe="a.out", args=(str(i),))) for i in range(4)]
+    >>> launch = plan_sge(Ensemble(name="e", path="/w/e", members=ms), World(exp_path="/w"),
+    ...                   max_parallel=2).unwrap()[0]
+    >>> print(*launch.submission.script.splitlines()[:10], sep="\\n")
     #!/bin/bash
-    #$ -N sim
+    #$ -N e
     #$ -S /bin/bash
-    #$ -wd /w/sim
+    #$ -wd /w/e
     #$ -pe smp 2
     #$ -l h_rt=25:00:00
-    #$ -o /w/sim/sim.out
-    #$ -e /w/sim/sim.err
-    cd /w/sim && a.out
-    smartsim_rc=$?
-    echo "$smartsim_rc" >/w/sim/sim.rc
-    exit "$smartsim_rc"
-    >>> launch.submission.submit.argv
-    ('qsub', '-terse', '/w/sim/sim.sge.sh')
+    #$ -t 1-4
+    #$ -tc 2
+    #$ -o /w/e/e.out
+    #$ -e /w/e/e.err
+    >>> launch.submission.submit.argv, list(launch.files)
+    (('qsub', '-terse', '/w/e/e.sge.sh'), ['/w/e/e.tasks'])
     """
     tool = world.tools.get(TOOL, TOOL)
 
