@@ -637,18 +637,25 @@ def flux_jobs_argv(ids: Iterable[FluxJobId], *, tool: str = TOOL) -> tuple[str, 
 # --------------------------------------------------------------------------- batch / alloc
 
 
+def _refused(f: str, request: object, **why: str) -> list[ValidationError]:
+    """An ``Unsupported`` for each field of ``request`` named in ``why`` that is set."""
+    return [
+        Unsupported(f + name, getattr(request, name), reason)
+        for name, reason in why.items()
+        if getattr(request, name) is not None
+    ]
+
+
 def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``flux batch`` cannot express for ``bs``."""
     f = f"{field}."
     errors: list[ValidationError] = []
-    if bs.mem is not None:
-        errors.append(Unsupported(f + "mem", bs.mem, "flux batch (no memory request)"))
-    if bs.gpus is not None:
-        errors.append(
-            Unsupported(
-                f + "gpus", bs.gpus, "flux batch (use batch_args {'gpus-per-slot': n} with slots)"
-            )
-        )
+    errors += _refused(
+        f,
+        bs,
+        mem="flux batch (no memory request)",
+        gpus="flux batch (use batch_args {'gpus-per-slot': n} with slots)",
+    )
     if bs.array is not None:
         errors.append(Unsupported(f + "array", str(bs.array), "flux batch (no job arrays)"))
     errors += option_kind_errors(f + "batch_args", bs.batch_args)
@@ -758,10 +765,7 @@ def flux_batch_script(
 def check_flux_alloc(req: AllocationRequest, field: str = "allocation") -> list[ValidationError]:
     f = f"{field}."
     errors: list[ValidationError] = []
-    if req.mem is not None:
-        errors.append(Unsupported(f + "mem", req.mem, "flux alloc"))
-    if req.gpus is not None:
-        errors.append(Unsupported(f + "gpus", req.gpus, "flux alloc (use add_opts gpus-per-slot)"))
+    errors += _refused(f, req, mem="flux alloc", gpus="flux alloc (use add_opts gpus-per-slot)")
     if req.exclusive and req.nodes is None:
         errors.append(ConflictingOptions(f + "exclusive", True, "no nodes (needs -N)"))
     if req.nodes is None and not ({"n", "nslots"} & set(req.add_opts)):
