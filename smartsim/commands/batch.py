@@ -94,6 +94,16 @@ class BatchJob:
     def gpus_per_node(self) -> int:
         return node_shares(self.settings, self.tasks, self.cpus, self.gpus)[2]
 
+    def sizes(self) -> dict[str, int]:
+        """The job's totals, as the option builders of PBS and LSF take them."""
+        return {"tasks": self.tasks, "cpus": self.cpus, "gpus": self.gpus}
+
+    def submitted(self, suffix: str, script: str, submit: Callable[[str], Command]) -> Launch:
+        """The launch that writes ``script`` at the job's stem plus ``suffix`` and submits it
+        with ``submit(script_path)``."""
+        path = self.stem + suffix
+        return self.launch(Submission(script_path=path, script=script, submit=submit(path)))
+
     def launch(self, submission: Submission) -> Launch:
         """The :class:`Launch` that submits this job with ``submission``."""
         return Launch(

@@ -37,7 +37,7 @@ from typing import Final
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_text
-from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
@@ -540,19 +540,10 @@ def unavailable(text: str) -> bool:
 def render(job: BatchJob, *, tool: str = TOOL, csm: bool = False) -> Launch:
     """The launch that submits ``job`` with ``bsub`` reading the script on standard input."""
     options = bsub_options(
-        job.settings,
-        name=job.name,
-        tasks=job.tasks,
-        cpus=job.cpus,
-        gpus=job.gpus,
-        stdout=job.stdout,
-        stderr=job.stderr,
-        csm=csm,
+        job.settings, name=job.name, stdout=job.stdout, stderr=job.stderr, csm=csm, **job.sizes()
     )
-    script_path = job.stem + SUFFIX
     script = bsub_script(options, job.body, job.settings.preamble)
-    submit = bsub_command(script, cwd=job.path, tool=tool)
-    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+    return job.submitted(SUFFIX, script, lambda _: bsub_command(script, cwd=job.path, tool=tool))
 
 
 def task_id(job_id: str, index: int) -> str:

@@ -41,7 +41,7 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
@@ -631,18 +631,10 @@ def unavailable(text: str) -> bool:
 def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
     """The launch that submits ``job`` with ``qsub <script>``; every option is a directive."""
     options = qsub_options(
-        job.settings,
-        name=job.name,
-        tasks=job.tasks,
-        cpus=job.cpus,
-        gpus=job.gpus,
-        stdout=job.stdout,
-        stderr=job.stderr,
+        job.settings, name=job.name, stdout=job.stdout, stderr=job.stderr, **job.sizes()
     )
-    script_path = job.stem + SUFFIX
     script = qsub_script(options, job.body, job.settings.preamble)
-    submit = Command(argv=(tool, script_path), cwd=job.path)
-    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+    return job.submitted(SUFFIX, script, lambda path: Command(argv=(tool, path), cwd=job.path))
 
 
 def plan_pbs(

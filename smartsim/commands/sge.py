@@ -40,7 +40,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import ENV_NAME, check_text
-from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
@@ -742,10 +742,10 @@ def render(job: BatchJob, *, tool: str = TOOL, pe: str | None = DEFAULT_PE) -> L
         stdout=job.stdout,
         stderr=job.stderr,
     )
-    script_path = job.stem + SUFFIX
     script = qsub_script(options, job.body, job.settings.preamble)
-    submit = Command(argv=qsub_argv(script_path, tool=tool), cwd=job.path)
-    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+    return job.submitted(
+        SUFFIX, script, lambda path: Command(argv=qsub_argv(path, tool=tool), cwd=job.path)
+    )
 
 
 def plan_sge(
