@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeAlias, final
+from typing import Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -538,6 +538,8 @@ def option_kind_errors(
     return errors
 
 
+#: An option name of bsub(1) and Grid Engine's qsub(1).
+OPTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: A scheduler's own check of one raw option (its key, value and field), for what the shared
 #: rules do not know (a ``-l`` list that repeats a typed field, a value too long for a line).
 RawCheck = Callable[[str, OptionValue, str], list[ValidationError]]
@@ -551,28 +553,26 @@ class RawRules:
     script cannot carry (and why), and which set what a typed field sets."""
 
     tool: str
-    key: Callable[[str], bool]
     key_expected: str
     flags: frozenset[str]
     valued: frozenset[str]
     not_in_script: Mapping[str, str]
     typed: Mapping[str, tuple[str, ...]]
+    #: What an option name is (bsub(1) and Grid Engine qsub(1): a letter, then letters,
+    #: digits and underscores).
+    key: re.Pattern[str] = OPTION_NAME
 
 
 def raw_option_problems(
-    rules: RawRules,
-    bs: BatchSettings,
-    f: str,
-    *,
-    more: RawCheck | None = None,
+    rules: RawRules, bs: BatchSettings, f: str, more: RawCheck | None = None,
     each: RawCheck | None = None,
-) -> list[ValidationError]:
+) -> list[ValidationError]:  # fmt: skip
     """What ``rules``' scheduler cannot express among ``bs.batch_args`` (``f``: the settings'
     field and a dot): a value for a flag or a bare flag for a valued option, a key that is not
     an option, an option a script cannot carry, one that repeats a typed field; then the
     scheduler's ``more`` (when none of those applied) and ``each`` (for every option).
 
-    >>> rules = RawRules(tool="qsub", key=str.isalpha, key_expected="a letter",
+    >>> rules = RawRules(tool="qsub", key=re.compile("[a-zA-Z]"), key_expected="a letter",
     ...                  flags=frozenset(), valued=frozenset(), not_in_script={"o": "smartsim"},
     ...                  typed={"N": ("job_name",)})
     >>> bad = BatchSettings(job_name="a", batch_args={"o": "x", "N": "b", "9": "c"})
@@ -586,7 +586,7 @@ def raw_option_problems(
     for key, value in bs.batch_args.items():
         where = f"{field}[{key!r}]"
         typed = [t for t in rules.typed.get(key, ()) if getattr(bs, t) not in (None, ())]
-        if not rules.key(key):
+        if not rules.key.fullmatch(key):
             errors.append(BadValue(field, key, rules.key_expected))
         elif key in rules.not_in_script:
             errors.append(Unsupported(where, value, rules.not_in_script[key]))

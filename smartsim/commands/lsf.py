@@ -195,7 +195,6 @@ _TYPED: Final = {
     "gpu": ("gpus",),
     "m": ("hostlist",),
 }
-_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 #: bsub(1): options that take no value, and those that need one.
@@ -210,14 +209,10 @@ _BSUB_VALUED: Final = frozenset(
 
 #: bsub(1)'s raw options.
 _RULES: Final = RawRules(
-    tool="bsub",
-    key=lambda key: bool(_KEY.fullmatch(key)),
-    key_expected="a bsub option name such as 'G'",
-    flags=_BSUB_FLAGS,
+    tool="bsub", key_expected="a bsub option name such as 'G'", flags=_BSUB_FLAGS,
     valued=_BSUB_VALUED,
-    not_in_script=_NOT_IN_SCRIPT,
-    typed=_TYPED,
-)
+    not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
+)  # fmt: skip
 
 
 def _word(where: str, value: OptionValue) -> list[ValidationError]:

@@ -245,14 +245,10 @@ _QSUB_VALUED: Final = frozenset("aAcCeJjklmMNoPpqrSuvW")
 
 #: qsub(1B)'s raw options.
 _RULES: Final = RawRules(
-    tool="qsub",
-    key=lambda key: len(key) == 1 and key in _QSUB_LETTERS,
-    key_expected="a qsub option letter (qsub(1B))",
-    flags=_QSUB_FLAGS,
-    valued=_QSUB_VALUED,
-    not_in_script=_NOT_IN_SCRIPT,
-    typed=_TYPED,
-)
+    tool="qsub", key_expected="a qsub option letter (qsub(1B))", flags=_QSUB_FLAGS,
+    valued=_QSUB_VALUED, not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
+    key=re.compile("[" + "".join(sorted(_QSUB_LETTERS)) + "]"),
+)  # fmt: skip
 
 
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:

@@ -44,6 +44,7 @@ EXIT_FILE: Final = "exit_file"
 #: Key of the submission time (UTC, ISO 8601) in ``Handle.extra``.
 SUBMITTED: Final = "submitted"
 
+
 class Planner(Protocol):
     """``plan(entity, world)``; ``max_parallel`` caps the running tasks of an array plan
     (:mod:`smartsim.commands.array`); it is passed only when set."""
@@ -51,7 +52,6 @@ class Planner(Protocol):
     def __call__(
         self, entity: Model | Ensemble, world: World, /, *, max_parallel: int | None = ...
     ) -> Result[tuple[Launch, ...], Invalid]: ...
-
 
 
 #: What a status query's argv is built from: the handles still unknown, the tool paths, and

@@ -234,7 +234,6 @@ _TYPED: Final = {
     "t": ("array",),
     "tc": ("array",),
 }
-_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 #: qsub(1) of Grid Engine: options that take no value, and those that need one.
@@ -248,14 +247,10 @@ _SGE_VALUED: Final = frozenset(
 
 #: qsub(1)'s raw options.
 _RULES: Final = RawRules(
-    tool="qsub",
-    key=lambda key: bool(_KEY.fullmatch(key)),
-    key_expected="a qsub option name such as 'l'",
-    flags=_SGE_FLAGS,
+    tool="qsub", key_expected="a qsub option name such as 'l'", flags=_SGE_FLAGS,
     valued=_SGE_VALUED,
-    not_in_script=_NOT_IN_SCRIPT,
-    typed=_TYPED,
-)
+    not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
+)  # fmt: skip
 
 
 def _word(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
