@@ -538,6 +538,34 @@ def option_kind_errors(
     return errors
 
 
+def refused(f: str, settings: object, **why: str) -> list[ValidationError]:
+    """An ``Unsupported`` for each field of ``settings`` named in ``why`` that is set (not
+    ``None``, not empty), in that order, saying why the scheduler cannot express it.
+
+    >>> [e.field for e in refused("bs.", BatchSettings(mem="1G"), mem="no", gpus="no")]
+    ['bs.mem']
+    """
+    out: list[ValidationError] = []
+    for name, reason in why.items():
+        value = getattr(settings, name)
+        if value is not None and value != ():
+            out.append(Unsupported(f + name, value, reason))
+    return out
+
+
+def host_items(f: str, hosts: Sequence[str], how: str) -> list[ValidationError]:
+    """A host list item that is not one host name (a range ``n[1-3]`` or a list ``a,b``).
+
+    >>> [e.field for e in host_items("bs.", ("n1", "n[2-3]"), "bsub -m")]
+    ['bs.hostlist[1]']
+    """
+    return [
+        BadValue(f"{f}hostlist[{i}]", host, f"one host name per item ({how})")
+        for i, host in enumerate(hosts)
+        if "[" in host or "," in host
+    ]
+
+
 #: An option name of bsub(1) and Grid Engine's qsub(1).
 OPTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: A scheduler's own check of one raw option (its key, value and field), for what the shared

@@ -35,6 +35,7 @@ from smartsim.commands._options import check_options, check_text
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Completed, Handle, Submission, simple_command
 from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
+from smartsim.commands.batch import refused
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.scheduler import Scheduler, StatusQuery
@@ -637,20 +638,11 @@ def flux_jobs_argv(ids: Iterable[FluxJobId], *, tool: str = TOOL) -> tuple[str, 
 # --------------------------------------------------------------------------- batch / alloc
 
 
-def _refused(f: str, request: object, **why: str) -> list[ValidationError]:
-    """An ``Unsupported`` for each field of ``request`` named in ``why`` that is set."""
-    return [
-        Unsupported(f + name, getattr(request, name), reason)
-        for name, reason in why.items()
-        if getattr(request, name) is not None
-    ]
-
-
 def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``flux batch`` cannot express for ``bs``."""
     f = f"{field}."
     errors: list[ValidationError] = []
-    errors += _refused(
+    errors += refused(
         f,
         bs,
         mem="flux batch (no memory request)",
@@ -765,7 +757,7 @@ def flux_batch_script(
 def check_flux_alloc(req: AllocationRequest, field: str = "allocation") -> list[ValidationError]:
     f = f"{field}."
     errors: list[ValidationError] = []
-    errors += _refused(f, req, mem="flux alloc", gpus="flux alloc (use add_opts gpus-per-slot)")
+    errors += refused(f, req, mem="flux alloc", gpus="flux alloc (use add_opts gpus-per-slot)")
     if req.exclusive and req.nodes is None:
         errors.append(ConflictingOptions(f + "exclusive", True, "no nodes (needs -N)"))
     if req.nodes is None and not ({"n", "nslots"} & set(req.add_opts)):

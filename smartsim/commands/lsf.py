@@ -46,11 +46,13 @@ from smartsim.commands.batch import (
     cancel_succeeded,
     check_quoted_env,
     env_item,
+    host_items,
     option_argv,
     option_lines,
     output_options,
     plan_batch,
     raw_option_problems,
+    refused,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids, own_ids
@@ -229,27 +231,19 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
-    if bs.mem is not None:
-        errors.append(
-            Unsupported(
-                f + "mem",
-                bs.mem,
-                "bsub (memory units follow the site's LSF_UNIT_FOR_LIMITS; use batch_args "
-                "{'R': 'rusage[mem=...]'} or {'M': ...})",
-            )
-        )
+    errors += refused(
+        f,
+        bs,
+        mem="bsub (memory units follow the site's LSF_UNIT_FOR_LIMITS; use batch_args "
+        "{'R': 'rusage[mem=...]'} or {'M': ...})",
+    )
     errors += check_array(f + "array", bs.job_name or "smartsim", bs.array)
-    if bs.excluded_hosts:
-        errors.append(
-            Unsupported(
-                f + "excluded_hosts",
-                bs.excluded_hosts,
-                "bsub (no exclusion list: batch_args {'R': \"select[hname!='n3']\"})",
-            )
-        )
-    for i, host in enumerate(bs.hostlist):
-        if "[" in host or "," in host:
-            errors.append(BadValue(f"{f}hostlist[{i}]", host, "one host name per item (bsub -m)"))
+    errors += refused(
+        f,
+        bs,
+        excluded_hosts="bsub (no exclusion list: batch_args {'R': \"select[hname!='n3']\"})",
+    )
+    errors += host_items(f, bs.hostlist, "bsub -m")
     for name in ("account", "partition", "job_name"):
         value = getattr(bs, name)
         if isinstance(value, str):

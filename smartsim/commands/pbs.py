@@ -55,6 +55,7 @@ from smartsim.commands.batch import (
     option_lines,
     output_options,
     raw_option_problems,
+    refused,
 )
 from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import exit_file as exit_file
@@ -262,16 +263,8 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
-    for name in ("hostlist", "excluded_hosts"):
-        if getattr(bs, name):
-            errors.append(
-                Unsupported(
-                    f + name,
-                    getattr(bs, name),
-                    "qsub (PBS places chunks by resources: batch_args "
-                    "{'l': 'select=1:host=n1+1:host=n2'})",
-                )
-            )
+    why = "qsub (PBS places chunks by resources: batch_args {'l': 'select=1:host=n1+1:host=n2'})"
+    errors += refused(f, bs, hostlist=why, excluded_hosts=why)
     if bs.job_name is not None:
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)

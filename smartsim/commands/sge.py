@@ -47,10 +47,12 @@ from smartsim.commands.batch import (
     Option,
     RawRules,
     cancel_succeeded,
+    host_items,
     option_words,
     output_options,
     plan_batch,
     raw_option_problems,
+    refused,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
@@ -267,36 +269,15 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
-    if bs.gpus is not None:
-        errors.append(
-            Unsupported(
-                f + "gpus",
-                bs.gpus,
-                "Grid Engine (GPUs are a site-defined complex: use batch_args {'l': 'gpu=N'})",
-            )
-        )
-    if bs.mem is not None:
-        errors.append(
-            Unsupported(
-                f + "mem",
-                bs.mem,
-                "Grid Engine (memory is a per-slot, "
-                "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
-            )
-        )
-    if bs.excluded_hosts:
-        errors.append(
-            Unsupported(
-                f + "excluded_hosts",
-                bs.excluded_hosts,
-                "Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
-            )
-        )
-    for i, host in enumerate(bs.hostlist):
-        if "[" in host or "," in host:
-            errors.append(
-                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (-l hostname=)")
-            )
+    errors += refused(
+        f,
+        bs,
+        gpus="Grid Engine (GPUs are a site-defined complex: use batch_args {'l': 'gpu=N'})",
+        mem="Grid Engine (memory is a per-slot, "
+        "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
+        excluded_hosts="Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
+    )
+    errors += host_items(f, bs.hostlist, "-l hostname=")
     if bs.array is not None and bs.array.start < 1:
         errors.append(BadValue(f + "array.start", bs.array.start, "a Grid Engine task id >= 1"))
     if bs.job_name is not None:
