@@ -422,3 +422,23 @@ def test_start_max_parallel_is_the_arrays_cap(fakes: Path, tmp_path: Path) -> No
     with pytest.raises(SmartSimError) as raised:
         fexp.start(fens, max_parallel=2)
     assert [e.field for e in raised.value.error.errors] == ["max_parallel"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("planner", ["pbs", "lsf", "sge", "flux"])
+def test_the_fuzz_oracle_reads_array_tables(planner: str) -> None:
+    """tests/fuzz_checks.py reads an array's table as bash does (tests/oracles/ansi_c.py): a
+    hostile array plan passes, and a table that lost a member's argument does not."""
+    import attrs
+
+    from tests import fuzz_checks
+
+    ens = _ensemble(Path("/w/ens"), [("a'b", "$x\n#y"), ("é %t {cc}",)], [{"V": "1 2"}, {}])
+    assert fuzz_checks.check_plan(planner, ens)
+    (launch,) = fuzz_checks.PLANNERS[planner](ens, fuzz_checks.WORLD).unwrap()
+    assert "array:members" in launch.facts
+    (path,) = [p for p in launch.files if p.endswith(".tasks")]
+    cut = launch.files[path].replace(" $'$x\\x0a#y'", "", 1)  # member 0's last argument
+    assert cut != launch.files[path]
+    broken = attrs.evolve(launch, files={**launch.files, path: cut})
+    with pytest.raises(AssertionError):
+        fuzz_checks._check_table(ens, broken)
