@@ -416,6 +416,10 @@ def plan_batch(
         reader, entity, "model" if isinstance(entity, Model) else "ensemble", errors
     )
     if arrayed is not None and array is not None and isinstance(entity, Ensemble):
+        # the array job's own files (-o/-e, the script, the table) live in the ensemble's
+        # directory: the scheduler's path rule applies to it as to every member's
+        errors += check_text("ensemble.path", entity.path)
+        errors += path_check("ensemble.path", entity.path)
         errors += _cap_problems(array, max_parallel)
         if errors:
             return Failure(Invalid.of(errors))

@@ -1014,7 +1014,7 @@ def _array_launch(
     entity: Ensemble, members: Sequence[Model], world: World
 ) -> Result[tuple[Launch, ...], Invalid]:
     """One ``flux submit --cc`` of the task script for single-task like members."""
-    errors: list[ValidationError] = []
+    errors = check_text("ensemble.path", entity.path)  # the copies' files live there
     for ch in _CC_BRACES:
         if ch in entity.path:
             errors.append(ForbiddenCharacter("ensemble.path", entity.path, ch))
