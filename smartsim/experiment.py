@@ -743,10 +743,18 @@ class Experiment:
         world = attrs.evolve(self._world(entities), after=after)
         launches: list[Launch] = []
         errors: list[ValidationError] = []
-        # a launcher that caps inside one launch (Slurm: a job array's %CAP) is told the cap
+        # start()'s max_parallel caps what runs inside one launch: a Slurm job array's %CAP
+        # (the launcher's `capped`), a batch scheduler's array (its plan's max_parallel)
         capped = getattr(self._launcher, "capped", None)
+        scheduler = getattr(self._launcher, "scheduler", None)
+        to_scheduler = max_parallel is not None and isinstance(scheduler, Scheduler)
         with capped(max_parallel) if callable(capped) else contextlib.nullcontext():
-            planned_all = [self._launcher.plan(entity, world) for entity in entities]
+            planned_all = [
+                self._launcher.plan(entity, world, max_parallel=max_parallel)  # type: ignore[call-arg]
+                if to_scheduler
+                else self._launcher.plan(entity, world)
+                for entity in entities
+            ]
         for planned in planned_all:
             if isinstance(planned, Failure):
                 errors += planned.failure().errors
@@ -865,9 +873,7 @@ class Experiment:
             return
         job_id = None if run.handle is None else run.handle.job_id
         self._record(
-            journal.status_record(
-                now, self._session, run.launch.name, job_id, state, member=member
-            )
+            journal.status_record(now, self._session, run.launch.name, job_id, state, member=member)
         )
         self._tell(member, state)
 

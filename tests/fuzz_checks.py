@@ -25,7 +25,15 @@ from smartsim.commands.sge import plan_sge
 from smartsim.commands.slurm_plan import plan_slurm
 from smartsim.errors import Invalid, ValidationError
 from smartsim.values import Ensemble, Model
-from tests.oracles import bash_lexer, flux_cli, lsf_lexer, pbs_lexer, sbatch_lexer, sge_lexer
+from tests.oracles import (
+    ansi_c,
+    bash_lexer,
+    flux_cli,
+    lsf_lexer,
+    pbs_lexer,
+    sbatch_lexer,
+    sge_lexer,
+)
 
 Planner: TypeAlias = Callable[[Model | Ensemble, World], Result[tuple[Launch, ...], Invalid]]
 
@@ -78,6 +86,23 @@ def _check_body(planner: str, entity: Model | Ensemble, text: str) -> None:
         argv = [rs.exe, *rs.args]
         env = None if planner == "flux" else dict(rs.env)  # Flux passes --env=K=V rules
         assert _has_program(programs, argv, env), (argv, env, programs)
+
+
+def _check_table(entity: Model | Ensemble, launch: Launch) -> None:
+    """An array's table, read as bash reads ``$'...'`` words: one row per member, in order,
+    with its directory, its output files, its environment and its program, whole."""
+    (table,) = [text for path, text in launch.files.items() if path.endswith(".tasks")]
+    rows = table.split("\n")
+    assert rows[-1] == "" and len(rows) - 1 == len(members(entity)), rows
+    for row, model in zip(rows, members(entity), strict=False):
+        fields = ansi_c.words(row)
+        cwd, _out, _err, _rc, count = fields[:5]
+        env = dict(item.split("=", 1) for item in fields[5 : 5 + int(count)])
+        argv = fields[5 + int(count) :]
+        rs = model.run_settings
+        assert cwd == model.path, (cwd, model.path)
+        assert argv[len(argv) - 1 - len(rs.args) :] == [rs.exe, *rs.args], (argv, rs)
+        assert all(env.get(k) == v for k, v in rs.env.items()), (env, rs.env)
 
 
 def _directive_words(planner: str, script: str, launch: Launch) -> list[str]:
@@ -140,7 +165,11 @@ def _check_script(planner: str, entity: Model | Ensemble, launch: Launch) -> Non
     # the preamble is the user's own shell text, written as is: not bash_lexer's to read
     preamble = set(bs.preamble) if bs is not None else set()
     body = "\n".join(line for line in script.split("\n") if line not in preamble)
-    _check_body(planner, entity, body)
+    if "array:members" in launch.facts:  # the members are in the table, not the script
+        _programs(body)  # bash reads the task's own lines
+        _check_table(entity, launch)
+    else:
+        _check_body(planner, entity, body)
 
 
 def check_plan(planner: str, entity: Model | Ensemble) -> bool:
@@ -164,7 +193,10 @@ def check_plan(planner: str, entity: Model | Ensemble) -> bool:
         elif launch.command is not None and planner != "kubernetes":
             for word in launch.command.argv:
                 assert "\x00" not in word
-            _check_body(planner, owner, launch.command.shell())
+            if "array:members" in launch.facts:
+                _check_table(owner, launch)
+            else:
+                _check_body(planner, owner, launch.command.shell())
     return True
 
 

@@ -473,7 +473,8 @@ def test_status_parser_never_raises_on_json(records: list[dict[str, object]]) ->
 def test_cancel_and_status_argv() -> None:
     """One call for every job; bkill's "already finished" is not an error."""
     assert bjobs_argv(["1", "2"]) == (
-        "bjobs", "-o", "jobid stat exit_code exit_reason kill_reason", "-json", "-a", "1", "2",
+        "bjobs", "-o", "jobid jobindex stat exit_code exit_reason kill_reason", "-json", "-a", "1",
+        "2",
     )  # fmt: skip
     assert bkill_argv(["1"]) == ("bkill", "1")
     assert bkill_succeeded(255, "Job <1>: Job has already finished\n", "")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -455,8 +456,12 @@ def test_ensemble_is_one_job_running_members_in_background() -> None:
     script = launch.submission.script
     assert "cd /exp/e/m0 && echo 0 >/exp/e/m0/m0.out 2>/exp/e/m0/m0.err &" in script
     assert launch.members == ("m0", "m1") and launch.mkdirs == ("/exp/e", "/exp/e/m0", "/exp/e/m1")
+    # without batch settings, like members are one array (qsub -J 0-1), unlike ones a job each
     separate = Ensemble(name="e", path="/exp/e", members=members)
-    assert len(plan_pbs(separate, world()).unwrap()) == 2
+    (array,) = plan_pbs(separate, world()).unwrap()
+    assert array.submission is not None and "#PBS -J 0-1\n" in array.submission.script
+    unlike = (*members[:1], attrs.evolve(members[1], run_settings=RunSettings(exe="true")))
+    assert len(plan_pbs(Ensemble(name="e", path="/exp/e", members=unlike), world()).unwrap()) == 2
 
 
 def _model(bs: BatchSettings | None = None) -> Model:

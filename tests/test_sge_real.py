@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from smartsim import Experiment, Status
 from smartsim.commands.sge import check_word, directive_lines, h_rt, scheduler
 from smartsim.effects.scheduler import SchedulerLauncher
-from smartsim.values import Duration
+from smartsim.values import Duration, Ensemble, Model
 from tests.oracles import sge_lexer
 from tests.slurm_cluster import in_ci, read_env_file
 from tests.strategies import single_line_text
@@ -228,3 +228,59 @@ def test_h_rt_is_read_back_by_real_qsub(
         assert f"h_rt={seconds}" in line
     finally:
         subprocess.run([sge["SMARTSIM_SGE_QDEL"], job], capture_output=True, check=False)
+
+
+#: Values every array member carries through the generated table: quotes, '#', '$', '%t',
+#: '{cc}', a newline and non-ASCII (the Grid Engine reader keeps them all in a table row).
+HOSTILE = ('it\'s "q" #1 $HOME %t {cc}', "two\nlines", "é ' \\ `x`", "")
+
+
+def test_ensemble_of_20_is_one_array_capped_at_2(sge: dict[str, str], tmp_path: Path) -> None:
+    """20 like members are one ``qsub -t 1-20 -tc 2`` job: each task runs its own member (its
+    arguments and environment byte for byte, its output files), each member has its own state
+    (4 of them fail with 3), Grid Engine's accounting has 20 tasks of one job, and no more than
+    2 members ran at once (from the members' own clocks)."""
+    name = f"arr{os.getpid()}"
+    exp = Experiment("real", exp_path=tmp_path / "exp", launcher=_capped(sge, 2))
+    script = (
+        'date +%s.%N >start; printf "%s\\0" "$@" "$SSX_V" >argv.bin; sleep 0.5; '
+        'date +%s.%N >end; echo "member $SGE_TASK_ID"; [ "$1" != fail ] || exit 3'
+    )
+    root = tmp_path / "exp" / name
+    members = []
+    for i in range(20):
+        args = ("-c", script, "x", "fail" if i % 5 == 4 else "ok", *HOSTILE, str(i))
+        env = {"SSX_V": f"{HOSTILE[i % len(HOSTILE)]}{i}"}
+        rs = exp.create_run_settings("bash", args, env=env)
+        members.append(Model(name=f"{name}_{i}", path=str(root / f"{name}_{i}"), run_settings=rs))
+    ens = Ensemble(name=name, path=str(root), members=tuple(members))
+    (launch,) = exp.preview(ens).launches
+    assert launch.submission is not None
+    assert "#$ -t 1-20\n#$ -tc 2\n" in launch.submission.script
+    exp.start(ens, block=True)
+    statuses = exp.get_status(ens)
+    assert statuses == [Status.FAILED if i % 5 == 4 else Status.COMPLETED for i in range(20)]
+    intervals = []
+    for i, member in enumerate(ens.members):
+        where = Path(member.path)
+        words = (where / "argv.bin").read_bytes().split(b"\0")[:-1]
+        assert words == [w.encode() for w in member.run_settings.args[3:]] + [
+            member.run_settings.env["SSX_V"].encode()
+        ]
+        assert (where / f"{member.name}.out").read_text().split() == ["member", str(i + 1)]
+        assert (where / f"{member.name}.rc").read_text().strip() == ("3" if i % 5 == 4 else "0")
+        intervals.append((float((where / "start").read_text()), float((where / "end").read_text())))
+    most = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
+    assert 1 <= most <= 2, intervals
+    done = subprocess.run(
+        [sge["SMARTSIM_SGE_QACCT"], "-j", name], capture_output=True, text=True, check=False
+    )
+    tasks = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("taskid")]
+    numbers = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("jobnumber")}
+    assert sorted(tasks, key=int) == [str(i) for i in range(1, 21)] and len(numbers) == 1
+
+
+def _capped(sge: Mapping[str, str], cap: int) -> SchedulerLauncher:
+    return SchedulerLauncher(
+        scheduler(pe=sge["SMARTSIM_SGE_PE"]), tools=tools(sge), max_parallel=cap
+    )

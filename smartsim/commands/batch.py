@@ -9,10 +9,9 @@ Everything here is pure. The public names are also importable from
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeAlias, final
+from typing import Final, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -21,6 +20,7 @@ from smartsim._frozen import FrozenMap
 from smartsim.commands._options import ENV_NAME, check_text
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Submission
+from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.script import (
@@ -34,6 +34,7 @@ from smartsim.errors import (
     BadName,
     BadValue,
     ConflictingOptions,
+    DuplicateOption,
     EmptyValue,
     ForbiddenCharacter,
     Invalid,
@@ -41,7 +42,7 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.validate import batch_problems, check_name, run_settings_problems
-from smartsim.values import BatchSettings, Ensemble, Model, OptionValue, RunSettings
+from smartsim.values import ArraySpec, BatchSettings, Ensemble, Model, OptionValue, RunSettings
 
 #: One option as a pair: ``("-l", "walltime=1:00:00")``; ``("-V", None)`` for a bare flag.
 Option: TypeAlias = tuple[str, str | None]
@@ -92,6 +93,16 @@ class BatchJob:
     @property
     def gpus_per_node(self) -> int:
         return node_shares(self.settings, self.tasks, self.cpus, self.gpus)[2]
+
+    def sizes(self) -> dict[str, int]:
+        """The job's totals, as the option builders of PBS and LSF take them."""
+        return {"tasks": self.tasks, "cpus": self.cpus, "gpus": self.gpus}
+
+    def submitted(self, suffix: str, script: str, submit: Callable[[str], Command]) -> Launch:
+        """The launch that writes ``script`` at the job's stem plus ``suffix`` and submits it
+        with ``submit(script_path)``."""
+        path = self.stem + suffix
+        return self.launch(Submission(script_path=path, script=script, submit=submit(path)))
 
     def launch(self, submission: Submission) -> Launch:
         """The :class:`Launch` that submits this job with ``submission``."""
@@ -164,9 +175,7 @@ def batch_job(
     echo "$smartsim_rc" >/e/m/m.rc
     exit "$smartsim_rc"
     """
-    out, err = output_paths(path, name, world.run_index)
-    stem_name = name if world.run_index == 0 else f"{name}.{world.run_index}"
-    stem = posixpath.join(path, stem_name)
+    stem = output_paths(path, name, world.run_index)[0][: -len(".out")]
     record = (
         None if settings.array is not None else f'echo "$smartsim_rc" >{quote(exit_file(stem))}'
     )
@@ -187,7 +196,28 @@ def batch_job(
         if record is not None:
             assert body[-1] == 'exit "$smartsim_rc"', body[-1]
             body = (*body[:-1], record, body[-1])
-    tasks, cpus, gpus = _totals(members)
+    return _job(
+        body, files, name=name, kind=kind, path=path, settings=settings, members=members,
+        sized=members, world=world,
+    )  # fmt: skip
+
+
+def _job(
+    body: tuple[str, ...],
+    files: Mapping[str, str],
+    *,
+    name: str,
+    kind: str,
+    path: str,
+    settings: BatchSettings,
+    members: Sequence[Model],
+    sized: Sequence[Model],
+    world: World,
+) -> BatchJob:
+    """The job ``name`` running ``members`` with ``body``, its output files by the history
+    scheme, sized for ``sized`` (every member at once, or one: an array's task)."""
+    out, err = output_paths(path, name, world.run_index)
+    tasks, cpus, gpus = _totals(sized)
     return BatchJob(
         name=name,
         kind=kind,
@@ -196,7 +226,7 @@ def batch_job(
         members=tuple(m.name for m in members),
         stdout=out,
         stderr=err,
-        stem=stem,
+        stem=out[: -len(".out")],
         body=body,
         files=FrozenMap(files),
         mkdirs=tuple(dict.fromkeys([path, *(m.path for m in members)])),
@@ -301,6 +331,8 @@ def plan_batch(
     render: Callable[[BatchJob], Launch],
     reader: ScriptReader,
     job_check: Callable[[BatchJob, str], list[ValidationError]] | None = None,
+    array: ArraySyntax | None = None,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
     """The batch jobs that run ``entity``, or every reason they cannot be written.
 
@@ -311,8 +343,13 @@ def plan_batch(
     express about a whole job (its totals); ``render`` writes the script and the submit command.
     ``reader`` is the scheduler's script reader: its rule is applied to every text of the entity
     (:func:`script_text_problems`).
+
+    ``array``: the scheduler's array syntax. An ensemble that can be an array
+    (:func:`smartsim.commands.array.array_members`) is then one array job whose tasks each run
+    one member, at most ``max_parallel`` at once (an error where the scheduler has no cap).
     """
     errors: list[ValidationError] = []
+    arrayed = _array_members(entity, array)
 
     def settings_problems(bs: BatchSettings, field: str) -> list[ValidationError]:
         return (
@@ -378,6 +415,24 @@ def plan_batch(
     errors += script_text_problems(
         reader, entity, "model" if isinstance(entity, Model) else "ensemble", errors
     )
+    if arrayed is not None and array is not None and isinstance(entity, Ensemble):
+        # the array job's own files (-o/-e, the script, the table) live in the ensemble's
+        # directory: the scheduler's path rule applies to it as to every member's
+        errors += check_text("ensemble.path", entity.path)
+        errors += path_check("ensemble.path", entity.path)
+        errors += _cap_problems(array, max_parallel)
+        if errors:
+            return Failure(Invalid.of(errors))
+        return _plan_array(
+            entity,
+            arrayed,
+            world=world,
+            array=array,
+            max_parallel=max_parallel,
+            settings_problems=settings_problems,
+            render=render,
+            job_check=job_check,
+        )
     if errors:
         return Failure(Invalid.of(errors))
     built = [
@@ -390,6 +445,57 @@ def plan_batch(
         if errors:
             return Failure(Invalid.of(errors))
     return Success(tuple(render(job) for job, _ in built))
+
+
+def _array_members(entity: Model | Ensemble, array: ArraySyntax | None) -> tuple[Model, ...] | None:
+    if array is None or not isinstance(entity, Ensemble) or not entity.path:
+        return None
+    members = array_members(entity)
+    if members is None or len(members) < array.min_size:
+        return None
+    return members
+
+
+def _cap_problems(array: ArraySyntax, max_parallel: int | None) -> list[ValidationError]:
+    if max_parallel is None:
+        return []
+    if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
+        return [BadValue("max_parallel", max_parallel, "an int >= 1 (or None: no cap)")]
+    if array.no_cap is not None:
+        return [Unsupported("max_parallel", max_parallel, array.no_cap)]
+    return []
+
+
+def _plan_array(
+    entity: Ensemble,
+    members: Sequence[Model],
+    *,
+    world: World,
+    array: ArraySyntax,
+    max_parallel: int | None,
+    settings_problems: Callable[[BatchSettings, str], list[ValidationError]],
+    render: Callable[[BatchJob], Launch],
+    job_check: Callable[[BatchJob, str], list[ValidationError]] | None,
+) -> Result[tuple[Launch, ...], Invalid]:
+    """One array job running ``members`` (valid, see :func:`plan_batch`), one per task."""
+    field = "ensemble.members[0].batch_settings"
+    first = members[0]
+    spec = ArraySpec(array.base, array.base + len(members) - 1, limit=max_parallel)
+    settings = attrs.evolve(first.batch_settings or BatchSettings(), array=spec)
+    stem = output_paths(entity.path, entity.name, world.run_index)[0][: -len(".out")]
+    files, body, errors = array_files(members, stem, array, world.run_index)
+    errors += settings_problems(settings, field)
+    job = _job(
+        body, files, name=entity.name, kind="Ensemble", path=entity.path, settings=settings,
+        members=members, sized=[first], world=world,
+    )  # fmt: skip
+    if job_check is not None:
+        errors += job_check(job, field)
+    if errors:
+        return Failure(Invalid.of(errors))
+    launch = render(job)
+    facts = {**launch.facts, **array_extra(array.base, job.members)}
+    return Success((attrs.evolve(launch, facts=facts),))
 
 
 def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
@@ -433,6 +539,95 @@ def option_kind_errors(
             errors.append(
                 BadValue(f"{field}[{key!r}]", value, f"a value (-{key} of {tool} needs one)")
             )
+    return errors
+
+
+def refused(f: str, settings: object, **why: str) -> list[ValidationError]:
+    """An ``Unsupported`` for each field of ``settings`` named in ``why`` that is set (not
+    ``None``, not empty), in that order, saying why the scheduler cannot express it.
+
+    >>> [e.field for e in refused("bs.", BatchSettings(mem="1G"), mem="no", gpus="no")]
+    ['bs.mem']
+    """
+    out: list[ValidationError] = []
+    for name, reason in why.items():
+        value = getattr(settings, name)
+        if value is not None and value != ():
+            out.append(Unsupported(f + name, value, reason))
+    return out
+
+
+def host_items(f: str, hosts: Sequence[str], how: str) -> list[ValidationError]:
+    """A host list item that is not one host name (a range ``n[1-3]`` or a list ``a,b``).
+
+    >>> [e.field for e in host_items("bs.", ("n1", "n[2-3]"), "bsub -m")]
+    ['bs.hostlist[1]']
+    """
+    return [
+        BadValue(f"{f}hostlist[{i}]", host, f"one host name per item ({how})")
+        for i, host in enumerate(hosts)
+        if "[" in host or "," in host
+    ]
+
+
+#: An option name of bsub(1) and Grid Engine's qsub(1).
+OPTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: A scheduler's own check of one raw option (its key, value and field), for what the shared
+#: rules do not know (a ``-l`` list that repeats a typed field, a value too long for a line).
+RawCheck = Callable[[str, OptionValue, str], list[ValidationError]]
+
+
+@final
+@attrs.frozen(kw_only=True, slots=False)
+class RawRules:
+    """What a single-dash scheduler (qsub, bsub) accepts as ``batch_args``: which keys are
+    option names (``key``, and how to say so), which take no value or need one, which a
+    script cannot carry (and why), and which set what a typed field sets."""
+
+    tool: str
+    key_expected: str
+    flags: frozenset[str]
+    valued: frozenset[str]
+    not_in_script: Mapping[str, str]
+    typed: Mapping[str, tuple[str, ...]]
+    #: What an option name is (bsub(1) and Grid Engine qsub(1): a letter, then letters,
+    #: digits and underscores).
+    key: re.Pattern[str] = OPTION_NAME
+
+
+def raw_option_problems(
+    rules: RawRules, bs: BatchSettings, f: str, more: RawCheck | None = None,
+    each: RawCheck | None = None,
+) -> list[ValidationError]:  # fmt: skip
+    """What ``rules``' scheduler cannot express among ``bs.batch_args`` (``f``: the settings'
+    field and a dot): a value for a flag or a bare flag for a valued option, a key that is not
+    an option, an option a script cannot carry, one that repeats a typed field; then the
+    scheduler's ``more`` (when none of those applied) and ``each`` (for every option).
+
+    >>> rules = RawRules(tool="qsub", key=re.compile("[a-zA-Z]"), key_expected="a letter",
+    ...                  flags=frozenset(), valued=frozenset(), not_in_script={"o": "smartsim"},
+    ...                  typed={"N": ("job_name",)})
+    >>> bad = BatchSettings(job_name="a", batch_args={"o": "x", "N": "b", "9": "c"})
+    >>> [type(e).__name__ for e in raw_option_problems(rules, bad, "bs.")]
+    ['Unsupported', 'DuplicateOption', 'BadValue']
+    """
+    field = f + "batch_args"
+    errors = option_kind_errors(
+        field, bs.batch_args, flags=rules.flags, valued=rules.valued, tool=rules.tool
+    )
+    for key, value in bs.batch_args.items():
+        where = f"{field}[{key!r}]"
+        typed = [t for t in rules.typed.get(key, ()) if getattr(bs, t) not in (None, ())]
+        if not rules.key.fullmatch(key):
+            errors.append(BadValue(field, key, rules.key_expected))
+        elif key in rules.not_in_script:
+            errors.append(Unsupported(where, value, rules.not_in_script[key]))
+        elif typed:
+            errors.append(DuplicateOption(field, key, f + typed[0]))
+        elif more is not None:
+            errors += more(key, value, where)
+        if each is not None:
+            errors += each(key, value, where)
     return errors
 
 

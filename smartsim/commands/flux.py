@@ -34,6 +34,8 @@ from returns.result import Failure, Result, Success
 from smartsim.commands._options import check_options, check_text
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Completed, Handle, Submission, simple_command
+from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
+from smartsim.commands.batch import refused
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.scheduler import Scheduler, StatusQuery
@@ -44,6 +46,7 @@ from smartsim.errors import (
     ConflictingOptions,
     DuplicateOption,
     EmptyValue,
+    ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
@@ -639,14 +642,12 @@ def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[V
     """What ``flux batch`` cannot express for ``bs``."""
     f = f"{field}."
     errors: list[ValidationError] = []
-    if bs.mem is not None:
-        errors.append(Unsupported(f + "mem", bs.mem, "flux batch (no memory request)"))
-    if bs.gpus is not None:
-        errors.append(
-            Unsupported(
-                f + "gpus", bs.gpus, "flux batch (use batch_args {'gpus-per-slot': n} with slots)"
-            )
-        )
+    errors += refused(
+        f,
+        bs,
+        mem="flux batch (no memory request)",
+        gpus="flux batch (use batch_args {'gpus-per-slot': n} with slots)",
+    )
     if bs.array is not None:
         errors.append(Unsupported(f + "array", str(bs.array), "flux batch (no job arrays)"))
     errors += option_kind_errors(f + "batch_args", bs.batch_args)
@@ -756,10 +757,7 @@ def flux_batch_script(
 def check_flux_alloc(req: AllocationRequest, field: str = "allocation") -> list[ValidationError]:
     f = f"{field}."
     errors: list[ValidationError] = []
-    if req.mem is not None:
-        errors.append(Unsupported(f + "mem", req.mem, "flux alloc"))
-    if req.gpus is not None:
-        errors.append(Unsupported(f + "gpus", req.gpus, "flux alloc (use add_opts gpus-per-slot)"))
+    errors += refused(f, req, mem="flux alloc", gpus="flux alloc (use add_opts gpus-per-slot)")
     if req.exclusive and req.nodes is None:
         errors.append(ConflictingOptions(f + "exclusive", True, "no nodes (needs -N)"))
     if req.nodes is None and not ({"n", "nslots"} & set(req.add_opts)):
@@ -981,9 +979,102 @@ def _submit_launch(model: Model, world: World, kind: str) -> Launch:
     )
 
 
-def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
+def submitted_ids(stdout: str) -> list[str] | None:
+    """The decimal ids ``flux submit --cc`` printed, one a line (``None``: a line is not one).
+
+    >>> submitted_ids("ƒ2\\nƒ3\\n")
+    ['1', '2']
+    """
+    ids = []
+    for line in stdout.splitlines():
+        if line.strip():
+            parsed = FluxJobId.parse(line.strip())
+            if isinstance(parsed, Failure):
+                return None
+            ids.append(parsed.unwrap().dec())
+    return ids
+
+
+#: Flux "arrays": ``flux submit --cc=0-(N-1)`` replicates one job N times (flux-submit(1):
+#: ``FLUX_JOB_CC`` is set in each copy, ``{cc}`` in options and commands is replaced by it);
+#: each copy is a job with its own id. flux-submit has no limit on how many copies run at
+#: once, so a cap is refused.
+ARRAY: Final = ArraySyntax(
+    index_var="FLUX_JOB_CC",
+    base=0,
+    task_id=None,
+    no_cap="flux submit --cc (flux-submit(1) has no limit on how many copies run at once)",
+    submitted=submitted_ids,
+)
+#: Characters ``--cc`` reads in options and commands: ``{cc}`` is replaced (Python format).
+_CC_BRACES: Final = ("{", "}")
+
+
+def _array_launch(
+    entity: Ensemble, members: Sequence[Model], world: World
+) -> Result[tuple[Launch, ...], Invalid]:
+    """One ``flux submit --cc`` of the task script for single-task like members."""
+    errors = check_text("ensemble.path", entity.path)  # the copies' files live there
+    for ch in _CC_BRACES:
+        if ch in entity.path:
+            errors.append(ForbiddenCharacter("ensemble.path", entity.path, ch))
+            break
+    out, err = output_paths(entity.path, entity.name, world.run_index)
+    stem = out[: -len(".out")]
+    files, body, problems = array_files(members, stem, ARRAY, world.run_index, direct=True)
+    errors += problems
+    if errors:
+        return Failure(Invalid.of(errors))
+    tool = world.tools.get(TOOL, TOOL)
+    script_path = stem + ".flux-tasks.sh"
+    files[script_path] = "\n".join(["#!/bin/bash", *body]) + "\n"
+    argv = (
+        tool,
+        "submit",
+        f"--cc={ARRAY.base}-{ARRAY.base + len(members) - 1}",
+        f"--job-name={entity.name}",
+        f"--cwd={entity.path}",
+        f"--output={stem}.{{cc}}.out",
+        f"--error={stem}.{{cc}}.err",
+        "bash",
+        script_path,
+    )
+    names = tuple(m.name for m in members)
+    launch = Launch(
+        name=entity.name,
+        kind="Ensemble",
+        members=names,
+        cwd=entity.path,
+        stdout=out,
+        stderr=err,
+        command=Command(argv=argv, cwd=entity.path),
+        files=files,
+        mkdirs=tuple(dict.fromkeys([entity.path, *(m.path for m in members)])),
+        facts=array_extra(ARRAY.base, names),
+    )
+    return Success((launch,))
+
+
+def _flux_array_members(entity: Model | Ensemble) -> tuple[Model, ...] | None:
+    """Like members that each run one task with no options (the copy is the task): an array."""
+    members = array_members(entity)
+    if members is None or not entity.path:
+        return None
+    rs = members[0].run_settings
+    if rs.run_command not in (None, "flux") or job_options(rs) or rs.run_args:
+        return None
+    if members[0].batch_settings is not None:
+        return None
+    return members
+
+
+def plan_flux(
+    entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+) -> Result[tuple[Launch, ...], Invalid]:
     """The launches that run ``entity`` under Flux: ``flux submit`` per model, or one
-    ``flux batch`` script when the entity has batch settings.
+    ``flux batch`` script when the entity has batch settings; like single-task members of an
+    ensemble are one ``flux submit --cc`` (:data:`ARRAY`), which cannot take a cap
+    (``max_parallel``).
 
     >>> m = Model(name="m", path="/w/m", run_settings=RunSettings(exe="hostname", ntasks=2))
     >>> plan_flux(m, World(exp_path="/w")).unwrap()[0].command.argv
@@ -1029,8 +1120,13 @@ def plan_flux(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ..
         errors += check_text("ensemble.path", entity.path)
         errors += _batch_problems(entity.batch_settings, "ensemble.batch_settings")
         errors += script_text_problems(READER, entity, "ensemble", errors)
+    arrayed = _flux_array_members(entity)
+    if arrayed is not None and max_parallel is not None:
+        errors.append(Unsupported("max_parallel", max_parallel, str(ARRAY.no_cap)))
     if errors:
         return Failure(Invalid.of(errors))
+    if arrayed is not None:
+        return _array_launch(entity, arrayed, world)
     if entity.batch_settings is not None:
         launch = _batch_launch(
             entity.name,
@@ -1182,4 +1278,5 @@ SCHEDULER: Final = Scheduler(
     read_cancel=read_cancel,
     unavailable=unreachable,
     parallel_launcher="flux",
+    array=ARRAY,
 )

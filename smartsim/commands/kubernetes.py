@@ -401,6 +401,15 @@ def job_manifest(
     )
 
 
+def in_namespace(argv: Sequence[str], namespace: str | None) -> tuple[str, ...]:
+    """A kubectl ``argv`` in ``namespace`` (``None``: the context's own).
+
+    >>> in_namespace(["kubectl", "get", "jobs"], "hpc")
+    ('kubectl', 'get', 'jobs', '--namespace', 'hpc')
+    """
+    return (*argv, "--namespace", namespace) if namespace is not None else tuple(argv)
+
+
 def kubectl_create_argv(*, namespace: str | None = None, tool: str = TOOL) -> tuple[str, ...]:
     """``kubectl create -f -``: the manifest goes on stdin; ``-o name`` prints ``job.batch/N``.
 
@@ -408,9 +417,7 @@ def kubectl_create_argv(*, namespace: str | None = None, tool: str = TOOL) -> tu
     ('kubectl', 'create', '-f', '-', '-o', 'name', '--namespace', 'hpc')
     """
     argv = [tool, "create", "-f", "-", "-o", "name"]
-    if namespace is not None:
-        argv += ["--namespace", namespace]
-    return tuple(argv)
+    return in_namespace(argv, namespace)
 
 
 def kubectl_get_jobs_argv(
@@ -423,9 +430,7 @@ def kubectl_get_jobs_argv(
     """
     selector = f"{EXPERIMENT_LABEL} in ({','.join(sorted(set(experiments)))})"
     argv = [tool, "get", "jobs", "-l", selector, "-o", "json"]
-    if namespace is not None:
-        argv += ["--namespace", namespace]
-    return tuple(argv)
+    return in_namespace(argv, namespace)
 
 
 def kubectl_delete_jobs_argv(
@@ -440,9 +445,7 @@ def kubectl_delete_jobs_argv(
     """
     argv = [tool, "delete", "job", *names, "--cascade=background", "--ignore-not-found"]
     argv.append("--wait=false")
-    if namespace is not None:
-        argv += ["--namespace", namespace]
-    return tuple(argv)
+    return in_namespace(argv, namespace)
 
 
 def parse_kubectl_created(stdout: str) -> Result[str, str]:
@@ -622,9 +625,12 @@ def _replicas(members: Sequence[Model]) -> bool:
     )
 
 
-def plan_kubernetes(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
+def plan_kubernetes(
+    entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+) -> Result[tuple[Launch, ...], Invalid]:
     """One ``kubectl create -f -`` launch per Job: a model is one Job; an ensemble of replicas
-    is one Indexed Job; members whose parameters differ get one Job each.
+    is one Indexed Job; members whose parameters differ get one Job each. ``max_parallel``
+    changes nothing here: ``Experiment`` holds launches back beyond it.
 
     >>> rs = RunSettings(exe="echo", args=("hi",), run_args={"image": "busybox:1.36"})
     >>> l = plan_kubernetes(Model(name="m", path="/w/m", run_settings=rs), World(exp_path="/w/e"))

@@ -37,33 +37,36 @@ from typing import Final
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import check_text
-from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands._types import Command, Completed, Handle
+from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
     Option,
+    RawRules,
     cancel_succeeded,
     check_quoted_env,
     env_item,
+    host_items,
     option_argv,
-    option_kind_errors,
     option_lines,
     output_options,
     plan_batch,
+    raw_option_problems,
+    refused,
 )
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids
+from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids, own_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
     BadValue,
-    DuplicateOption,
     ForbiddenCharacter,
     Invalid,
     Unsupported,
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model
+from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model, OptionValue
 
 TOOL: Final = "bsub"
 TOOLS: Final = ("bsub", "bjobs", "bkill")
@@ -194,7 +197,6 @@ _TYPED: Final = {
     "gpu": ("gpus",),
     "m": ("hostlist",),
 }
-_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 #: bsub(1): options that take no value, and those that need one.
@@ -207,6 +209,18 @@ _BSUB_VALUED: Final = frozenset(
 )  # fmt: skip
 
 
+#: bsub(1)'s raw options.
+_RULES: Final = RawRules(
+    tool="bsub", key_expected="a bsub option name such as 'G'", flags=_BSUB_FLAGS,
+    valued=_BSUB_VALUED,
+    not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
+)  # fmt: skip
+
+
+def _word(where: str, value: OptionValue) -> list[ValidationError]:
+    return check_word(where, value) if isinstance(value, str) else []
+
+
 def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     """What ``bsub`` cannot express for ``bs``.
 
@@ -217,47 +231,24 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
-    if bs.mem is not None:
-        errors.append(
-            Unsupported(
-                f + "mem",
-                bs.mem,
-                "bsub (memory units follow the site's LSF_UNIT_FOR_LIMITS; use batch_args "
-                "{'R': 'rusage[mem=...]'} or {'M': ...})",
-            )
-        )
+    errors += refused(
+        f,
+        bs,
+        mem="bsub (memory units follow the site's LSF_UNIT_FOR_LIMITS; use batch_args "
+        "{'R': 'rusage[mem=...]'} or {'M': ...})",
+    )
     errors += check_array(f + "array", bs.job_name or "smartsim", bs.array)
-    if bs.excluded_hosts:
-        errors.append(
-            Unsupported(
-                f + "excluded_hosts",
-                bs.excluded_hosts,
-                "bsub (no exclusion list: batch_args {'R': \"select[hname!='n3']\"})",
-            )
-        )
-    for i, host in enumerate(bs.hostlist):
-        if "[" in host or "," in host:
-            errors.append(
-                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (bsub -m)")
-            )
+    errors += refused(
+        f,
+        bs,
+        excluded_hosts="bsub (no exclusion list: batch_args {'R': \"select[hname!='n3']\"})",
+    )
+    errors += host_items(f, bs.hostlist, "bsub -m")
     for name in ("account", "partition", "job_name"):
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
-    errors += option_kind_errors(
-        f + "batch_args", bs.batch_args, flags=_BSUB_FLAGS, valued=_BSUB_VALUED, tool="bsub"
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{f}batch_args[{key!r}]"
-        if not _KEY.fullmatch(key):
-            errors.append(BadValue(f + "batch_args", key, "a bsub option name such as 'G'"))
-        elif key in _NOT_IN_SCRIPT:
-            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and any(getattr(bs, t) not in (None, ()) for t in _TYPED[key]):
-            typed = next(t for t in _TYPED[key] if getattr(bs, t) not in (None, ()))
-            errors.append(DuplicateOption(f + "batch_args", key, f + typed))
-        if isinstance(value, str):
-            errors += check_word(where, value)
+    errors += raw_option_problems(_RULES, bs, f, each=lambda _k, v, where: _word(where, v))
     return errors
 
 
@@ -377,15 +368,16 @@ def parse_bsub_output(stdout: str) -> Result[int, str]:
 
 # =========================================================================== status
 
-#: Fields asked of bjobs -o (bjobs(1) "-o": jobid, stat, exit_code, exit_reason, kill_reason).
-FIELDS: Final = "jobid stat exit_code exit_reason kill_reason"
+#: Fields asked of bjobs -o (bjobs(1) "-o": jobid, jobindex, stat, exit_code, exit_reason,
+#: kill_reason); ``jobindex`` is an array element's index (``0`` for a job that is not one).
+FIELDS: Final = "jobid jobindex stat exit_code exit_reason kill_reason"
 
 
 def bjobs_argv(job_ids: Sequence[str], *, tool: str = "bjobs") -> tuple[str, ...]:
     """Status of ``job_ids`` (finished ones included, ``-a``) as JSON.
 
-    >>> bjobs_argv(["12", "13"])
-    ('bjobs', '-o', 'jobid stat exit_code exit_reason kill_reason', '-json', '-a', '12', '13')
+    >>> bjobs_argv(["12", "13"])[:3]
+    ('bjobs', '-o', 'jobid jobindex stat exit_code exit_reason kill_reason')
     """
     return (tool, "-o", FIELDS, "-json", "-a", *job_ids)
 
@@ -436,7 +428,8 @@ reason='job killed by owner')
 
 def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, JobState], str]:
     """States of the asked ``job_ids`` in ``bjobs -o ... -json`` output; an array's elements
-    (records sharing a JOBID) make one state; ids bjobs does not know are absent. Never raises.
+    (records sharing a JOBID) make one state, and an element asked as ``123[4]`` is its own
+    (its record's JOBINDEX); ids bjobs does not know are absent. Never raises.
 
     >>> out = '{"COMMAND":"bjobs","JOBS":1,"RECORDS":[{"JOBID":"3091","STAT":"RUN"}]}'
     >>> parse_bjobs_json(out, ["3091"]).unwrap()["3091"].status
@@ -459,9 +452,17 @@ def parse_bjobs_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, Jo
             return Failure("records with a JOBID")
         if "ERROR" in record:
             continue
-        found.setdefault(job, []).append(record_state(record))
-    wanted = {_job_part(j): j for j in job_ids}
-    return Success({wanted[k]: combine_states(v) for k, v in found.items() if k in wanted})
+        state = record_state(record)
+        found.setdefault(job, []).append(state)
+        index = _text(record.get("JOBINDEX"))
+        if index not in ("", "0"):
+            found[f"{job}[{index}]"] = [state]
+    out: dict[str, JobState] = {}
+    for asked in job_ids:
+        key = asked.strip() if "[" in asked and asked.strip().endswith("]") else _job_part(asked)
+        if key in found:
+            out[asked] = combine_states(found[key])
+    return Success(out)
 
 
 def _job_part(job_id: str) -> str:
@@ -528,25 +529,38 @@ def unavailable(text: str) -> bool:
 def render(job: BatchJob, *, tool: str = TOOL, csm: bool = False) -> Launch:
     """The launch that submits ``job`` with ``bsub`` reading the script on standard input."""
     options = bsub_options(
-        job.settings,
-        name=job.name,
-        tasks=job.tasks,
-        cpus=job.cpus,
-        gpus=job.gpus,
-        stdout=job.stdout,
-        stderr=job.stderr,
-        csm=csm,
+        job.settings, name=job.name, stdout=job.stdout, stderr=job.stderr, csm=csm, **job.sizes()
     )
-    script_path = job.stem + SUFFIX
     script = bsub_script(options, job.body, job.settings.preamble)
-    submit = bsub_command(script, cwd=job.path, tool=tool)
-    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+    return job.submitted(SUFFIX, script, lambda _: bsub_command(script, cwd=job.path, tool=tool))
+
+
+def task_id(job_id: str, index: int) -> str:
+    """Element ``index`` of array job ``job_id`` as bjobs(1) names it.
+
+    >>> task_id("123", 4)
+    '123[4]'
+    """
+    return f"{_job_part(job_id)}[{index}]"
+
+
+#: LSF arrays: ``bsub -J "name[1-N]%CAP"`` (bsub(1) -J: the index list, then the job slot
+#: limit), the element's index in ``LSB_JOBINDEX`` (from 1); elements are ``123[4]``.
+#: Arrays larger than the site's ``MAX_JOB_ARRAY_SIZE`` (lsb.params, 1000 by default) are
+#: refused by bsub at submission.
+ARRAY: Final = ArraySyntax(index_var="LSB_JOBINDEX", base=1, task_id=task_id)
 
 
 def plan_lsf(
-    entity: Model | Ensemble, world: World, *, csm: bool = False
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    csm: bool = False,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
-    """The ``bsub`` jobs that run ``entity``, or every reason they cannot be written.
+    """The ``bsub`` jobs that run ``entity``, or every reason they cannot be written; an
+    ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel``
+    running elements.
 
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
@@ -577,6 +591,8 @@ def plan_lsf(
         settings_check=check_bsub,
         reader=READER,
         render=lambda job: render(job, tool=tool, csm=csm),
+        array=ARRAY,
+        max_parallel=max_parallel,
     )
 
 
@@ -599,7 +615,7 @@ def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[st
     >>> read_status(Completed(("bjobs",), 255, "", "down"), [])
     <Failure: bjobs output (it failed)>
     """
-    parsed = parse_bjobs_json(done.stdout, job_ids(handles))
+    parsed = parse_bjobs_json(done.stdout, own_ids(handles))
     if isinstance(parsed, Failure):
         return Failure(parsed.failure())
     if done.returncode != 0 and not done.stdout.strip():
@@ -632,7 +648,9 @@ def scheduler(*, csm: bool = False) -> Scheduler:
         name="lsf",
         submit_tool=TOOL,
         tools=TOOLS,
-        plan=lambda entity, world: plan_lsf(entity, world, csm=csm),
+        plan=lambda entity, world, max_parallel=None: plan_lsf(
+            entity, world, csm=csm, max_parallel=max_parallel
+        ),
         parse_submit=read_submit,
         queries=(
             StatusQuery(
@@ -645,6 +663,7 @@ def scheduler(*, csm: bool = False) -> Scheduler:
         unavailable=unavailable,
         script_suffix=SUFFIX,
         parallel_launcher="jsrun" if csm else None,
+        array=ARRAY,
     )
 
 

@@ -41,20 +41,23 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands._types import Command, Completed, Handle
+from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
-from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import (
+    RawRules,
     cancel_succeeded,
     check_quoted_env,
     env_item,
     node_shares,
     option_argv,
-    option_kind_errors,
     option_lines,
     output_options,
+    raw_option_problems,
+    refused,
 )
+from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import exit_file as exit_file
 from smartsim.commands.batch import member_problems as member_problems
 from smartsim.commands.batch import option_words as option_words
@@ -64,7 +67,7 @@ from smartsim.commands.batch import raw_options as raw_options
 from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
-from smartsim.commands.scheduler import Scheduler, StatusQuery, job_ids
+from smartsim.commands.scheduler import Scheduler, StatusQuery, has_tasks, job_ids, own_ids
 from smartsim.commands.script import ScriptReader, batch_script
 from smartsim.errors import (
     BadName,
@@ -82,6 +85,7 @@ from smartsim.values import (
     Ensemble,
     Memory,
     Model,
+    OptionValue,
 )
 
 TOOL: Final = "qsub"
@@ -231,13 +235,21 @@ _NOT_IN_SCRIPT: Final = {
     "k": "qsub in smartsim (keeping files on the host moves the output smartsim reports)",
 }
 #: Raw keys that set what a typed field sets.
-_TYPED: Final = {"N": "job_name", "q": "partition", "A": "account", "J": "array"}
+_TYPED: Final = {"N": ("job_name",), "q": ("partition",), "A": ("account",), "J": ("array",)}
 _MAX_LINE: Final = 4000  # make_argv's buffer is 4096 bytes
 
 
 #: qsub(1B): options that take no value, and those that need one.
 _QSUB_FLAGS: Final = frozenset({"V", "h", "z", "f", "I", "X"})
 _QSUB_VALUED: Final = frozenset("aAcCeJjklmMNoPpqrSuvW")
+
+
+#: qsub(1B)'s raw options.
+_RULES: Final = RawRules(
+    tool="qsub", key_expected="a qsub option letter (qsub(1B))", flags=_QSUB_FLAGS,
+    valued=_QSUB_VALUED, not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
+    key=re.compile("[" + "".join(sorted(_QSUB_LETTERS)) + "]"),
+)  # fmt: skip
 
 
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
@@ -251,46 +263,33 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
-    for name in ("hostlist", "excluded_hosts"):
-        if getattr(bs, name):
-            errors.append(
-                Unsupported(
-                    f + name,
-                    getattr(bs, name),
-                    "qsub (PBS places chunks by resources: batch_args "
-                    "{'l': 'select=1:host=n1+1:host=n2'})",
-                )
-            )
+    why = "qsub (PBS places chunks by resources: batch_args {'l': 'select=1:host=n1+1:host=n2'})"
+    errors += refused(f, bs, hostlist=why, excluded_hosts=why)
     if bs.job_name is not None:
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
-    errors += option_kind_errors(
-        f + "batch_args", bs.batch_args, flags=_QSUB_FLAGS, valued=_QSUB_VALUED, tool="qsub"
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{f}batch_args[{key!r}]"
-        if len(key) != 1 or key not in _QSUB_LETTERS:
-            errors.append(BadValue(f + "batch_args", key, "a qsub option letter (qsub(1B))"))
-        elif key in _NOT_IN_SCRIPT:
-            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and getattr(bs, _TYPED[key]) is not None:
-            errors.append(DuplicateOption(f + "batch_args", key, f + _TYPED[key]))
-        elif key == "l" and isinstance(value, str):
-            names = {item.partition("=")[0] for item in value.split(",")}
-            if "walltime" in names and bs.time is not None:
-                errors.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
-            if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
-                errors.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
-        if isinstance(value, str) and len(value) > _MAX_LINE:
-            errors.append(
-                BadValue(
-                    where,
-                    value,
-                    f"at most {_MAX_LINE} characters (qsub reads "
-                    "directive lines into a 4096-byte buffer)",
-                )
-            )
-    return errors
+
+    def more(key: str, value: OptionValue, _where: str) -> list[ValidationError]:
+        if key != "l" or not isinstance(value, str):
+            return []
+        names = {item.partition("=")[0] for item in value.split(",")}
+        out: list[ValidationError] = []
+        if "walltime" in names and bs.time is not None:
+            out.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
+        if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
+            out.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
+        return out
+
+    return errors + raw_option_problems(_RULES, bs, f, more=more, each=_line_length)
+
+
+def _line_length(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
+    if isinstance(value, str) and len(value) > _MAX_LINE:
+        reason = (
+            f"at most {_MAX_LINE} characters (qsub reads directive lines into a 4096-byte buffer)"
+        )
+        return [BadValue(where, value, reason)]
+    return []
 
 
 def check_pbs_path(field: str, path: str) -> list[ValidationError]:
@@ -437,13 +436,18 @@ def parse_qsub_output(stdout: str) -> Result[PbsJobId, str]:
 # =========================================================================== status
 
 
-def qstat_argv(job_ids: Sequence[str], *, tool: str = "qstat") -> tuple[str, ...]:
-    """Full status of ``job_ids`` as JSON, finished jobs included (qstat(1B) ``-x``).
+def qstat_argv(
+    job_ids: Sequence[str], *, tool: str = "qstat", subjobs: bool = False
+) -> tuple[str, ...]:
+    """Full status of ``job_ids`` as JSON, finished jobs included (qstat(1B) ``-x``); with
+    ``subjobs``, each subjob of an array id too (``-t``: ``13[0].srv``, ``13[1].srv``, ...).
 
     >>> qstat_argv(["12.srv", "13[].srv"])
     ('qstat', '-f', '-F', 'json', '-x', '12.srv', '13[].srv')
+    >>> qstat_argv(["13[].srv"], subjobs=True)
+    ('qstat', '-f', '-F', 'json', '-x', '-t', '13[].srv')
     """
-    return (tool, "-f", "-F", "json", "-x", *job_ids)
+    return (tool, "-f", "-F", "json", "-x", *(("-t",) if subjobs else ()), *job_ids)
 
 
 #: qstat(1B) "Job States".
@@ -616,22 +620,18 @@ def unavailable(text: str) -> bool:
 def render(job: BatchJob, *, tool: str = TOOL) -> Launch:
     """The launch that submits ``job`` with ``qsub <script>``; every option is a directive."""
     options = qsub_options(
-        job.settings,
-        name=job.name,
-        tasks=job.tasks,
-        cpus=job.cpus,
-        gpus=job.gpus,
-        stdout=job.stdout,
-        stderr=job.stderr,
+        job.settings, name=job.name, stdout=job.stdout, stderr=job.stderr, **job.sizes()
     )
-    script_path = job.stem + SUFFIX
     script = qsub_script(options, job.body, job.settings.preamble)
-    submit = Command(argv=(tool, script_path), cwd=job.path)
-    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+    return job.submitted(SUFFIX, script, lambda path: Command(argv=(tool, path), cwd=job.path))
 
 
-def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-    """The ``qsub`` jobs that run ``entity``, or every reason they cannot be written.
+def plan_pbs(
+    entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+) -> Result[tuple[Launch, ...], Invalid]:
+    """The ``qsub`` jobs that run ``entity``, or every reason they cannot be written; an
+    ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel`` running
+    subjobs.
 
     >>> from smartsim.values import RunSettings
     >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
@@ -661,6 +661,8 @@ def plan_pbs(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...
         settings_check=check_qsub,
         reader=READER,
         render=lambda job: render(job, tool=tool),
+        array=ARRAY,
+        max_parallel=max_parallel,
     )
 
 
@@ -691,7 +693,7 @@ def read_status(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[st
     """
     if done.returncode != 0 and not done.stdout.strip() and not _only_unknown(done.stderr):
         return Failure("qstat output (it failed)")
-    return parse_qstat_json(done.stdout, job_ids(handles)).map(dict)
+    return parse_qstat_json(done.stdout, own_ids(handles)).map(dict)
 
 
 def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | None:
@@ -705,6 +707,24 @@ def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | Non
     return frozenset(qdel_acted(done.stderr, job_ids))
 
 
+def task_id(job_id: str, index: int) -> str:
+    """Subjob ``index`` of array ``job_id`` as qstat(1B) names it.
+
+    >>> task_id("123[].srv", 4), task_id("123[]", 0)
+    ('123[4].srv', '123[0]')
+    """
+    head, _, server = job_id.partition(".")
+    number = head.split("[", 1)[0]
+    return f"{number}[{index}]" + (f".{server}" if server else "")
+
+
+#: PBS arrays: ``qsub -J 0-(N-1)[%CAP]``, the subjob's index in ``PBS_ARRAY_INDEX``; subjobs
+#: are ``123[4].server`` in ``qstat -t``. The ``%CAP`` suffix (max_run_subjobs) is OpenPBS 20
+#: and PBS Professional 2020 and later; older servers refuse the ``-J`` value ("qsub: illegal
+#: -J value"): the submission fails loudly, it never runs uncapped.
+ARRAY: Final = ArraySyntax(index_var="PBS_ARRAY_INDEX", base=0, task_id=task_id, min_size=2)
+
+
 #: PBS Pro / OpenPBS: ``qsub`` a script, ``qstat -f -F json -x`` every job in one call, ``qdel``
 #: them in one call. ``tools`` paths matter: Grid Engine and Slurm's Torque wrappers install
 #: tools of the same names.
@@ -716,7 +736,9 @@ SCHEDULER: Final = Scheduler(
     parse_submit=read_submit,
     queries=(
         StatusQuery(
-            argv=lambda handles, tools, _tz: qstat_argv(job_ids(handles), tool=tools["qstat"]),
+            argv=lambda handles, tools, _tz: qstat_argv(
+                job_ids(handles), tool=tools["qstat"], subjobs=has_tasks(handles)
+            ),
             read=read_status,
         ),
     ),
@@ -724,4 +746,5 @@ SCHEDULER: Final = Scheduler(
     read_cancel=read_cancel,
     unavailable=unavailable,
     script_suffix=SUFFIX,
+    array=ARRAY,
 )

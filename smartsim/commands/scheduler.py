@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, final
+from typing import Final, Protocol, final
 
 import attrs
 from returns.result import Result
 
 from smartsim.commands._types import Completed, Handle
+from smartsim.commands.array import ARRAY_OF, ArraySyntax
 from smartsim.commands.plan import Launch, World
 from smartsim.errors import Invalid
 from smartsim.status import JobState, Status
@@ -43,7 +44,16 @@ EXIT_FILE: Final = "exit_file"
 #: Key of the submission time (UTC, ISO 8601) in ``Handle.extra``.
 SUBMITTED: Final = "submitted"
 
-Planner = Callable[[Model | Ensemble, World], Result[tuple[Launch, ...], Invalid]]
+
+class Planner(Protocol):
+    """``plan(entity, world)``; ``max_parallel`` caps the running tasks of an array plan
+    (:mod:`smartsim.commands.array`); it is passed only when set."""
+
+    def __call__(
+        self, entity: Model | Ensemble, world: World, /, *, max_parallel: int | None = ...
+    ) -> Result[tuple[Launch, ...], Invalid]: ...
+
+
 #: What a status query's argv is built from: the handles still unknown, the tool paths, and
 #: the caller's local time zone (some tools read times as local time).
 QueryArgv = Callable[[Sequence[Handle], Mapping[str, str], _dt.tzinfo], tuple[str, ...] | None]
@@ -62,12 +72,34 @@ class StatusQuery:
 
 
 def job_ids(handles: Sequence[Handle]) -> list[str]:
-    """The handles' job ids, each once, in order.
+    """The handles' job ids, each once, in order; an array task's is its array's (one id asks
+    for every task).
 
     >>> job_ids([Handle(launcher="x", name=n, job_id="7") for n in "ab"])
     ['7']
+    >>> job_ids([Handle(launcher="x", name="a", job_id="7[1]", extra=(("array:of", "7"),))])
+    ['7']
+    """
+    return list(dict.fromkeys(h.get(ARRAY_OF) or h.job_id for h in handles))
+
+
+def own_ids(handles: Sequence[Handle]) -> list[str]:
+    """The handles' own ids (an array task's own id), each once, in order: what a reader
+    reports states under.
+
+    >>> own_ids([Handle(launcher="x", name="a", job_id="7[1]", extra=(("array:of", "7"),))])
+    ['7[1]']
     """
     return list(dict.fromkeys(h.job_id for h in handles))
+
+
+def has_tasks(handles: Sequence[Handle]) -> bool:
+    """Whether some of the handles are array tasks.
+
+    >>> has_tasks([Handle(launcher="x", name="a", job_id="7")])
+    False
+    """
+    return any(h.get(ARRAY_OF) is not None for h in handles)
 
 
 def never_unavailable(text: str) -> bool:
@@ -104,6 +136,9 @@ class Scheduler:
     #: The ``run_command`` a model gets when its settings need a parallel launcher and name
     #: none (``flux`` under Flux, ``jsrun`` under LSF with CSM); ``None``: a direct launch.
     parallel_launcher: str | None = None
+    #: How the scheduler runs an ensemble as one job array (:mod:`smartsim.commands.array`);
+    #: ``None``: it has none, each member is a job.
+    array: ArraySyntax | None = None
 
 
 def reconcile(
@@ -207,8 +242,10 @@ __all__ = [
     "StatusQuery",
     "combine_states",
     "exit_file_state",
+    "has_tasks",
     "job_ids",
     "never_unavailable",
+    "own_ids",
     "reconcile",
     "submitted_at",
 ]

@@ -40,22 +40,26 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim.commands._options import ENV_NAME, check_text
-from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands._types import Command, Completed, Handle
+from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     BatchJob,
     Option,
+    RawRules,
     cancel_succeeded,
-    option_kind_errors,
+    host_items,
     option_words,
     output_options,
     plan_batch,
+    raw_option_problems,
+    refused,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
     Scheduler,
     StatusQuery,
     combine_states,
-    job_ids,
+    own_ids,
     submitted_at,
 )
 from smartsim.commands.script import ScriptReader, batch_script, directive_line
@@ -69,7 +73,7 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model
+from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model, OptionValue
 
 TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
@@ -232,7 +236,6 @@ _TYPED: Final = {
     "t": ("array",),
     "tc": ("array",),
 }
-_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 #: qsub(1) of Grid Engine: options that take no value, and those that need one.
@@ -242,6 +245,18 @@ _SGE_VALUED: Final = frozenset(
      "j", "js", "l", "m", "M", "masterq", "N", "now", "o", "P", "p", "pe", "q", "R", "r", "S",
      "sc", "shell", "sync", "t", "tc", "v", "w", "wd"}
 )  # fmt: skip
+
+
+#: qsub(1)'s raw options.
+_RULES: Final = RawRules(
+    tool="qsub", key_expected="a qsub option name such as 'l'", flags=_SGE_FLAGS,
+    valued=_SGE_VALUED,
+    not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
+)  # fmt: skip
+
+
+def _word(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
+    return check_word(where, value) if isinstance(value, str) else []
 
 
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
@@ -254,36 +269,15 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     """
     f = f"{field}."
     errors: list[ValidationError] = []
-    if bs.gpus is not None:
-        errors.append(
-            Unsupported(
-                f + "gpus",
-                bs.gpus,
-                "Grid Engine (GPUs are a site-defined complex: use batch_args {'l': 'gpu=N'})",
-            )
-        )
-    if bs.mem is not None:
-        errors.append(
-            Unsupported(
-                f + "mem",
-                bs.mem,
-                "Grid Engine (memory is a per-slot, "
-                "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
-            )
-        )
-    if bs.excluded_hosts:
-        errors.append(
-            Unsupported(
-                f + "excluded_hosts",
-                bs.excluded_hosts,
-                "Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
-            )
-        )
-    for i, host in enumerate(bs.hostlist):
-        if "[" in host or "," in host:
-            errors.append(
-                BadValue(f"{f}hostlist[{i}]", host, "one host name per item (-l hostname=)")
-            )
+    errors += refused(
+        f,
+        bs,
+        gpus="Grid Engine (GPUs are a site-defined complex: use batch_args {'l': 'gpu=N'})",
+        mem="Grid Engine (memory is a per-slot, "
+        "site-defined complex: use batch_args {'l': 'h_vmem=...'})",
+        excluded_hosts="Grid Engine (no exclusion list: batch_args {'l': 'hostname=!n3'})",
+    )
+    errors += host_items(f, bs.hostlist, "-l hostname=")
     if bs.array is not None and bs.array.start < 1:
         errors.append(BadValue(f + "array.start", bs.array.start, "a Grid Engine task id >= 1"))
     if bs.job_name is not None:
@@ -292,26 +286,15 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
-    errors += option_kind_errors(
-        f + "batch_args", bs.batch_args, flags=_SGE_FLAGS, valued=_SGE_VALUED, tool="qsub"
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{f}batch_args[{key!r}]"
-        if not _KEY.fullmatch(key):
-            errors.append(BadValue(f + "batch_args", key, "a qsub option name such as 'l'"))
-        elif key in _NOT_IN_SCRIPT:
-            errors.append(Unsupported(where, value, _NOT_IN_SCRIPT[key]))
-        elif key in _TYPED and any(getattr(bs, t) is not None for t in _TYPED[key]):
-            errors.append(DuplicateOption(f + "batch_args", key, f + _TYPED[key][0]))
-        elif (
-            key == "l"
-            and isinstance(value, str)
-            and bs.time is not None
-            and "h_rt" in {item.partition("=")[0] for item in value.split(",")}
-        ):
-            errors.append(DuplicateOption(f + "batch_args", "l h_rt", f + "time"))
-        if isinstance(value, str):
-            errors += check_word(where, value)
+
+    def more(key: str, value: OptionValue, _where: str) -> list[ValidationError]:
+        if not (key == "l" and isinstance(value, str) and bs.time is not None):
+            return []
+        if "h_rt" in {item.partition("=")[0] for item in value.split(",")}:
+            return [DuplicateOption(f + "batch_args", "l h_rt", f + "time")]
+        return []
+
+    errors += raw_option_problems(_RULES, bs, f, more=more, each=_word)
     return errors
 
 
@@ -394,6 +377,8 @@ def qsub_argv(script: str, *, tool: str = TOOL) -> tuple[str, ...]:
 _TERSE: Final = re.compile(
     r"(?P<job>[0-9]+)(?:\.(?P<first>[0-9]+)-(?P<last>[0-9]+):(?P<step>[0-9]+))?"
 )
+#: One task of an array, as smartsim names it (qstat(1) and qacct(1) show job and task apart).
+_TASK: Final = re.compile(r"(?P<job>[0-9]+)\.(?P<task>[0-9]+)")
 _VERBOSE: Final = re.compile(
     r"Your job(?:-array)? (?P<id>[0-9]+(?:\.[0-9]+-[0-9]+:[0-9]+)?) \(.*\) has been submitted"
 )
@@ -414,9 +399,20 @@ class SgeJobId:
     first: int | None = None
     last: int | None = None
     step: int = 1
+    #: Whether this names one task, ``123.4`` (its ``first`` and ``last``).
+    task: bool = False
 
     @staticmethod
     def parse(text: str) -> Result[SgeJobId, str]:
+        """``123``, ``123.1-10:1`` (an array) or ``123.4`` (its task 4).
+
+        >>> str(SgeJobId.parse("12.4").unwrap()), list(SgeJobId.parse("12.4").unwrap().tasks)
+        ('12.4', [4])
+        """
+        one = _TASK.fullmatch(text.strip())
+        if one is not None:
+            index = int(one["task"])
+            return Success(SgeJobId(int(one["job"]), index, index, 1, task=True))
         match = _TERSE.fullmatch(text.strip())
         if match is None:
             return Failure(text)
@@ -436,6 +432,8 @@ class SgeJobId:
     def __str__(self) -> str:
         if self.first is None:
             return str(self.job)
+        if self.task:
+            return f"{self.job}.{self.first}"
         return f"{self.job}.{self.first}-{self.last}:{self.step}"
 
 
@@ -504,6 +502,32 @@ def qstat_state(state: str) -> JobState:
 _DIGITS: Final = re.compile(r"[0-9]+")
 
 
+def job_lists(text: str) -> Result[list[tuple[int, str, str]], str]:
+    """Every ``<job_list>`` of ``qstat -xml`` output as (job number, state letters, ``<tasks>``
+    text). Never raises.
+
+    >>> job_lists("<job_info><job_list><JB_job_number>3</JB_job_number><state>r</state>"
+    ...           "<tasks>2</tasks></job_list></job_info>").unwrap()
+    [(3, 'r', '2')]
+    """
+    if not text.strip():
+        return Success([])
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, RecursionError):
+        return Failure("qstat -xml output")
+    if root.tag != "job_info":
+        return Failure("a <job_info> document")
+    out: list[tuple[int, str, str]] = []
+    for item in root.iter("job_list"):
+        number = (item.findtext("JB_job_number") or "").strip()
+        if not _DIGITS.fullmatch(number):
+            return Failure("job_list entries with a JB_job_number")
+        state = (item.findtext("state") or "").strip()
+        out.append((int(number), state, (item.findtext("tasks") or "").strip()))
+    return Success(out)
+
+
 def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
     """States of every job ``qstat -xml`` lists, by job number (an array's tasks combined).
     Never raises.
@@ -513,22 +537,54 @@ def parse_qstat_xml(text: str) -> Result[dict[int, JobState], str]:
     >>> parse_qstat_xml(out).unwrap()[3].status
     <Status.RUNNING: 'RUNNING'>
     """
-    if not text.strip():
-        return Success({})
-    try:
-        root = ET.fromstring(text)
-    except (ET.ParseError, ValueError, RecursionError):
-        return Failure("qstat -xml output")
-    if root.tag != "job_info":
-        return Failure("a <job_info> document")
-    found: dict[int, list[JobState]] = {}
-    for item in root.iter("job_list"):
-        number = (item.findtext("JB_job_number") or "").strip()
-        state = (item.findtext("state") or "").strip()
-        if not _DIGITS.fullmatch(number):
-            return Failure("job_list entries with a JB_job_number")
-        found.setdefault(int(number), []).append(qstat_state(state))
-    return Success({job: combine_states(states) for job, states in found.items()})
+
+    def combined(rows: list[tuple[int, str, str]]) -> dict[int, JobState]:
+        found: dict[int, list[JobState]] = {}
+        for number, state, _ in rows:
+            found.setdefault(number, []).append(qstat_state(state))
+        return {job: combine_states(states) for job, states in found.items()}
+
+    return job_lists(text).map(combined)
+
+
+def task_list(text: str) -> list[int] | None:
+    """The task ids of qstat's ``<tasks>`` text (``4``, ``3,4``, ``5-20:1``, ``1-9:2,12``);
+    ``None`` when it holds none or is not such a list.
+
+    >>> task_list("3,5-9:2"), task_list(""), task_list("x")
+    ([3, 5, 7, 9], None, None)
+    """
+    out: list[int] = []
+    for item in text.split(","):
+        match = re.fullmatch(r"([0-9]+)(?:-([0-9]+)(?::([0-9]+))?)?", item.strip())
+        if match is None:
+            return None
+        first = int(match[1])
+        last = int(match[2]) if match[2] is not None else first
+        step = int(match[3]) if match[3] is not None else 1
+        if step < 1 or last < first:
+            return None
+        out.extend(range(first, last + 1, step))
+    return out
+
+
+def parse_qstat_tasks(text: str) -> Result[dict[tuple[int, int], JobState], str]:
+    """States of the array tasks ``qstat -xml`` lists, by job number and task id (a pending
+    range such as ``<tasks>5-20:1</tasks>`` gives each of its tasks). Never raises.
+
+    >>> out = ("<job_info><job_info><job_list state='pending'><JB_job_number>3"
+    ...        "</JB_job_number><state>qw</state><tasks>1-2:1</tasks></job_list></job_info>"
+    ...        "</job_info>")
+    >>> sorted(parse_qstat_tasks(out).unwrap())
+    [(3, 1), (3, 2)]
+    """
+    return job_lists(text).map(
+        lambda rows: {
+            (number, task): qstat_state(state)
+            for number, state, tasks in rows
+            for task in task_list(tasks) or ()
+        }
+    )
 
 
 _RECORD_SPLIT: Final = re.compile(r"^={10,}\s*$", re.MULTILINE)
@@ -662,36 +718,44 @@ def render(job: BatchJob, *, tool: str = TOOL, pe: str | None = DEFAULT_PE) -> L
         stdout=job.stdout,
         stderr=job.stderr,
     )
-    script_path = job.stem + SUFFIX
     script = qsub_script(options, job.body, job.settings.preamble)
-    submit = Command(argv=qsub_argv(script_path, tool=tool), cwd=job.path)
-    return job.launch(Submission(script_path=script_path, script=script, submit=submit))
+    return job.submitted(
+        SUFFIX, script, lambda path: Command(argv=qsub_argv(path, tool=tool), cwd=job.path)
+    )
 
 
 def plan_sge(
-    entity: Model | Ensemble, world: World, *, pe: str | None = DEFAULT_PE
+    entity: Model | Ensemble,
+    world: World,
+    *,
+    pe: str | None = DEFAULT_PE,
+    max_parallel: int | None = None,
 ) -> Result[tuple[Launch, ...], Invalid]:
-    """The Grid Engine jobs that run ``entity``, or every reason they cannot be written.
+    """The Grid Engine jobs that run ``entity``, or every reason they cannot be written; an
+    ensemble of like members is one array (:data:`ARRAY`) of at most ``max_parallel``
+    running tasks.
+
+    Like members of an ensemble without batch settings are one array of tasks:
 
     >>> from smartsim.values import RunSettings
-    >>> m = Model(name="sim", path="/w/sim", run_settings=RunSettings(exe="a.out"),
-    ...           batch_settings=BatchSettings(nodes=2, time=90000))
-    >>> launch = plan_sge(m, World(exp_path="/w")).unwrap()[0]
-    >>> print(launch.submission.script, end="")
+    >>> bs = BatchSettings(nodes=2, time=90000)
+    >>> ms = [Model(name=f"m{i}", path=f"/w/e/m{i}", batch_settings=bs,
+    ...             run_settings=RunSettings(exe="a.out", args=(str(i),))) for i in range(4)]
+    >>> launch = plan_sge(Ensemble(name="e", path="/w/e", members=ms), World(exp_path="/w"),
+    ...                   max_parallel=2).unwrap()[0]
+    >>> print(*launch.submission.script.splitlines()[:10], sep="\\n")
     #!/bin/bash
-    #$ -N sim
+    #$ -N e
     #$ -S /bin/bash
-    #$ -wd /w/sim
+    #$ -wd /w/e
     #$ -pe smp 2
     #$ -l h_rt=25:00:00
-    #$ -o /w/sim/sim.out
-    #$ -e /w/sim/sim.err
-    cd /w/sim && a.out
-    smartsim_rc=$?
-    echo "$smartsim_rc" >/w/sim/sim.rc
-    exit "$smartsim_rc"
-    >>> launch.submission.submit.argv
-    ('qsub', '-terse', '/w/sim/sim.sge.sh')
+    #$ -t 1-4
+    #$ -tc 2
+    #$ -o /w/e/e.out
+    #$ -e /w/e/e.err
+    >>> launch.submission.submit.argv, list(launch.files)
+    (('qsub', '-terse', '/w/e/e.sge.sh'), ['/w/e/e.tasks'])
     """
     tool = world.tools.get(TOOL, TOOL)
 
@@ -722,6 +786,8 @@ def plan_sge(
         reader=READER,
         render=lambda job: render(job, tool=tool, pe=pe),
         job_check=job_check,
+        array=ARRAY,
+        max_parallel=max_parallel,
     )
 
 
@@ -769,7 +835,20 @@ def read_qstat(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str
     if isinstance(parsed, Failure) or done.returncode != 0:
         return Failure("qstat -xml output")
     states = parsed.unwrap()
-    return Success({j: states[_job(j).job] for j in job_ids(handles) if _job(j).job in states})
+    out: dict[str, JobState] = {}
+    tasks: dict[tuple[int, int], JobState] | None = None
+    for j in own_ids(handles):
+        job = _job(j)
+        if not job.task:
+            if job.job in states:
+                out[j] = states[job.job]
+            continue
+        if tasks is None:
+            tasks = parse_qstat_tasks(done.stdout).value_or({})
+        state = tasks.get((job.job, job.first or 0))
+        if state is not None:
+            out[j] = state
+    return Success(out)
 
 
 def read_qacct(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str, JobState], str]:
@@ -793,7 +872,7 @@ def read_qacct(done: Completed, handles: Sequence[Handle]) -> Result[Mapping[str
         state = accounting_state(records.get(job.job, {}), job)
         if state is not None:
             out[handle.job_id] = state
-        elif job.job in records:
+        elif job.job in records and not job.task:  # a task without a record: not known yet
             out[handle.job_id] = JobState(
                 Status.RUNNING, raw="", reason="some array tasks have no record yet"
             )
@@ -812,6 +891,22 @@ def read_cancel(done: Completed, job_ids: Sequence[str]) -> frozenset[str] | Non
     return frozenset(j for j in job_ids if _job(j).job in acted)
 
 
+def task_id(job_id: str, index: int) -> str:
+    """Task ``index`` of array job ``job_id`` (``qsub -terse`` printed ``123.1-20:1``).
+
+    >>> task_id("123.1-20:1", 4)
+    '123.4'
+    """
+    return f"{_job(job_id).job}.{index}"
+
+
+#: Grid Engine arrays: ``qsub -t 1-N -tc CAP`` (qsub(1): ``-tc`` the most tasks running at
+#: once), the task's id in ``SGE_TASK_ID`` (from 1); ``qstat -xml`` lists tasks by job number
+#: and ``<tasks>``, ``qacct`` by ``taskid``. Sites limit the size (``max_aj_tasks``, 75000 by
+#: default) and the running tasks (``max_aj_instances``, 2000 by default).
+ARRAY: Final = ArraySyntax(index_var="SGE_TASK_ID", base=1, task_id=task_id)
+
+
 def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
     """Grid Engine: ``qsub -terse`` a script; poll with one ``qstat -xml`` and, for the jobs it
     no longer lists, one ``qacct -j`` over the accounting file; ``qdel`` in one call. ``pe``
@@ -826,7 +921,9 @@ def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
         name="sge",
         submit_tool=TOOL,
         tools=TOOLS,
-        plan=lambda entity, world: plan_sge(entity, world, pe=pe),
+        plan=lambda entity, world, max_parallel=None: plan_sge(
+            entity, world, pe=pe, max_parallel=max_parallel
+        ),
         parse_submit=read_submit,
         queries=(
             StatusQuery(
@@ -845,6 +942,7 @@ def scheduler(*, pe: str | None = DEFAULT_PE) -> Scheduler:
         read_cancel=read_cancel,
         unavailable=unavailable,
         script_suffix=SUFFIX,
+        array=ARRAY,
     )
 
 

@@ -42,6 +42,7 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
 from smartsim.commands._types import Command, Completed, Handle, Submission
+from smartsim.commands.array import ARRAY_IDS, ARRAY_MEMBERS, ARRAY_OF, is_array, task_handles
 from smartsim.commands.batch import script_exit_file
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
@@ -50,6 +51,7 @@ from smartsim.commands.scheduler import (
     TOOL_KEY,
     Scheduler,
     StatusQuery,
+    combine_states,
     exit_file_state,
     reconcile,
 )
@@ -154,7 +156,12 @@ class SchedulerLauncher:
 
     ``tools`` names tool paths (``{"qsub": "/opt/pbs/bin/qsub"}``) where ``PATH`` would find
     another product's; ``timeout`` is how long one scheduler command may take before it is a
-    :class:`~smartsim.errors.Timeout`.
+    :class:`~smartsim.errors.Timeout`. ``max_parallel``: at most this many of the launches
+    run at once (``Experiment`` holds the rest back), and an ensemble planned as one job array
+    runs at most this many tasks at once (the scheduler's own cap; an error where it has none).
+
+    An array job's members are followed one by one, each as its array task (one status query
+    per poll for every task): ``member_states`` and ``watch_members``.
     """
 
     def __init__(
@@ -163,6 +170,7 @@ class SchedulerLauncher:
         *,
         tools: Mapping[str, str] | None = None,
         timeout: float = 60.0,
+        max_parallel: int | None = None,
     ) -> None:
         self.scheduler = scheduler
         #: The launcher's name in ``Experiment(launcher=...)`` and in handles.
@@ -173,6 +181,10 @@ class SchedulerLauncher:
         self._stopped: set[tuple[str, ...]] = set()
         #: Final states seen (by :meth:`_ident`): a final state does not change.
         self._final: dict[tuple[str, ...], JobState] = {}
+        self.max_parallel = max_parallel
+        #: The last state of each member of an array job (by the array's :meth:`_ident`).
+        self._members: dict[tuple[str, ...], dict[str, JobState]] = {}
+        self._member_watchers: list[Callable[[Handle, str, JobState], None]] = []
 
     # ------------------------------------------------------------------ pure helpers
 
@@ -189,9 +201,15 @@ class SchedulerLauncher:
         tools.update(world.tools)
         return attrs.evolve(world, tools=tools)
 
-    def plan(self, entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:
-        """Pure: the launches that would run ``entity``."""
-        return self.scheduler.plan(entity, self.with_world(world))
+    def plan(
+        self, entity: Model | Ensemble, world: World, *, max_parallel: int | None = None
+    ) -> Result[tuple[Launch, ...], Invalid]:
+        """Pure: the launches that would run ``entity``; an array of it runs at most
+        ``max_parallel`` tasks at once (default: this launcher's :attr:`max_parallel`)."""
+        cap = self.max_parallel if max_parallel is None else max_parallel
+        if cap is None:
+            return self.scheduler.plan(entity, self.with_world(world))
+        return self.scheduler.plan(entity, self.with_world(world), max_parallel=cap)
 
     def exit_file(self, launch: Launch) -> str | None:
         """The file ``launch``'s job records its exit status in, if its script does."""
@@ -285,9 +303,17 @@ class SchedulerLauncher:
         )
         if exit_file is not None:
             extra += ((EXIT_FILE, exit_file),)
-        return IOSuccess(
-            Handle(launcher=self.name, name=launch.name, job_id=parsed.unwrap(), extra=extra)
-        )
+        job_id = parsed.unwrap()
+        array = self.scheduler.array
+        if ARRAY_MEMBERS in launch.facts and array is not None and array.submitted is not None:
+            # each task is a job of its own: every id the submit tool printed, in order
+            ids = array.submitted(done.stdout)
+            if ids is None or len(ids) != len(launch.members):
+                tool = os.path.basename(done.argv[0])
+                expected = f"{len(launch.members)} job ids, one a line"
+                return IOFailure(UnparsableOutput(tool, done.stdout + done.stderr, expected))
+            job_id, extra = ids[0], (*extra, (ARRAY_IDS, " ".join(ids)))
+        return IOSuccess(Handle(launcher=self.name, name=launch.name, job_id=job_id, extra=extra))
 
     def _ask(
         self, query: StatusQuery, handles: Sequence[Handle], tools: Mapping[str, str]
@@ -325,12 +351,55 @@ class SchedulerLauncher:
             result = result.bind(self._ask(status_query, handles, tools))
         return result
 
+    def _tasks(self, handle: Handle) -> tuple[Handle, ...]:
+        """The task handles of an array job (``()`` for another job)."""
+        return task_handles(handle, self.scheduler.array) if is_array(handle) else ()
+
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
-        """Statuses of every handle with a constant number of scheduler calls."""
+        """Statuses of every handle with a constant number of scheduler calls; an array job's
+        is the combined state of its tasks (each asked in the same calls)."""
+        expanded = {h: tasks for h in handles if (tasks := self._tasks(h))}
+        asked = [t for h in handles for t in expanded.get(h, (h,))]
         result: IOResult[Mapping[Handle, JobState], EffectError] = IOSuccess({})
-        for tools, members in self._groups(handles):
+        for tools, members in self._groups(asked):
             result = result.bind(self._poll_more(members, tools))
-        return result
+        if not expanded:
+            return result
+        return result.map(lambda states: self._fold(handles, expanded, states))
+
+    def _fold(
+        self,
+        handles: Sequence[Handle],
+        expanded: Mapping[Handle, tuple[Handle, ...]],
+        states: Mapping[Handle, JobState],
+    ) -> dict[Handle, JobState]:
+        """Each array job's state from its tasks' (members told of their changes)."""
+        out: dict[Handle, JobState] = {}
+        for handle in handles:
+            tasks = expanded.get(handle)
+            if tasks is None:
+                out[handle] = states[handle]
+                continue
+            last = self._members.setdefault(self._ident(handle), {})
+            for task in tasks:
+                state = states[task]
+                if not state.job_id:  # the id the scheduler knows the member by
+                    state = attrs.evolve(state, job_id=task.job_id)
+                if last.get(task.name) != state:
+                    last[task.name] = state
+                    for watcher in list(self._member_watchers):
+                        watcher(handle, task.name, state)
+            out[handle] = combine_states([states[t] for t in tasks])
+        return out
+
+    def member_states(self, handle: Handle) -> Mapping[str, JobState]:
+        """The members' states of array job ``handle`` as of the last poll, by name."""
+        return dict(self._members.get(self._ident(handle), {}))
+
+    def watch_members(self, callback: Callable[[Handle, str, JobState], None]) -> None:
+        """Call ``callback(handle, member, state)`` when a poll sees a member of array job
+        ``handle`` change."""
+        self._member_watchers.append(callback)
 
     def _poll_more(
         self, handles: Sequence[Handle], tools: Mapping[str, str]
@@ -348,9 +417,13 @@ class SchedulerLauncher:
         out: dict[Handle, JobState] = {}
         for h in handles:
             ident = self._ident(h)
+            array = h.get(ARRAY_OF)
+            stopped = ident in self._stopped or (
+                array is not None and self._ident(h, array) in self._stopped
+            )
             state = self._final.get(ident) or reconcile(
                 states.get(h.job_id),
-                ident in self._stopped,
+                stopped,
                 None if h.job_id in states else recorded_exit(h),
                 scheduler=self.name,
             )
@@ -375,6 +448,17 @@ class SchedulerLauncher:
     def _cancel(
         self, handles: Sequence[Handle], tools: Mapping[str, str]
     ) -> IOResult[None, EffectError]:
+        # an array whose tasks are jobs of their own (Flux copies) is cancelled task by task
+        handles = [
+            t
+            for h in handles
+            for t in (
+                self._tasks(h)
+                if self.scheduler.array is not None and self.scheduler.array.task_id is None
+                else ()
+            )
+            or (h,)
+        ]
         job_ids = list(dict.fromkeys(h.job_id for h in handles))
         argv = self.scheduler.cancel_argv(handles, tools)
         if argv is None:
