@@ -479,11 +479,21 @@ def array_member_states(
             continue
         tid = f"{job.job}_{k}" if job.cluster is None else f"{job.job}_{k};{job.cluster}"
         row = a_tasks.get(k)
+        step = a_steps.get(k)
+        step_runs = step is not None and not step.status.is_final
+        if row is not None and row.status.is_final and step_runs:
+            # slurmctld records a cancelled task's end when it cancels it, its running step's
+            # end only once the step's tasks are dead: until then the member's exit is not
+            # known, and the member has not stopped
+            out[name] = JobState(
+                Status.RUNNING, "COMPLETING", job_id=tid,
+                reason=f"the task ended {row.raw}; waiting for its step's exit to be recorded",
+            )  # fmt: skip
+            continue
         if row is not None and row.status.is_final:
             # sacct's Reason of an ended task is why it last waited (JobArrayTaskLimit...),
             # not how it ended
             out[name] = attrs.evolve(row, job_id=tid, reason="")
-            step = a_steps.get(k)
             if step is not None and step.status.is_final:
                 # the member's exit is its srun step's: a cancelled task reads 0:0, its step
                 # 0:15 (*verified* on 22.05)
