@@ -29,13 +29,13 @@ from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.mpi import (
     CWD,
-    LauncherRules,
     check_launcher,
     colon_command,
     common_env,
     count_words,
     env_prefix,
     host_items,
+    launcher_rules,
     option_words,
     tasks_words,
 )
@@ -48,8 +48,8 @@ __all__ = ["APRUN", "aprun_command", "aprun_option_tokens", "check_aprun"]
 _COUNTS: Final = (("tasks_per_node", "-N"), ("cpus_per_task", "-d"))
 _NID_RANGE: Final = re.compile(r"\d+(?:-\d+)?")
 
-_RULES: Final = LauncherRules(
-    tool="ALPS aprun",
+_RULES: Final = launcher_rules(
+    "ALPS aprun",
     unsupported=("gpus_per_task", "mem", "alloc", "mpi", "het_group", "flavour"),
     reserved={
         "n": ("ntasks", "nodes"),

@@ -36,11 +36,11 @@ from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.mpi import (
     CWD,
-    LauncherRules,
     check_launcher,
     common_env,
     count_words,
     env_prefix,
+    launcher_rules,
     option_words,
     tasks_words,
 )
@@ -57,8 +57,8 @@ _PER_RS: Final = (
     ("tasks_per_node", "--rs_per_host"),
 )  # fmt: skip
 
-_RULES: Final = LauncherRules(
-    tool="LSF jsrun",
+_RULES: Final = launcher_rules(
+    "LSF jsrun",
     unsupported=(
         "mem",
         "time",

@@ -48,13 +48,19 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import options_tokens, render_value
+from smartsim.commands._options import (
+    OptionRules,
+    is_set,
+    option_problems,
+    options_tokens,
+    render_value,
+    typed_set,
+)
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
-    DuplicateOption,
     Unsupported,
     ValidationError,
 )
@@ -79,6 +85,7 @@ __all__ = [
     "duration_seconds",
     "env_prefix",
     "host_items",
+    "launcher_rules",
     "mpich_command",
     "mpiexec_command",
     "openmpi_command",
@@ -106,26 +113,63 @@ CWD: Final = "the launch directory (LaunchContext.cwd)"
 class LauncherRules:
     """What one launcher can express, as data read by :func:`check_launcher`.
 
-    ``reserved`` maps an option (its canonical ``run_args`` key) to the typed fields that render
-    the same option, or to :data:`CWD`; ``aliases`` maps its other spellings to it. ``shared``
-    lists fields rendered by launch-wide options, which MPMD parts may only repeat;
-    ``colon_mpmd`` says the tool splits programs on a lone ``:``; ``global_env`` that its env
-    option applies to every program, so a part's own variables need :func:`env_prefix`;
-    ``valued`` names the options that need a value and ``flags`` those that take none.
+    ``options`` is the ``run_args`` table, an :class:`~smartsim.commands._options.OptionRules`
+    (its ``typed`` maps an option to the RunSettings fields that render it); ``cwd`` names the
+    options the launch directory owns (always a duplicate); ``unsupported`` the fields the tool
+    cannot express; ``shared`` the fields rendered by launch-wide options, which MPMD parts may
+    only repeat; ``global_env`` says the tool's env option applies to every program, so a part's
+    own variables need :func:`env_prefix`. Written with :func:`launcher_rules`.
     """
 
-    tool: str
+    options: OptionRules
     unsupported: tuple[str, ...]
-    reserved: Mapping[str, tuple[str, ...] | str]
-    aliases: Mapping[str, str] = attrs.field(factory=dict)
-    #: run_args keys of options that take a value (reserved ones always do): as a bare flag the
-    #: tool would take the next word — the program — as the value.
-    valued: frozenset[str] = frozenset()
-    #: run_args keys of options that take no value: a value would be read as the program.
-    flags: frozenset[str] = frozenset()
+    cwd: frozenset[str] = frozenset()
     shared: tuple[str, ...] = ()
     global_env: bool = False
-    colon_mpmd: bool = True
+
+    @property
+    def tool(self) -> str:
+        return self.options.tool
+
+
+def launcher_rules(
+    tool: str,
+    *,
+    unsupported: tuple[str, ...],
+    reserved: Mapping[str, tuple[str, ...] | str],
+    aliases: Mapping[str, str] | None = None,
+    valued: frozenset[str] = frozenset(),
+    flags: frozenset[str] = frozenset(),
+    shared: tuple[str, ...] = (),
+    global_env: bool = False,
+    colon_mpmd: bool = True,
+    single_dash: bool = False,
+) -> LauncherRules:
+    """A launcher's rules as its man page reads: ``reserved`` maps an option (its canonical
+    ``run_args`` key) to the typed fields that render it, or to :data:`CWD`; ``aliases`` its
+    other spellings; ``valued``/``flags`` the other options that need a value or take none (a
+    reserved option always needs one); ``colon_mpmd`` that the tool splits programs on a lone
+    ``:``.
+
+    >>> rules = launcher_rules("t", unsupported=(), reserved={"n": ("ntasks",), "wd": CWD})
+    >>> sorted(rules.options.valued), sorted(rules.cwd), dict(rules.options.typed)
+    (['n', 'wd'], ['wd'], {'n': ('ntasks',)})
+    """
+    return LauncherRules(
+        options=OptionRules(
+            tool=tool,
+            aliases=aliases or {},
+            typed={k: v for k, v in reserved.items() if not isinstance(v, str)},
+            valued=valued | frozenset(reserved),
+            flags=flags,
+            colon_splits=colon_mpmd,
+            single_dash=single_dash,
+        ),
+        unsupported=unsupported,
+        cwd=frozenset(k for k, v in reserved.items() if v == CWD),
+        shared=shared,
+        global_env=global_env,
+    )
 
 
 def option_words(text: str) -> frozenset[str]:
@@ -221,19 +265,6 @@ def env_prefix(part: RunSettings, parts: Sequence[RunSettings]) -> list[str]:
     return ["env", *own] if own else []
 
 
-def _is_set(value: object) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, (tuple, Mapping)):
-        return len(value) > 0
-    return True
-
-
-def _active(options: Mapping[str, OptionValue]) -> dict[str, OptionValue]:
-    # ``False`` leaves an option out (the seed's rule), so it cannot collide with anything.
-    return {k: v for k, v in options.items() if v is not False}
-
-
 def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationError]:
     """Every setting of ``rs`` (MPMD parts included) that ``rules.tool`` cannot express."""
     errors: list[ValidationError] = []
@@ -253,7 +284,7 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
             )
         for name in rules.unsupported:
             value = getattr(part, name)
-            if _is_set(value):
+            if is_set(value):
                 shown = dict(value) if isinstance(value, Mapping) else value
                 errors.append(Unsupported(f"{where}.{name}", shown, rules.tool))
         if (
@@ -271,7 +302,7 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
             errors.append(
                 BadValue(f"{where}.exe", part.exe, "a program name not starting with '-'")
             )
-        if rules.colon_mpmd and part.exe == ":":
+        if rules.options.colon_splits and part.exe == ":":
             errors.append(
                 BadValue(
                     f"{where}.exe",
@@ -279,17 +310,7 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                     f"a program name ({rules.tool} reads ':' as the MPMD separator)",
                 )
             )
-        if rules.colon_mpmd:
-            for key, value in part.run_args.items():
-                if value == ":":
-                    errors.append(
-                        BadValue(
-                            f"{where}.run_args[{key!r}]",
-                            value,
-                            f"a value other than a lone ':' ({rules.tool} may read it as the "
-                            "MPMD separator)",
-                        )
-                    )
+        if rules.options.colon_splits:
             for name, value in part.env.items():
                 if value == ":":  # -genv NAME VALUE: the value is a word of its own
                     errors.append(
@@ -320,11 +341,12 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                             f"{rules.tool} (no Slurm host ranges; list the hosts)",
                         )
                     )
-        errors.extend(_reserved_problems(f"{where}.run_args", part, rules))
+        typed = dict.fromkeys(rules.cwd, CWD) | typed_set(rules.options, part, f"{where}.")
+        errors.extend(option_problems(rules.options, f"{where}.run_args", part.run_args, typed))
         if i > 0:
             for name in rules.shared:
                 value = getattr(part, name)
-                if _is_set(value) and value != getattr(first, name):
+                if is_set(value) and value != getattr(first, name):
                     errors.append(
                         ConflictingOptions(
                             f"{where}.{name}",
@@ -341,58 +363,6 @@ def check_launcher(rs: RunSettings, rules: LauncherRules) -> list[ValidationErro
                     "variables, would read it as one more NAME=VALUE)",
                 )
             )
-    return errors
-
-
-def _reserved_problems(
-    field: str, part: RunSettings, rules: LauncherRules
-) -> list[ValidationError]:
-    errors: list[ValidationError] = []
-    seen: dict[str, str] = {}  # canonical option -> the run_args key that gave it
-    for key in _active(part.run_args):
-        option = rules.aliases.get(key, key)
-        owner = rules.reserved.get(option)
-        value = part.run_args[key]
-        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
-        if bare and (owner is not None or key in rules.valued):
-            errors.append(
-                BadValue(
-                    f"{field}[{key!r}]",
-                    part.run_args[key],
-                    f"a value ({rules.tool} would take the next word as the value of this "
-                    "option, not as an option or the program)",
-                )
-            )
-            continue
-        if key in rules.flags and not bare:
-            errors.append(
-                BadValue(
-                    f"{field}[{key!r}]",
-                    part.run_args[key],
-                    f"a bare flag, None or True ({rules.tool} would read the value as the program)",
-                )
-            )
-            continue
-        if owner is None:
-            continue
-        if owner == CWD:
-            errors.append(DuplicateOption(f"{field}[{key!r}]", part.run_args[key], CWD))
-            continue
-        if option in seen:
-            errors.append(
-                DuplicateOption(
-                    f"{field}[{key!r}]", part.run_args[key], f"{field}[{seen[option]!r}]"
-                )
-            )
-            continue
-        seen[option] = key
-        assert not isinstance(owner, str)
-        for name in owner:
-            if _is_set(getattr(part, name)):
-                errors.append(
-                    DuplicateOption(f"{field}[{key!r}]", part.run_args[key], f"run_settings.{name}")
-                )
-                break
     return errors
 
 
@@ -458,8 +428,8 @@ def _program(rs: RunSettings, default: str) -> str:
 
 # --------------------------------------------------------------------------- Open MPI
 
-_OPENMPI_RULES: Final = LauncherRules(
-    tool="Open MPI mpirun",
+_OPENMPI_RULES: Final = launcher_rules(
+    "Open MPI mpirun",
     unsupported=("gpus_per_task", "mem", "excluded_hosts", "alloc", "mpi", "het_group"),
     # Open MPI 4.1 mpirun(1): -c/-n/--n/-np, -N/--npernode, --map-by, --cpus-per-proc
     # (--cpus-per-rank), -H/--host, --timeout, -wdir/--wdir/-wd.
@@ -569,8 +539,8 @@ def openmpi_command(rs: RunSettings, ctx: LaunchContext) -> Command:
 
 # --------------------------------------------------------------------------- MPICH (Hydra)
 
-_MPICH_RULES: Final = LauncherRules(
-    tool="MPICH mpiexec (Hydra)",
+_MPICH_RULES: Final = launcher_rules(
+    "MPICH mpiexec (Hydra)",
     unsupported=("mem", "excluded_hosts", "alloc", "mpi", "het_group"),
     # mpiexec.hydra -help: -n/-np, -ppn, -hosts, -bind-to, -gpus-per-proc, -wdir.
     reserved={
@@ -585,6 +555,7 @@ _MPICH_RULES: Final = LauncherRules(
     # mpiexec.hydra -help lists -hosts as a global option and -ppn, -bind-to, -gpus-per-proc
     # among the "Hydra specific options (treated as global)"; MPIEXEC_TIMEOUT is per launch.
     shared=("time", "tasks_per_node", "hostlist", "cpus_per_task", "gpus_per_task"),
+    single_dash=True,
     # mpiexec.hydra -help: options shown with an argument (besides the reserved ones)
     valued=option_words(
         "genv genvlist f configfile env envlist launcher launcher-exec rmk topolib map-by "
@@ -677,8 +648,8 @@ def mpich_command(rs: RunSettings, ctx: LaunchContext) -> Command:
 
 # --------------------------------------------------------------------------- Cray PALS
 
-_PALS_RULES: Final = LauncherRules(
-    tool="Cray PALS mpiexec",
+_PALS_RULES: Final = launcher_rules(
+    "Cray PALS mpiexec",
     unsupported=("gpus_per_task", "mem", "time", "excluded_hosts", "alloc", "mpi", "het_group"),
     # PALS mpiexec --help: -n/--np, --ppn, --hosts (also --host/--hostlist), -d/--depth, --wdir.
     reserved={
