@@ -15,6 +15,7 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
+from smartsim._checked import once
 from smartsim._lazy import LazyPattern
 from smartsim.commands._options import (
     check_env,
@@ -144,6 +145,7 @@ def _is_job_id(text: str) -> bool:
     return (text.isdigit() and text.isascii()) or isinstance(JobId.parse(text), Success)
 
 
+@once
 def run_settings_problems(rs: RunSettings, field: str = "run_settings") -> list[ValidationError]:
     """Every generic problem of one run settings value (MPMD parts included)."""
     f = f"{field}."
@@ -226,19 +228,25 @@ def validate_run_settings(rs: RunSettings) -> Result[RunSettings, Invalid]:
     return Failure(Invalid(tuple(errors))) if errors else Success(rs)
 
 
-def allocation_problems(req: AllocationRequest, field: str = "allocation") -> list[ValidationError]:
-    f = f"{field}."
-    errors: list[ValidationError] = []
-    errors += check_positive(f + "nodes", req.nodes)
-    errors += check_positive(f + "gpus", req.gpus)
-    errors += check_options(f + "add_opts", req.add_opts)
+def _request_problems(
+    f: str, req: AllocationRequest | BatchSettings, options: str, texts: tuple[str, ...]
+) -> list[ValidationError]:
+    """The fields an allocation and a batch job share: counts, time, memory, the raw options
+    (field ``options``), the plain ``texts`` and the job name; ``f`` is the field prefix."""
+    errors = check_positive(f + "nodes", req.nodes) + check_positive(f + "gpus", req.gpus)
     errors += check_duration(f + "time", req.time)
     errors += check_memory(f + "mem", req.mem)
-    for name in ("partition", "account", "constraint"):
+    errors += check_options(f + options, getattr(req, options))
+    for name in texts:
         errors += check_nonempty_text(f + name, getattr(req, name))
     if req.job_name is not None:
         errors += check_name(f + "job_name", req.job_name)
     return errors
+
+
+@once
+def allocation_problems(req: AllocationRequest, field: str = "allocation") -> list[ValidationError]:
+    return _request_problems(f"{field}.", req, "add_opts", ("partition", "account", "constraint"))
 
 
 def validate_allocation(req: AllocationRequest) -> Result[AllocationRequest, Invalid]:
@@ -246,18 +254,10 @@ def validate_allocation(req: AllocationRequest) -> Result[AllocationRequest, Inv
     return Failure(Invalid(tuple(errors))) if errors else Success(req)
 
 
+@once
 def batch_problems(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
     f = f"{field}."
-    errors: list[ValidationError] = []
-    errors += check_positive(f + "nodes", bs.nodes)
-    errors += check_positive(f + "gpus", bs.gpus)
-    errors += check_duration(f + "time", bs.time)
-    errors += check_memory(f + "mem", bs.mem)
-    errors += check_options(f + "batch_args", bs.batch_args)
-    for name in ("account", "partition"):
-        errors += check_nonempty_text(f + name, getattr(bs, name))
-    if bs.job_name is not None:
-        errors += check_name(f + "job_name", bs.job_name)
+    errors = _request_problems(f, bs, "batch_args", ("account", "partition"))
     errors += check_array(f + "array", bs.array)
     errors += check_hosts(f + "hostlist", bs.hostlist)
     errors += check_hosts(f + "excluded_hosts", bs.excluded_hosts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import assert_never
 
 import pytest
@@ -9,7 +11,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from returns.result import Failure, Result, Success
 
-from smartsim import AllocationRequest, BatchSettings, Invalid, RunSettings
+from smartsim import AllocationRequest, BatchSettings, Experiment, Invalid, RunSettings
+from smartsim.commands._options import check_env
 from smartsim.commands.launch import check_run_command
 from smartsim.commands.slurm import (
     check_allocation,
@@ -22,12 +25,14 @@ from smartsim.commands.slurm import (
 )
 from smartsim.errors import (
     BadOptionName,
+    BadValue,
     ConflictingOptions,
     DuplicateOption,
     EmptyValue,
     ForbiddenCharacter,
     InconsistentTasks,
     NotPositive,
+    SmartSimError,
     ValidationError,
 )
 from smartsim.validate import (
@@ -223,3 +228,56 @@ def test_generic_validators_return_the_value_itself() -> None:
     assert validate_batch_settings(bs) == Success(bs)
     req = AllocationRequest(nodes=1)
     assert validate_allocation(req) == Success(req)
+
+
+# --------------------------------------------------------------------------- validation once
+
+
+@pytest.mark.parametrize("launcher", ["local", "slurm", "pbs", "lsf", "sge", "flux", "kubernetes", "dragon"])
+def test_a_start_validates_each_settings_value_once(
+    launcher: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_run_settings, create_model and start (here preview, start's planning without the
+    effects) each refuse bad input, yet one settings value is walked by the generic check once:
+    the checks remember the frozen values that passed (smartsim._checked.once)."""
+    walked: list[str] = []
+    real = check_env
+
+    def counting(field: str, env: Mapping[str, str]) -> list[ValidationError]:
+        walked.append(field)
+        return real(field, env)
+
+    monkeypatch.setattr("smartsim.validate.check_env", counting)
+    exp = Experiment("once", exp_path=str(tmp_path), launcher=launcher)
+    image = {"run_args": {"image": "debian:12"}} if launcher == "kubernetes" else {}
+    if launcher == "kubernetes":  # its image is a run_arg a direct launch has not (see note)
+        rs = RunSettings(exe="/bin/true", env={"A": "1"}, **image)
+    else:
+        rs = exp.create_run_settings("/bin/true", env={"A": "1"})
+    model = exp.create_model("m", rs)
+    exp.preview(model)
+    exp.preview(model)
+    assert len(walked) == 1 and walked[0].endswith("run_settings.env"), walked
+    # ... and a value that did not pass is checked (and refused) at every door
+    with pytest.raises(SmartSimError):
+        exp.create_model("bad", RunSettings(exe="/bin/true", env={"A B": "1"}, **image))
+    with pytest.raises(SmartSimError):
+        exp.create_model("bad2", RunSettings(exe="/bin/true", env={"A B": "1"}, **image))
+    assert len(walked) == 3
+
+
+def test_once_checks_a_value_it_has_not_seen_in_full() -> None:
+    """An equal value made apart is checked on its own (identity, not equality), and a value
+    that failed keeps failing."""
+    good = RunSettings(exe="a", env={"A": "1"})
+    assert run_settings_problems(good) == []
+    assert run_settings_problems(RunSettings(exe="a", env={"A": "1"})) == []
+    bad = RunSettings(exe="a", ntasks=0)
+    assert run_settings_problems(bad) and run_settings_problems(bad)
+    # settings compare by value and True == 1, but a bare flag is not a value: the record
+    # of the first must not pass the second
+    flag = RunSettings(exe="a", run_command="mpirun", run_args={"oversubscribe": True})
+    valued = RunSettings(exe="a", run_command="mpirun", run_args={"oversubscribe": 1})
+    assert flag == valued
+    assert check_run_command(flag) == []
+    assert [type(e) for e in check_run_command(valued)] == [BadValue]

@@ -14,6 +14,7 @@ from typing import Final, final
 
 import attrs
 
+from smartsim._checked import once
 from smartsim.commands._types import Command
 from smartsim.errors import UnknownLauncher, Unsupported, ValidationError
 from smartsim.values import RunSettings
@@ -166,6 +167,7 @@ def run_command_spec(run_command: str | None) -> RunCommandSpec | UnknownLaunche
     return spec
 
 
+@once
 def check_run_command(rs: RunSettings) -> list[ValidationError]:
     """What ``rs.run_command`` cannot express (every MPMD part must use the same launcher)."""
     spec = run_command_spec(rs.run_command)

@@ -42,6 +42,7 @@ from typing import Final, TypeAlias, final
 import attrs
 from returns.result import Failure, Result, Success
 
+from smartsim._checked import once
 from smartsim._frozen import FrozenMap, fieldwise
 from smartsim._lazy import LazyPattern
 from smartsim.commands._options import OPTION_NAME, check_nonempty_text, option_tokens
@@ -593,6 +594,7 @@ def _check_part(rs: RunSettings, f: str, shared: Mapping[str, str]) -> list[Vali
     return errors
 
 
+@once
 def check_srun(rs: RunSettings) -> list[ValidationError]:
     """What ``srun`` forbids or cannot express in ``rs`` and its MPMD parts (the generic rules
     are :func:`smartsim.validate.run_settings_problems`; :func:`validate_srun` runs both).

@@ -14,6 +14,7 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
+from smartsim._checked import derived
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.launch import (
     LaunchContext,
@@ -24,12 +25,12 @@ from smartsim.commands.launch import (
 from smartsim.commands.mpi import MPICH, MPIEXEC, OPENMPI
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.slurm import (
+    check_srun,
     sbatch_command,
     sbatch_script,
     srun_command,
     step_shape,
     validate_sbatch,
-    validate_srun,
 )
 from smartsim.commands.slurm_array import array_fallback, plan_array
 from smartsim.errors import (
@@ -41,7 +42,7 @@ from smartsim.errors import (
     ValidationError,
 )
 from smartsim.status import JobState, Status
-from smartsim.validate import check_name, check_params
+from smartsim.validate import check_name, check_params, run_settings_problems
 from smartsim.values import (
     BatchSettings,
     Ensemble,
@@ -76,6 +77,7 @@ def _prefixed(prefix: str, errors: Iterable[ValidationError]) -> list[Validation
     return [attrs.evolve(e, field=f"{prefix}.{e.field}") for e in errors]
 
 
+@derived
 def _as_srun(rs: RunSettings) -> RunSettings:
     """Models under the Slurm launcher run as ``srun`` steps; ``run_command=None`` means srun."""
     if rs.run_command is None:
@@ -96,10 +98,9 @@ def _run_settings_problems(model: Model) -> list[ValidationError]:
                 "allocation without batch settings)",
             )
         ]
-    checked = validate_srun(rs)
-    if isinstance(checked, Failure):
-        return _prefixed(model.name, checked.failure().errors)
-    return []
+    # validate_srun(rs), with the generic rules on the model's own settings (the srun form
+    # differs only in run_command="srun", which they accept): the value the shell checked
+    return _prefixed(model.name, run_settings_problems(model.run_settings) + check_srun(rs))
 
 
 def _model_problems(model: Model) -> list[ValidationError]:
