@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from returns.io import IOFailure, IOResult, IOSuccess
-from returns.result import Failure, Success
+from returns.result import Failure, Result, Success
 from returns.unsafe import unsafe_perform_io
 
 from smartsim import BatchSettings, Ensemble, JobId, Model, RunSettings, Status
@@ -725,13 +725,13 @@ def test_cluster_of_a_job_id_reaches_every_later_call(
     import smartsim.effects.slurm as effects
 
     seen: list[tuple[str, ...]] = []
-    real = effects._client
+    real = effects._client_done  # every Slurm client call of the launcher goes through it
 
-    def spy(argv: Sequence[str], **kw: object) -> IOResult[object, EffectError]:
+    def spy(argv: Sequence[str], **kw: object) -> Result[object, EffectError]:
         seen.append(tuple(argv))
         return real(argv, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(effects, "_client", spy)
+    monkeypatch.setattr(effects, "_client_done", spy)
     cluster = os.environ.get("SMARTSIM_SLURM_CLUSTER", "smartsim")
     launcher = SlurmLauncher(environ={})
     bs = BatchSettings(nodes=1, time="00:05:00", batch_args={"M": cluster})

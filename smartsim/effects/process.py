@@ -40,6 +40,15 @@ def run(
     A non-zero exit is *not* a failure here (see :func:`run_ok`): callers such as status
     parsers need the text either way.
     """
+    return IOResult.from_result(completed(command, timeout=timeout, base_env=base_env))
+
+
+def completed(
+    command: Command, *, timeout: float | None = 60.0, base_env: Mapping[str, str] | None = None
+) -> Result[Completed, EffectError]:
+    """:func:`run`, as the plain ``Result`` an effect reads to choose its next step (squeue,
+    then sacct for what squeue no longer lists). The effects modules use it inside; what they
+    return to the shell is an ``IOResult`` again, so only the shell unwraps one."""
     if _log.isEnabledFor(logging.DEBUG):
         _log.debug("run %s", shlex.join(command.argv))
     try:
@@ -57,15 +66,15 @@ def run(
         )
     except FileNotFoundError as exc:
         if command.cwd is not None and not os.path.isdir(command.cwd):
-            return IOFailure(OSFailure("chdir", f"{command.cwd}: {exc.strerror}"))
-        return IOFailure(ExecutableNotFound(command.argv[0], "not found on PATH"))
+            return Failure(OSFailure("chdir", f"{command.cwd}: {exc.strerror}"))
+        return Failure(ExecutableNotFound(command.argv[0], "not found on PATH"))
     except PermissionError:
-        return IOFailure(ExecutableNotFound(command.argv[0], "not executable"))
+        return Failure(ExecutableNotFound(command.argv[0], "not executable"))
     except subprocess.TimeoutExpired:
-        return IOFailure(Timeout(" ".join(command.argv[:2]), float(timeout or 0)))
+        return Failure(Timeout(" ".join(command.argv[:2]), float(timeout or 0)))
     except OSError as exc:
-        return IOFailure(OSFailure(f"exec {command.argv[0]}", str(exc)))
-    return IOSuccess(Completed(tuple(command.argv), proc.returncode, proc.stdout, proc.stderr))
+        return Failure(OSFailure(f"exec {command.argv[0]}", str(exc)))
+    return Success(Completed(tuple(command.argv), proc.returncode, proc.stdout, proc.stderr))
 
 
 def run_ok(
@@ -144,4 +153,4 @@ def spawn(
     return Success(Child(popen))
 
 
-__all__ = ["Child", "Completed", "environment", "run", "run_ok", "spawn"]
+__all__ = ["Child", "Completed", "completed", "environment", "run", "run_ok", "spawn"]

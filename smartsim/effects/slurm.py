@@ -45,7 +45,6 @@ from typing import IO, Final, final
 import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
-from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.plan import Launch, World
@@ -87,7 +86,7 @@ from smartsim.commands.slurm_plan import (
     srun_outcome,
 )
 from smartsim.effects.launcher import Handle
-from smartsim.effects.process import Completed, environment, run
+from smartsim.effects.process import Completed, completed, environment, run
 from smartsim.errors import (
     EffectError,
     ExecutableNotFound,
@@ -167,13 +166,24 @@ def _client(
 ) -> IOResult[Completed, EffectError]:
     """Run one Slurm client command; an unreachable controller is a transient
     :class:`SchedulerUnavailable`, whatever the exit status."""
+    return IOResult.from_result(_client_done(argv, timeout=timeout, cwd=cwd, env=env))
 
-    def check(done: Completed) -> IOResult[Completed, EffectError]:
+
+def _client_done(
+    argv: Sequence[str],
+    *,
+    timeout: float = CLIENT_TIMEOUT,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Result[Completed, EffectError]:
+    """:func:`_client` as the plain ``Result`` the launcher reads to choose its next call."""
+
+    def check(done: Completed) -> Result[Completed, EffectError]:
         if done.returncode != 0 and _unreachable(done.stderr + done.stdout):
-            return IOFailure(SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip()))
-        return IOSuccess(done)
+            return Failure(SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip()))
+        return Success(done)
 
-    return run(Command(argv=tuple(argv), cwd=cwd, env=env or {}), timeout=timeout).bind(check)
+    return completed(Command(argv=tuple(argv), cwd=cwd, env=env or {}), timeout=timeout).bind(check)
 
 
 def _failed(done: Completed) -> EffectError:
@@ -185,33 +195,36 @@ def _failed(done: Completed) -> EffectError:
 # =========================================================================== allocations
 
 
-def release(job_id: JobId | str) -> IOResult[None, EffectError]:
-    """Release an allocation (or cancel any job or step): ``scancel``, with ``-M`` from the
-    id's cluster. An id Slurm no longer knows is not an error (scancel(1) is silent for it).
-    """
+def _scancel(
+    job_id: JobId | str, *, verbose: bool = False
+) -> IOResult[tuple[JobId, Completed], EffectError]:
+    """``scancel`` of one job or step, with ``-M`` from the id's cluster: a failure unless it
+    acted or the job had already ended (scancel(1) is silent for an id it no longer knows)."""
     jid = _parse_id(job_id) if isinstance(job_id, str) else job_id
     if jid is None:
         return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
 
-    def check(done: Completed) -> IOResult[None, EffectError]:
+    def check(done: Completed) -> IOResult[tuple[JobId, Completed], EffectError]:
         if done.returncode != 0 and not _already_gone(done):
             return IOFailure(_failed(done))
-        return IOSuccess(None)
+        return IOSuccess((jid, done))
 
-    return _client(scancel_argv([jid])).bind(check)
+    return _client(scancel_argv([jid], verbose=verbose)).bind(check)
+
+
+def release(job_id: JobId | str) -> IOResult[None, EffectError]:
+    """Release an allocation (or cancel any job or step): ``scancel``. An id Slurm no longer
+    knows is not an error."""
+    return _scancel(job_id).map(lambda _: None)
 
 
 def release_allocation(job_id: JobId | str) -> IOResult[None, EffectError]:
     """Release an allocation by its id (``scancel -v``): one that has already ended is not an
     error, an id Slurm does not know is :class:`~smartsim.errors.UnknownJob` with Slurm's own
     words -- unless accounting remembers it (it ended longer ago than ``MinJobAge``)."""
-    jid = _parse_id(job_id) if isinstance(job_id, str) else job_id
-    if jid is None:
-        return IOFailure(UnparsableOutput("job id", str(job_id), "a Slurm job id such as '1234'"))
 
-    def check(done: Completed) -> IOResult[None, EffectError]:
-        if done.returncode != 0 and not _already_gone(done):
-            return IOFailure(_failed(done))
+    def check(cancelled: tuple[JobId, Completed]) -> IOResult[None, EffectError]:
+        jid, done = cancelled
         unknown = [line.strip() for line in done.stderr.splitlines() if _UNKNOWN in line]
         if not unknown:
             return IOSuccess(None)
@@ -219,7 +232,7 @@ def release_allocation(job_id: JobId | str) -> IOResult[None, EffectError]:
             lambda known: IOSuccess(None) if known else IOFailure(UnknownJob(str(jid), unknown[-1]))
         )
 
-    return _client(scancel_argv([jid], verbose=True)).bind(check)
+    return _scancel(job_id, verbose=True).bind(check)
 
 
 #: What Slurm says of a job id it does not know (scancel -v, squeue, scontrol).
@@ -544,9 +557,9 @@ class SlurmLauncher:
         after = world.after or self._after
         layouts = {}
         for job in allocations_used(entity, world, alloc=self.alloc):
-            got = self.layout(job)
-            if isinstance(got, IOSuccess):
-                layouts[job] = unsafe_perform_io(got.unwrap())
+            got = self._layout(job)
+            if isinstance(got, Success):
+                layouts[job] = got.unwrap()
         return plan_slurm(
             entity, world, alloc=self.alloc, after=after, layouts=layouts, max_parallel=self._cap
         )
@@ -579,11 +592,12 @@ class SlurmLauncher:
     ) -> IOResult[JobId, EffectError | Invalid]:
         """Obtain an allocation this launcher owns: :meth:`release_owned` (and Ctrl-C in
         ``Experiment``) releases it."""
-        result = allocate(req, timeout=timeout)
-        if isinstance(result, IOSuccess):
-            with self._lock:
-                self._owned.append(unsafe_perform_io(result.unwrap()))
-        return result
+        return allocate(req, timeout=timeout).map(self._own)
+
+    def _own(self, jid: JobId) -> JobId:
+        with self._lock:
+            self._owned.append(jid)
+        return jid
 
     def release_owned(self) -> IOResult[None, EffectError]:
         """Release every allocation obtained through :meth:`allocate`."""
@@ -714,23 +728,23 @@ class SlurmLauncher:
 
     def layout(self, job: str) -> IOResult[JobLayout, EffectError]:
         """The layout of allocation ``job``, read once (``scontrol show job -d``)."""
+        return IOResult.from_result(self._layout(job))
+
+    def _layout(self, job: str) -> Result[JobLayout, EffectError]:
         known = self._layouts.get(job)
         if known is not None:
-            return IOSuccess(known)
-        got = self._call(("scontrol", "show", "job", "-d", job))
+            return Success(known)
 
-        def read(done: Completed) -> IOResult[JobLayout, EffectError]:
+        def read(done: Completed) -> Result[JobLayout, EffectError]:
             if done.returncode != 0:
-                return IOFailure(_failed(done))
+                return Failure(_failed(done))
             parsed = parse_job_layout(done.stdout)
             if isinstance(parsed, Failure):
-                return IOFailure(
-                    UnparsableOutput("scontrol show job", done.stdout, parsed.failure())
-                )
-            self._layouts[job] = parsed.unwrap()
-            return IOSuccess(parsed.unwrap())
+                return Failure(UnparsableOutput("scontrol show job", done.stdout, parsed.failure()))
+            self._layouts[job] = layout = parsed.unwrap()
+            return Success(layout)
 
-        return got.bind(read)
+        return self._call(("scontrol", "show", "job", "-d", job)).bind(read)
 
     def _spawn_mpi(self, launch: Launch, command: Command) -> IOResult[Handle, EffectError]:
         """Start an MPI launcher as a local process that sees allocation ``SLURM_JOB_ID`` as
@@ -738,10 +752,10 @@ class SlurmLauncher:
         job = command.env["SLURM_JOB_ID"]
         planned = dict(command.env.items())
         if "SLURM_JOB_NODELIST" not in planned:  # the layout could not be read when planned
-            got = self.layout(job)
-            if isinstance(got, IOFailure):
-                return IOFailure(unsafe_perform_io(got.failure()))
-            planned.update(allocation_env(job, unsafe_perform_io(got.unwrap())))
+            got = self._layout(job)
+            if isinstance(got, Failure):
+                return IOFailure(got.failure())
+            planned.update(allocation_env(job, got.unwrap()))
         env = environment(planned)
         try:
             with open(launch.stdout, "ab") as out, open(launch.stderr, "ab") as err:
@@ -846,14 +860,17 @@ class SlurmLauncher:
 
     def _call(
         self, argv: Sequence[str], env: Mapping[str, str] | None = None
-    ) -> IOResult[Completed, EffectError]:
+    ) -> Result[Completed, EffectError]:
         self.calls += 1
-        return _client(argv, timeout=self.timeout, env=env)
+        return _client_done(argv, timeout=self.timeout, env=env)
 
     def poll(self, handles: Sequence[Handle]) -> IOResult[Mapping[Handle, JobState], EffectError]:
         """States of every handle, with at most three Slurm calls per cluster (``squeue -s``,
         ``squeue``, ``sacct``), none for handles already final -- and one ``squeue`` more, for
         all of them, while srun clients wait for jobs of their own (Slurm's pending reason)."""
+        return IOResult.from_result(self._poll(handles))
+
+    def _poll(self, handles: Sequence[Handle]) -> Result[Mapping[Handle, JobState], EffectError]:
         states: dict[Handle, JobState] = {}
         by_cluster: dict[str | None, list[Handle]] = {}
         for handle in handles:
@@ -870,13 +887,13 @@ class SlurmLauncher:
             by_cluster.setdefault(_cluster(handle), []).append(handle)
         for cluster, group in by_cluster.items():
             result = self._poll_cluster(cluster, group)
-            if isinstance(result, IOFailure):
+            if isinstance(result, Failure):
                 return result
-            states.update(unsafe_perform_io(result.unwrap()))
+            states.update(result.unwrap())
         states = self._own_job_reasons(states)
         out = {h: self._named(h, states[h]) for h in handles}
         self._notify(out)
-        return IOSuccess(out)
+        return Success(out)
 
     def _named(self, handle: Handle, state: JobState) -> JobState:
         """``state`` with the id Slurm knows the run by: the step (``296.0``) once it is known,
@@ -929,7 +946,7 @@ class SlurmLauncher:
 
     def _poll_cluster(
         self, cluster: str | None, handles: Sequence[Handle]
-    ) -> IOResult[dict[Handle, JobState], EffectError]:
+    ) -> Result[dict[Handle, JobState], EffectError]:
         steps = [h for h in handles if _kind(h) != "batch"]
         batches = [h for h in handles if _kind(h) == "batch"]
         with_members = [h for h in batches if h.get(_STEPS)]
@@ -937,14 +954,14 @@ class SlurmLauncher:
         listed: tuple[tuple[JobId, str], ...] = ()
         if steps or with_members:
             got = self._call(squeue_steps_argv(cluster))
-            if isinstance(got, IOFailure):
-                return got.map(lambda _: {})
-            done = unsafe_perform_io(got.unwrap())
+            if isinstance(got, Failure):
+                return Failure(got.failure())
+            done = got.unwrap()
             if done.returncode != 0:
-                return IOFailure(_failed(done))
+                return Failure(_failed(done))
             parsed = parse_squeue_steps(done.stdout)
             if isinstance(parsed, Failure):
-                return IOFailure(UnparsableOutput("squeue", done.stdout, parsed.failure()))
+                return Failure(UnparsableOutput("squeue", done.stdout, parsed.failure()))
             listed = parsed.unwrap()
             self._resolve_from_squeue(steps, listed)
             self._see_members(with_members, listed)
@@ -960,16 +977,16 @@ class SlurmLauncher:
                 else squeue_argv(ids, clusters=cluster)
             )
             got = self._call(argv)
-            if isinstance(got, IOFailure):
-                return got.map(lambda _: {})
-            done = unsafe_perform_io(got.unwrap())
+            if isinstance(got, Failure):
+                return Failure(got.failure())
+            done = got.unwrap()
             if done.returncode != 0 and "Invalid job id" not in done.stderr:
                 # squeue(1) -j with only ids it forgot fails with "Invalid job id specified"
-                return IOFailure(_failed(done))
+                return Failure(_failed(done))
             read = parse_array_squeue if arrays else parse_squeue
             parsed_q = read(done.stdout if done.returncode == 0 else "")
             if isinstance(parsed_q, Failure):
-                return IOFailure(UnparsableOutput("squeue", done.stdout, parsed_q.failure()))
+                return Failure(UnparsableOutput("squeue", done.stdout, parsed_q.failure()))
             queued = parsed_q.unwrap()
         # 3. sacct: what squeue can no longer tell
         running_ids = {jid for jid, _ in listed}
@@ -996,12 +1013,12 @@ class SlurmLauncher:
             job_ids = self._sacct_ids(need_sacct)
             if job_ids:
                 got = self._call(sacct_argv(job_ids, clusters=cluster), SACCT_ENV)
-                if isinstance(got, IOFailure):
-                    return got.map(lambda _: {})
-                done = unsafe_perform_io(got.unwrap())
+                if isinstance(got, Failure):
+                    return Failure(got.failure())
+                done = got.unwrap()
                 accounted = self._read_sacct(done)
                 if accounted is None:
-                    return IOFailure(_failed(done))
+                    return Failure(_failed(done))
         # squeue's job-level rows by job number, once per poll (each handle looking through all
         # of them would make a poll O(K^2): minutes at K = 10^4)
         live_by_job: dict[int, list[JobState]] = {}
@@ -1030,7 +1047,7 @@ class SlurmLauncher:
         for h, state in out.items():
             if state.status.is_final:
                 self._track(h).final = state
-        return IOSuccess(out)
+        return Success(out)
 
     def _sacct_ids(self, handles: Sequence[Handle]) -> list[JobId]:
         ids: list[JobId] = []
@@ -1338,15 +1355,15 @@ class SlurmLauncher:
         interval = 0.05
         last: Mapping[Handle, JobState] | None = None
         while True:
-            result = self.poll(handles)
+            result = self._poll(handles)
             remaining = deadline - time.monotonic()
-            if isinstance(result, IOFailure):
-                if not unsafe_perform_io(result.failure()).transient or remaining <= 0:
-                    return result
+            if isinstance(result, Failure):
+                if not result.failure().transient or remaining <= 0:
+                    return IOResult.from_result(result)
             else:
-                states = unsafe_perform_io(result.unwrap())
+                states = result.unwrap()
                 if all(s.status.is_final for s in states.values()) or remaining <= 0:
-                    return result
+                    return IOResult.from_result(result)
                 stuck = _never_starting(states)
                 if stuck:  # a wait that could never end
                     return IOFailure(NeverStarts(stuck))
@@ -1367,9 +1384,9 @@ class SlurmLauncher:
         if not waiting:
             return out
         got = self._call(squeue_argv(list(waiting.values())))
-        if isinstance(got, IOFailure):
+        if isinstance(got, Failure):
             return out
-        rows = parse_squeue(unsafe_perform_io(got.unwrap()).stdout).value_or({})
+        rows = parse_squeue(got.unwrap().stdout).value_or({})
         for h, own in waiting.items():
             row = rows.get(str(own.job))
             if row is not None and row.status is Status.PENDING:
@@ -1423,9 +1440,9 @@ class SlurmLauncher:
             by_cluster.setdefault(target.cluster, []).append(target)
         for cluster, ids in by_cluster.items():
             got = self._call(scancel_argv(ids, clusters=cluster))
-            if isinstance(got, IOFailure):
-                return got.map(lambda _: None)
-            done = unsafe_perform_io(got.unwrap())
+            if isinstance(got, Failure):
+                return IOFailure(got.failure())
+            done = got.unwrap()
             if done.returncode != 0 and not _already_gone(done):
                 return IOFailure(_failed(done))
         return IOSuccess(None)
