@@ -71,24 +71,24 @@ def check_positive(field: str, value: int | None) -> list[ValidationError]:
     return []
 
 
-def check_duration(field: str, value: Duration | str | None) -> list[ValidationError]:
-    if value is None:
-        return []
+def _check_amount(
+    field: str, value: str | None, amount: int | None, unreadable: type[ValidationError]
+) -> list[ValidationError]:
+    """A time or memory field: text the converter could not read is ``unreadable``; a read
+    ``amount`` must be positive."""
     if isinstance(value, str):
-        return [BadDuration(field, value)]
-    if value.seconds <= 0:
-        return [NotPositive(field, value.seconds)]
-    return []
+        return [unreadable(field, value)]
+    return check_positive(field, amount)
+
+
+def check_duration(field: str, value: Duration | str | None) -> list[ValidationError]:
+    seconds = value.seconds if isinstance(value, Duration) else None
+    return _check_amount(field, value if isinstance(value, str) else None, seconds, BadDuration)
 
 
 def check_memory(field: str, value: Memory | str | None) -> list[ValidationError]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [BadMemory(field, value)]
-    if value.megabytes <= 0:
-        return [NotPositive(field, value.megabytes)]
-    return []
+    megabytes = value.megabytes if isinstance(value, Memory) else None
+    return _check_amount(field, value if isinstance(value, str) else None, megabytes, BadMemory)
 
 
 def split_hosts(hosts: Sequence[str]) -> list[str]:

@@ -157,16 +157,9 @@ def enclosing_allocation(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def _client(
-    argv: Sequence[str],
-    *,
-    timeout: float = CLIENT_TIMEOUT,
-    cwd: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> IOResult[Completed, EffectError]:
-    """Run one Slurm client command; an unreachable controller is a transient
-    :class:`SchedulerUnavailable`, whatever the exit status."""
-    return IOResult.from_result(_client_done(argv, timeout=timeout, cwd=cwd, env=env))
+def _client(argv: Sequence[str]) -> IOResult[Completed, EffectError]:
+    """:func:`_client_done` with the default timeout, as the effect it is."""
+    return IOResult.from_result(_client_done(argv))
 
 
 def _client_done(
@@ -176,7 +169,9 @@ def _client_done(
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Result[Completed, EffectError]:
-    """:func:`_client` as the plain ``Result`` the launcher reads to choose its next call."""
+    """Run one Slurm client command; an unreachable controller is a transient
+    :class:`SchedulerUnavailable`, whatever the exit status (a plain ``Result``: the launcher
+    reads it to choose its next call)."""
 
     def check(done: Completed) -> Result[Completed, EffectError]:
         if done.returncode != 0 and _unreachable(done.stderr + done.stdout):
