@@ -257,48 +257,54 @@ _LETTERS: Final = {
     "N": "nodes", "q": "queue", "t": "time-limit", "v": "verbose", "o": "setopt",
     "S": "setattr", "u": "unbuffered", "l": "label-io",
 }  # fmt: skip
-_SET_BY_SMARTSIM: Final = "flux (set by smartsim)"
 
-#: flux-run(1) and flux-submit(1)'s raw options: what the planner sets itself (output, working
-#: directory, name, environment) and what a typed field renders.
-FLUX_RUN_OPTIONS: Final = OptionRules(
-    tool="flux run",
-    aliases={**_LETTERS, "n": "ntasks", "c": "cores-per-task", "g": "gpus-per-task",
-             "x": "exclusive"},
-    flags=_FLAGS,
-    valued=_VALUED,
-    refused=dict.fromkeys(
-        ("output", "error", "cwd", "job-name", "env", "env-remove", "env-file", "add-file",
-         "dry-run"),
-        _SET_BY_SMARTSIM,
-    ),
-    typed={
-        "nodes": ("nodes",),
+
+def _submission_options(
+    tool: str,
+    letters: Mapping[str, str],
+    refused: Iterable[str],
+    typed: Mapping[str, tuple[str, ...]],
+) -> OptionRules:
+    """The rules of one flux submission command: the one-letter spellings, flags and valued
+    options they all share plus the command's own ``letters``; the options the planner sets
+    itself (``refused``); the typed fields that render options (``nodes`` and ``time`` for
+    every command, plus ``typed``)."""
+    return OptionRules(
+        tool=tool,
+        aliases={**_LETTERS, **letters},
+        flags=_FLAGS,
+        valued=_VALUED,
+        refused=dict.fromkeys(refused, f"{tool} (set by smartsim)"),
+        typed={"nodes": ("nodes",), "time-limit": ("time",), **typed},
+    )
+
+
+#: flux-run(1) and flux-submit(1)'s raw options: the planner sets the output, working
+#: directory, name and environment itself.
+FLUX_RUN_OPTIONS: Final = _submission_options(
+    "flux run",
+    {"n": "ntasks", "c": "cores-per-task", "g": "gpus-per-task", "x": "exclusive"},
+    ("output", "error", "cwd", "job-name", "env", "env-remove", "env-file", "add-file", "dry-run"),
+    {
         "ntasks": ("ntasks",),
         "cores-per-task": ("cpus_per_task",),
         "gpus-per-task": ("gpus_per_task",),
         "tasks-per-node": ("tasks_per_node",),
-        "time-limit": ("time",),
         "requires": ("hostlist",),
     },
-)  # fmt: skip
-#: flux-batch(1)'s raw options (``-n`` is ``--nslots`` there): what the planner sets itself and
-#: what a typed field renders (``--requires`` the host list, else the excluded hosts).
-FLUX_BATCH_OPTIONS: Final = OptionRules(
-    tool="flux batch",
-    aliases={**_LETTERS, "n": "nslots", "c": "cores-per-slot", "g": "gpus-per-slot",
-             "B": "broker-opts"},
-    flags=_FLAGS,
-    valued=_VALUED,
-    refused=dict.fromkeys(("output", "error", "wrap", "dry-run"), "flux batch (set by smartsim)"),
-    typed={
-        "nodes": ("nodes",),
-        "time-limit": ("time",),
+)
+#: flux-batch(1)'s raw options (``-n`` is ``--nslots`` there); ``--requires`` renders the host
+#: list, else the excluded hosts.
+FLUX_BATCH_OPTIONS: Final = _submission_options(
+    "flux batch",
+    {"n": "nslots", "c": "cores-per-slot", "g": "gpus-per-slot", "B": "broker-opts"},
+    ("output", "error", "wrap", "dry-run"),
+    {
         "queue": ("partition",),
         "job-name": ("job_name",),
         "requires": ("hostlist", "excluded_hosts"),
     },
-)  # fmt: skip
+)
 
 
 def raw_option_tokens(key: str, value: OptionValue) -> tuple[str, ...]:
