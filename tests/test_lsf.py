@@ -307,12 +307,12 @@ def test_job_array_round_trips(name: str, array: ArraySpec) -> None:
         (
             BatchSettings(batch_args={"W": "10"}, time=60),
             DuplicateOption,
-            "batch_settings.batch_args",
+            "batch_settings.batch_args['W']",
         ),
         (
             BatchSettings(batch_args={"nnodes": 2}, nodes=2),
             DuplicateOption,
-            "batch_settings.batch_args",
+            "batch_settings.batch_args['nnodes']",
         ),
         (BatchSettings(account="a\\b"), ForbiddenCharacter, "batch_settings.account"),
     ],

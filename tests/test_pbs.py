@@ -378,7 +378,7 @@ def test_select_statement() -> None:
         (
             BatchSettings(batch_args={"q": "a"}, partition="b"),
             DuplicateOption,
-            "batch_settings.batch_args",
+            "batch_settings.batch_args['q']",
         ),
         (
             BatchSettings(batch_args={"l": "walltime=1:00:00"}, time=60),

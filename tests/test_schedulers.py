@@ -27,6 +27,7 @@ from returns.io import IOResult
 from returns.unsafe import unsafe_perform_io
 
 from smartsim.commands import flux, kubernetes, lsf, pbs, sge
+from smartsim.commands._options import OptionRules, option_problems
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
     Completed,
@@ -39,7 +40,13 @@ from smartsim.commands.scheduler import (
 from smartsim.commands.slurm import parse_sbatch_parsable
 from smartsim.effects.launcher import Launcher
 from smartsim.effects.scheduler import SchedulerLauncher
-from smartsim.errors import EffectError, ExecutableNotFound, SchedulerUnavailable
+from smartsim.errors import (
+    BadValue,
+    DuplicateOption,
+    EffectError,
+    ExecutableNotFound,
+    SchedulerUnavailable,
+)
 from smartsim.experiment import LAUNCHERS, Experiment
 from smartsim.status import JobState, Status
 from smartsim.values import BatchSettings, Model, RunSettings
@@ -463,3 +470,59 @@ def test_slurm_submit_reader_round_trip(job: int, cluster: str | None) -> None:
     parsed = parse_sbatch_parsable(f"Welcome\n{text}\n").unwrap()
     assert (parsed.job, parsed.cluster) == (job, cluster)
     assert not parse_sbatch_parsable("Welcome\n").value_or(None)
+
+
+# --------------------------------------------------------------------------- raw option tables
+
+#: (check, settings whose raw option repeats a typed field, the raw key, the typed field)
+_DUPLICATES = [
+    (pbs.check_qsub, BatchSettings(partition="b", batch_args={"q": "a"}), "q", "partition"),
+    (lsf.check_bsub, BatchSettings(time=60, batch_args={"W": "10"}), "W", "time"),
+    (sge.check_qsub, BatchSettings(account="b", batch_args={"A": "a"}), "A", "account"),
+    (flux.check_flux_batch, BatchSettings(nodes=1, batch_args={"N": 2}), "N", "nodes"),
+    (flux.check_flux_batch, BatchSettings(excluded_hosts=("n1",), batch_args={"requires": "x"}),
+     "requires", "excluded_hosts"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("check", "bs", "key", "typed"), _DUPLICATES)
+def test_raw_option_that_repeats_a_typed_field_names_both(
+    check: Callable[[BatchSettings], list[object]], bs: BatchSettings, key: str, typed: str
+) -> None:
+    """Every scheduler's table (an ``OptionRules``) refuses a raw option a typed field already
+    renders, naming the raw key, its value and the typed field."""
+    (error,) = check(bs)
+    assert isinstance(error, DuplicateOption)
+    assert (error.field, error.value) == (f"batch_settings.batch_args[{key!r}]", bs.batch_args[key])
+    assert error.other == f"batch_settings.{typed}"
+
+
+@pytest.mark.parametrize(
+    ("rules", "flag", "valued"),
+    [(pbs.QSUB_OPTIONS, "V", "l"), (lsf.BSUB_OPTIONS, "x", "R"), (sge.QSUB_OPTIONS, "V", "l"),
+     (flux.FLUX_BATCH_OPTIONS, "quiet", "setopt"), (flux.FLUX_RUN_OPTIONS, "verbose", "setopt")],
+)  # fmt: skip
+def test_option_kinds_are_typed_errors(rules: OptionRules, flag: str, valued: str) -> None:
+    """A value for an option that takes none, and a bare flag for one that needs a value, are
+    ``BadValue`` naming the option as the tool spells it."""
+    bad = {flag: "x", valued: None}
+    errors = option_problems(rules, "ba", bad, {})
+    assert [(type(e), e.field) for e in errors] == [
+        (BadValue, f"ba[{flag!r}]"),
+        (BadValue, f"ba[{valued!r}]"),
+    ]
+    assert rules.spelled(flag) in errors[0].message
+    assert rules.spelled(valued) in errors[1].message
+
+
+def test_flux_refuses_two_spellings_of_one_option() -> None:
+    """``-n`` and ``--ntasks`` are one flux-run(1) option: given both, Flux's argparse keeps
+    the last one silently; smartsim refuses the pair (a fix: both used to be passed on)."""
+    rs = RunSettings(exe="a", run_args={"n": 2, "ntasks": 3})
+    (error,) = flux.check_flux_run(rs)
+    assert isinstance(error, DuplicateOption)
+    assert error.field == "run_settings.run_args['ntasks']"
+    assert error.other == "run_settings.run_args['n']"
+    # flux batch reads -n as --nslots
+    bs = BatchSettings(batch_args={"n": 2, "nslots": 3})
+    assert [type(e) for e in flux.check_flux_batch(bs)] == [DuplicateOption]

@@ -17,7 +17,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
-from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._options import ENV_NAME, OptionRules, check_text, option_problems, typed_set
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Submission
 from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
@@ -34,7 +34,6 @@ from smartsim.errors import (
     BadName,
     BadValue,
     ConflictingOptions,
-    DuplicateOption,
     EmptyValue,
     ForbiddenCharacter,
     Invalid,
@@ -516,32 +515,6 @@ def raw_options(options: Mapping[str, OptionValue]) -> tuple[Option, ...]:
     return tuple(out)
 
 
-def option_kind_errors(
-    field: str,
-    options: Mapping[str, OptionValue],
-    *,
-    flags: frozenset[str],
-    valued: frozenset[str],
-    tool: str,
-) -> list[ValidationError]:
-    """A value given to an option that takes none (``flags``), or a bare flag (``None`` or
-    ``True``; ``1`` is a value) given to one that needs a value (``valued``): the directive
-    line would not read as meant."""
-    errors: list[ValidationError] = []
-    for key, value in options.items():
-        if value is False:
-            continue
-        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
-        if key in flags and not bare:
-            expected = f"a bare flag, None or True (-{key} of {tool} takes no value)"
-            errors.append(BadValue(f"{field}[{key!r}]", value, expected))
-        elif key in valued and bare:
-            errors.append(
-                BadValue(f"{field}[{key!r}]", value, f"a value (-{key} of {tool} needs one)")
-            )
-    return errors
-
-
 def refused(f: str, settings: object, **why: str) -> list[ValidationError]:
     """An ``Unsupported`` for each field of ``settings`` named in ``why`` that is set (not
     ``None``, not empty), in that order, saying why the scheduler cannot express it.
@@ -570,65 +543,24 @@ def host_items(f: str, hosts: Sequence[str], how: str) -> list[ValidationError]:
     ]
 
 
-#: An option name of bsub(1) and Grid Engine's qsub(1).
-OPTION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-#: A scheduler's own check of one raw option (its key, value and field), for what the shared
-#: rules do not know (a ``-l`` list that repeats a typed field, a value too long for a line).
-RawCheck = Callable[[str, OptionValue, str], list[ValidationError]]
+#: An option name of bsub(1) and Grid Engine's qsub(1): a letter, then letters, digits and
+#: underscores.
+SINGLE_DASH_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
-@final
-@attrs.frozen(kw_only=True, slots=False)
-class RawRules:
-    """What a single-dash scheduler (qsub, bsub) accepts as ``batch_args``: which keys are
-    option names (``key``, and how to say so), which take no value or need one, which a
-    script cannot carry (and why), and which set what a typed field sets."""
+def batch_args_problems(rules: OptionRules, bs: BatchSettings, f: str) -> list[ValidationError]:
+    """What ``rules.tool`` cannot take among ``bs.batch_args`` (``f``: the settings' field and
+    a dot), given the typed fields of ``bs`` that render the same options
+    (:func:`~smartsim.commands._options.option_problems`).
 
-    tool: str
-    key_expected: str
-    flags: frozenset[str]
-    valued: frozenset[str]
-    not_in_script: Mapping[str, str]
-    typed: Mapping[str, tuple[str, ...]]
-    #: What an option name is (bsub(1) and Grid Engine qsub(1): a letter, then letters,
-    #: digits and underscores).
-    key: re.Pattern[str] = OPTION_NAME
-
-
-def raw_option_problems(
-    rules: RawRules, bs: BatchSettings, f: str, more: RawCheck | None = None,
-    each: RawCheck | None = None,
-) -> list[ValidationError]:  # fmt: skip
-    """What ``rules``' scheduler cannot express among ``bs.batch_args`` (``f``: the settings'
-    field and a dot): a value for a flag or a bare flag for a valued option, a key that is not
-    an option, an option a script cannot carry, one that repeats a typed field; then the
-    scheduler's ``more`` (when none of those applied) and ``each`` (for every option).
-
-    >>> rules = RawRules(tool="qsub", key=re.compile("[a-zA-Z]"), key_expected="a letter",
-    ...                  flags=frozenset(), valued=frozenset(), not_in_script={"o": "smartsim"},
-    ...                  typed={"N": ("job_name",)})
-    >>> bad = BatchSettings(job_name="a", batch_args={"o": "x", "N": "b", "9": "c"})
-    >>> [type(e).__name__ for e in raw_option_problems(rules, bad, "bs.")]
-    ['Unsupported', 'DuplicateOption', 'BadValue']
+    >>> rules = OptionRules(tool="qsub", single_dash=True, refused={"o": "smartsim"},
+    ...                     typed={"N": ("job_name",)})
+    >>> bad = BatchSettings(job_name="a", batch_args={"o": "x", "N": "b"})
+    >>> [str(e) for e in batch_args_problems(rules, bad, "bs.")]
+    ["smartsim cannot express bs.batch_args['o']='x'", \
+"bs.batch_args['N'] sets the same option as bs.job_name (value 'b')"]
     """
-    field = f + "batch_args"
-    errors = option_kind_errors(
-        field, bs.batch_args, flags=rules.flags, valued=rules.valued, tool=rules.tool
-    )
-    for key, value in bs.batch_args.items():
-        where = f"{field}[{key!r}]"
-        typed = [t for t in rules.typed.get(key, ()) if getattr(bs, t) not in (None, ())]
-        if not rules.key.fullmatch(key):
-            errors.append(BadValue(field, key, rules.key_expected))
-        elif key in rules.not_in_script:
-            errors.append(Unsupported(where, value, rules.not_in_script[key]))
-        elif typed:
-            errors.append(DuplicateOption(field, key, f + typed[0]))
-        elif more is not None:
-            errors += more(key, value, where)
-        if each is not None:
-            errors += each(key, value, where)
-    return errors
+    return option_problems(rules, f + "batch_args", bs.batch_args, typed_set(rules, bs, f))
 
 
 def option_words(option: Option) -> tuple[str, ...]:

@@ -31,11 +31,17 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import check_options, check_text
+from smartsim.commands._options import (
+    OptionRules,
+    check_options,
+    check_text,
+    option_problems,
+    typed_set,
+)
 from smartsim.commands._texts import script_text_problems
 from smartsim.commands._types import Command, Completed, Handle, Submission, simple_command
 from smartsim.commands.array import ArraySyntax, array_extra, array_files, array_members
-from smartsim.commands.batch import refused
+from smartsim.commands.batch import batch_args_problems, refused
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
 from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.scheduler import Scheduler, StatusQuery
@@ -44,7 +50,6 @@ from smartsim.errors import (
     BadName,
     BadValue,
     ConflictingOptions,
-    DuplicateOption,
     EmptyValue,
     ForbiddenCharacter,
     Invalid,
@@ -232,79 +237,74 @@ def env_rule_value(value: str) -> str:
 #: flux-run(1) "Per-task options" and "Per-resource options": mutually exclusive sets.
 PER_TASK: Final = frozenset({"n", "ntasks", "c", "cores-per-task", "g", "gpus-per-task"})
 PER_RESOURCE: Final = frozenset({"cores", "tasks-per-node", "gpus-per-node", "tasks-per-core"})
-#: raw option names that the typed fields already render (one spelling each).
-_TYPED_RUN: Final = {
-    "N": "nodes",
-    "nodes": "nodes",
-    "n": "ntasks",
-    "ntasks": "ntasks",
-    "c": "cpus_per_task",
-    "cores-per-task": "cpus_per_task",
-    "g": "gpus_per_task",
-    "gpus-per-task": "gpus_per_task",
-    "tasks-per-node": "tasks_per_node",
-    "t": "time",
-    "time-limit": "time",
-    "requires": "hostlist",
-}
-#: raw options the planner itself sets (output, working directory, name, environment).
-_RESERVED_RUN: Final = frozenset(
-    {"output", "error", "cwd", "job-name", "env", "env-remove", "env-file", "add-file", "dry-run"}
-)
 #: Options of flux-run(1), flux-submit(1), flux-batch(1) and flux-alloc(1) that take no value
 #: (given one, Flux's argparse refuses it) ...
-FLAG_OPTIONS: Final = frozenset(
-    {"v", "verbose", "dry-run", "debug", "u", "unbuffered", "l", "label-io", "quiet", "x",
-     "exclusive", "wait", "watch", "progress", "jps", "wrap", "bg"}
+_FLAGS: Final = frozenset(
+    {"verbose", "dry-run", "debug", "unbuffered", "label-io", "quiet", "exclusive", "wait",
+     "watch", "progress", "jps", "wrap", "bg"}
 )  # fmt: skip
 #: ... and those that need one (a bare flag would take the program as its value).
-VALUED_OPTIONS: Final = frozenset(
-    {"N", "nodes", "q", "queue", "t", "time-limit", "job-name", "flags", "cwd", "urgency", "o",
-     "setopt", "S", "setattr", "add-file", "begin-time", "signal", "env", "env-remove",
-     "env-file", "rlimit", "requires", "dependency", "input", "output", "error", "n", "ntasks",
-     "c", "cores-per-task", "g", "gpus-per-task", "cores", "tasks-per-node", "gpus-per-node",
-     "tasks-per-core", "taskmap", "cc", "bcc", "log", "log-stderr", "wait-event", "nslots",
-     "cores-per-slot", "gpus-per-slot", "conf", "B", "broker-opts"}
+_VALUED: Final = frozenset(
+    {"nodes", "queue", "time-limit", "job-name", "flags", "cwd", "urgency", "setopt", "setattr",
+     "add-file", "begin-time", "signal", "env", "env-remove", "env-file", "rlimit", "requires",
+     "dependency", "input", "output", "error", "ntasks", "cores-per-task", "gpus-per-task",
+     "cores", "tasks-per-node", "gpus-per-node", "tasks-per-core", "taskmap", "cc", "bcc", "log",
+     "log-stderr", "wait-event", "nslots", "cores-per-slot", "gpus-per-slot", "conf",
+     "broker-opts"}
 )  # fmt: skip
+#: The one-letter spellings every submission command shares.
+_LETTERS: Final = {
+    "N": "nodes", "q": "queue", "t": "time-limit", "v": "verbose", "o": "setopt",
+    "S": "setattr", "u": "unbuffered", "l": "label-io",
+}  # fmt: skip
 
 
-def option_kind_errors(field: str, options: Mapping[str, OptionValue]) -> list[ValidationError]:
-    """A value given to an option that takes none, or a bare flag to one that needs a value
-    (only ``None``/``True`` are flags: ``1`` is a value)."""
-    errors: list[ValidationError] = []
-    for key, value in options.items():
-        if value is False:
-            continue
-        bare = value is None or value is True  # identity: 1 == True, but 1 is a value
-        if key in FLAG_OPTIONS and not bare:
-            errors.append(
-                BadValue(
-                    f"{field}[{key!r}]", value, "a bare flag, None or True (flux takes no value)"
-                )
-            )
-        elif key in VALUED_OPTIONS and bare:
-            errors.append(
-                BadValue(
-                    f"{field}[{key!r}]",
-                    value,
-                    "a value (flux would take the next word, the program, as its value)",
-                )
-            )
-    return errors
+def _submission_options(
+    tool: str,
+    letters: Mapping[str, str],
+    refused: Iterable[str],
+    typed: Mapping[str, tuple[str, ...]],
+) -> OptionRules:
+    """The rules of one flux submission command: the one-letter spellings, flags and valued
+    options they all share plus the command's own ``letters``; the options the planner sets
+    itself (``refused``); the typed fields that render options (``nodes`` and ``time`` for
+    every command, plus ``typed``)."""
+    return OptionRules(
+        tool=tool,
+        aliases={**_LETTERS, **letters},
+        flags=_FLAGS,
+        valued=_VALUED,
+        refused=dict.fromkeys(refused, f"{tool} (set by smartsim)"),
+        typed={"nodes": ("nodes",), "time-limit": ("time",), **typed},
+    )
 
 
-_TYPED_BATCH: Final = {
-    "N": "nodes",
-    "nodes": "nodes",
-    "t": "time",
-    "time-limit": "time",
-    "q": "partition",
-    "queue": "partition",
-    "job-name": "job_name",
-    "output": "output",
-    "error": "output",
-    "requires": "hostlist",
-}
+#: flux-run(1) and flux-submit(1)'s raw options: the planner sets the output, working
+#: directory, name and environment itself.
+FLUX_RUN_OPTIONS: Final = _submission_options(
+    "flux run",
+    {"n": "ntasks", "c": "cores-per-task", "g": "gpus-per-task", "x": "exclusive"},
+    ("output", "error", "cwd", "job-name", "env", "env-remove", "env-file", "add-file", "dry-run"),
+    {
+        "ntasks": ("ntasks",),
+        "cores-per-task": ("cpus_per_task",),
+        "gpus-per-task": ("gpus_per_task",),
+        "tasks-per-node": ("tasks_per_node",),
+        "requires": ("hostlist",),
+    },
+)
+#: flux-batch(1)'s raw options (``-n`` is ``--nslots`` there); ``--requires`` renders the host
+#: list, else the excluded hosts.
+FLUX_BATCH_OPTIONS: Final = _submission_options(
+    "flux batch",
+    {"n": "nslots", "c": "cores-per-slot", "g": "gpus-per-slot", "B": "broker-opts"},
+    ("output", "error", "wrap", "dry-run"),
+    {
+        "queue": ("partition",),
+        "job-name": ("job_name",),
+        "requires": ("hostlist", "excluded_hosts"),
+    },
+)
 
 
 def raw_option_tokens(key: str, value: OptionValue) -> tuple[str, ...]:
@@ -384,12 +384,8 @@ def _resource_errors(f: str, rs: RunSettings) -> list[ValidationError]:
                 f"ntasks={ntasks} (flux-run(1): more nodes than tasks is an error)",
             )
         )
-    for key in sorted(raw):
-        if key in _TYPED_RUN and getattr(rs, _TYPED_RUN[key]) not in (None, ()):
-            errors.append(DuplicateOption(f + "run_args", key, f"run_settings.{_TYPED_RUN[key]}"))
-        elif key in _RESERVED_RUN:
-            errors.append(Unsupported(f"{f}run_args[{key!r}]", key, "flux (set by smartsim)"))
-    errors += option_kind_errors(f + "run_args", rs.run_args)
+    typed = typed_set(FLUX_RUN_OPTIONS, rs, f)
+    errors += option_problems(FLUX_RUN_OPTIONS, f + "run_args", rs.run_args, typed)
     if ("x" in raw or "exclusive" in raw) and rs.nodes is None and "N" not in raw:
         errors.append(
             ConflictingOptions(f + "run_args", "exclusive", "no nodes (flux-run(1): -x needs -N)")
@@ -650,17 +646,7 @@ def check_flux_batch(bs: BatchSettings, field: str = "batch_settings") -> list[V
     )
     if bs.array is not None:
         errors.append(Unsupported(f + "array", str(bs.array), "flux batch (no job arrays)"))
-    errors += option_kind_errors(f + "batch_args", bs.batch_args)
-    for key in bs.batch_args:
-        typed = _TYPED_BATCH.get(key)
-        if typed == "hostlist" and not bs.hostlist and bs.excluded_hosts:
-            typed = "excluded_hosts"
-        if typed is not None and getattr(bs, typed, None) not in (None, ()):
-            errors.append(DuplicateOption(f + "batch_args", key, f"{field}.{typed}"))
-        elif key in ("output", "error", "wrap", "dry-run"):
-            errors.append(
-                Unsupported(f"{f}batch_args[{key!r}]", key, "flux batch (set by smartsim)")
-            )
+    errors += batch_args_problems(FLUX_BATCH_OPTIONS, bs, f)
     for i, line in enumerate(bs.preamble):
         if _SENTINEL.match(line):
             errors.append(

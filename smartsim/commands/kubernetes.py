@@ -581,16 +581,15 @@ def _model_problems(
     return errors
 
 
-def _launch(
-    manifest: JobManifest,
-    *,
-    kind: str,
-    entity: str,
-    members: tuple[str, ...],
-    path: str,
-    world: World,
-) -> Launch:
-    out, err = output_paths(path, entity, world.run_index)
+def _launch(manifest: JobManifest, entity: Model | Ensemble, world: World) -> Launch:
+    """The launch that creates ``manifest``, the Job that runs ``entity`` (an ensemble: one
+    Indexed Job running every member)."""
+    path = entity.path
+    members: tuple[str, ...] = (entity.name,)
+    kind = "Model"
+    if isinstance(entity, Ensemble):
+        kind, members = "Ensemble", tuple(m.name for m in entity.members)
+    out, err = output_paths(path, entity.name, world.run_index)
     command = Command(
         argv=kubectl_create_argv(namespace=manifest.namespace, tool=world.tools.get(TOOL, TOOL)),
         cwd=path,
@@ -599,7 +598,7 @@ def _launch(
     # Pod output stays in the cluster (kubectl logs job/NAME); these paths name where it would
     # be collected.
     return Launch(
-        name=entity,
+        name=entity.name,
         kind=kind,
         members=members,
         cwd=path,
@@ -642,25 +641,7 @@ def plan_kubernetes(
         errors += _model_problems(entity, "model", world, job=entity.name)
         if errors:
             return Failure(Invalid.of(errors))
-        name = job_name(entity.name, world.run_index)
-        manifest = job_manifest(
-            name,
-            entity.run_settings,
-            labels=_labels(world, entity.name),
-            time=_deadline(entity.batch_settings),
-        )
-        return Success(
-            (
-                _launch(
-                    manifest,
-                    kind="Model",
-                    entity=entity.name,
-                    members=(entity.name,),
-                    path=entity.path,
-                    world=world,
-                ),
-            )
-        )
+        return Success((_model_launch(entity, entity.name, world, None),))
     errors += check_name("ensemble.name", entity.name)
     errors += check_label_value("ensemble.name", entity.name)
     if not entity.members:
@@ -698,38 +679,24 @@ def plan_kubernetes(
             time=_deadline(bs) or _deadline(first.batch_settings),
             completions=len(entity.members),
         )
-        members = tuple(m.name for m in entity.members)
-        return Success(
-            (
-                _launch(
-                    manifest,
-                    kind="Ensemble",
-                    entity=entity.name,
-                    members=members,
-                    path=entity.path,
-                    world=world,
-                ),
-            )
+        return Success((_launch(manifest, entity, world),))
+    return Success(
+        tuple(
+            _model_launch(member, f"{entity.name}-{i}", world, _deadline(bs))
+            for i, member in enumerate(entity.members)
         )
-    launches = []
-    for i, member in enumerate(entity.members):
-        manifest = job_manifest(
-            job_name(f"{entity.name}-{i}", world.run_index),
-            member.run_settings,
-            labels=_labels(world, member.name),
-            time=_deadline(bs) or _deadline(member.batch_settings),
-        )
-        launches.append(
-            _launch(
-                manifest,
-                kind="Model",
-                entity=member.name,
-                members=(member.name,),
-                path=member.path,
-                world=world,
-            )
-        )
-    return Success(tuple(launches))
+    )
+
+
+def _model_launch(model: Model, job: str, world: World, deadline: Duration | None) -> Launch:
+    """The launch of ``model`` as its own Job ``job`` (its deadline, else ``deadline``)."""
+    manifest = job_manifest(
+        job_name(job, world.run_index),
+        model.run_settings,
+        labels=_labels(world, model.name),
+        time=deadline or _deadline(model.batch_settings),
+    )
+    return _launch(manifest, model, world)
 
 
 # =========================================================================== the seam

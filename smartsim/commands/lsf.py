@@ -36,13 +36,14 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import check_text
+from smartsim.commands._options import OptionRules, check_text
 from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
+    SINGLE_DASH_NAME,
     BatchJob,
     Option,
-    RawRules,
+    batch_args_problems,
     cancel_succeeded,
     check_quoted_env,
     env_item,
@@ -51,7 +52,6 @@ from smartsim.commands.batch import (
     option_lines,
     output_options,
     plan_batch,
-    raw_option_problems,
     refused,
 )
 from smartsim.commands.plan import Launch, World
@@ -174,47 +174,43 @@ def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
     return option_lines(PREFIX, options, directive_word)
 
 
-#: Raw keys smartsim sets itself, or that would change what smartsim reports.
-_NOT_IN_SCRIPT: Final = {
-    "o": "bsub in smartsim (the job's output paths are set by smartsim)",
-    "e": "bsub in smartsim (the job's output paths are set by smartsim)",
-    "oo": "bsub in smartsim (the job's output paths are set by smartsim)",
-    "eo": "bsub in smartsim (the job's output paths are set by smartsim)",
-    "K": "bsub in smartsim (-K blocks the submission until the job ends)",
-    "I": "a batch job (-I is interactive)",
-    "Ip": "a batch job (-Ip is interactive)",
-    "Is": "a batch job (-Is is interactive)",
-    "pack": "one job per submission (-pack reads a file of submissions)",
-}
-#: Raw keys that set what a typed field sets.
-_TYPED: Final = {
-    "J": ("job_name", "array"),
-    "q": ("partition",),
-    "P": ("account",),
-    "W": ("time",),
-    "n": ("nodes",),
-    "nnodes": ("nodes",),
-    "gpu": ("gpus",),
-    "m": ("hostlist",),
-}
-
-
-#: bsub(1): options that take no value, and those that need one.
-_BSUB_FLAGS: Final = frozenset({"x", "K", "B", "N", "I", "Ip", "Is", "r", "rn", "H"})
-_BSUB_VALUED: Final = frozenset(
-    {"a", "b", "C", "c", "cwd", "D", "E", "Ep", "e", "eo", "F", "f", "G", "g", "i", "is", "J",
-     "Jd", "k", "L", "Lp", "M", "m", "n", "o", "oo", "P", "p", "Q", "q", "R", "S", "s", "sla",
-     "sp", "T", "t", "U", "u", "v", "W", "We", "w", "wa", "wt", "gpu", "nnodes", "alloc_flags",
-     "env", "csm", "app", "ext", "jsdl", "jsdl_strict", "rnc", "freq", "data"}
-)  # fmt: skip
-
-
-#: bsub(1)'s raw options.
-_RULES: Final = RawRules(
-    tool="bsub", key_expected="a bsub option name such as 'G'", flags=_BSUB_FLAGS,
-    valued=_BSUB_VALUED,
-    not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
-)  # fmt: skip
+_OUTPUT: Final = "bsub in smartsim (the job's output paths are set by smartsim)"
+#: bsub(1)'s raw options: ``-x`` ... take no value, ``-R`` ... need one; what smartsim sets
+#: itself or would change what it reports; what a typed field renders.
+BSUB_OPTIONS: Final = OptionRules(
+    tool="bsub",
+    single_dash=True,
+    key=SINGLE_DASH_NAME,
+    key_expected="a bsub option name such as 'G'",
+    flags=frozenset({"x", "K", "B", "N", "I", "Ip", "Is", "r", "rn", "H"}),
+    valued=frozenset(
+        {"a", "b", "C", "c", "cwd", "D", "E", "Ep", "e", "eo", "F", "f", "G", "g", "i", "is",
+         "J", "Jd", "k", "L", "Lp", "M", "m", "n", "o", "oo", "P", "p", "Q", "q", "R", "S", "s",
+         "sla", "sp", "T", "t", "U", "u", "v", "W", "We", "w", "wa", "wt", "gpu", "nnodes",
+         "alloc_flags", "env", "csm", "app", "ext", "jsdl", "jsdl_strict", "rnc", "freq", "data"}
+    ),
+    refused={
+        "o": _OUTPUT,
+        "e": _OUTPUT,
+        "oo": _OUTPUT,
+        "eo": _OUTPUT,
+        "K": "bsub in smartsim (-K blocks the submission until the job ends)",
+        "I": "a batch job (-I is interactive)",
+        "Ip": "a batch job (-Ip is interactive)",
+        "Is": "a batch job (-Is is interactive)",
+        "pack": "one job per submission (-pack reads a file of submissions)",
+    },
+    typed={
+        "J": ("job_name", "array"),
+        "q": ("partition",),
+        "P": ("account",),
+        "W": ("time",),
+        "n": ("nodes",),
+        "nnodes": ("nodes",),
+        "gpu": ("gpus",),
+        "m": ("hostlist",),
+    },
+)
 
 
 def _word(where: str, value: OptionValue) -> list[ValidationError]:
@@ -248,7 +244,9 @@ def check_bsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
-    errors += raw_option_problems(_RULES, bs, f, each=lambda _k, v, where: _word(where, v))
+    errors += batch_args_problems(BSUB_OPTIONS, bs, f)
+    for key, value in bs.batch_args.items():
+        errors += _word(f"{f}batch_args[{key!r}]", value)
     return errors
 
 

@@ -41,12 +41,13 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
+from smartsim.commands._options import OptionRules
 from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
 from smartsim.commands.batch import (
-    RawRules,
+    batch_args_problems,
     cancel_succeeded,
     check_quoted_env,
     env_item,
@@ -54,7 +55,6 @@ from smartsim.commands.batch import (
     option_argv,
     option_lines,
     output_options,
-    raw_option_problems,
     refused,
 )
 from smartsim.commands.batch import batch_job as batch_job
@@ -85,7 +85,6 @@ from smartsim.values import (
     Ensemble,
     Memory,
     Model,
-    OptionValue,
 )
 
 TOOL: Final = "qsub"
@@ -221,35 +220,31 @@ def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
     return option_lines(PREFIX, options, directive_word)
 
 
-#: qsub(1B) option letters.
-_QSUB_LETTERS: Final = frozenset("aAcCefGhIjJklmMNopPqrRSuvVWXz")
-#: Options a job script cannot carry, or that would move the output smartsim reports.
-_NOT_IN_SCRIPT: Final = {
-    "C": "qsub (-C cannot be a directive)",
-    "I": "a batch script (-I is an interactive job)",
-    "G": "a batch script (-G is an interactive GUI session)",
-    "X": "a batch script (-X forwards X11 of an interactive job)",
-    "o": "qsub in smartsim (the job's output paths are set by smartsim)",
-    "e": "qsub in smartsim (the job's output paths are set by smartsim)",
-    "j": "qsub in smartsim (joining streams moves the error file smartsim reports)",
-    "k": "qsub in smartsim (keeping files on the host moves the output smartsim reports)",
-}
-#: Raw keys that set what a typed field sets.
-_TYPED: Final = {"N": ("job_name",), "q": ("partition",), "A": ("account",), "J": ("array",)}
 _MAX_LINE: Final = 4000  # make_argv's buffer is 4096 bytes
+#: qsub(1B) option letters.
+_QSUB_LETTERS: Final = "aAcCefGhIjJklmMNopPqrRSuvVWXz"
 
-
-#: qsub(1B): options that take no value, and those that need one.
-_QSUB_FLAGS: Final = frozenset({"V", "h", "z", "f", "I", "X"})
-_QSUB_VALUED: Final = frozenset("aAcCeJjklmMNoPpqrSuvW")
-
-
-#: qsub(1B)'s raw options.
-_RULES: Final = RawRules(
-    tool="qsub", key_expected="a qsub option letter (qsub(1B))", flags=_QSUB_FLAGS,
-    valued=_QSUB_VALUED, not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
-    key=re.compile("[" + "".join(sorted(_QSUB_LETTERS)) + "]"),
-)  # fmt: skip
+#: qsub(1B)'s raw options: ``-V`` ... take no value, ``-l`` ... need one; what a job script
+#: cannot carry or would move the output smartsim reports; what a typed field renders.
+QSUB_OPTIONS: Final = OptionRules(
+    tool="qsub",
+    single_dash=True,
+    key=re.compile(f"[{_QSUB_LETTERS}]"),
+    key_expected="a qsub option letter (qsub(1B))",
+    flags=frozenset({"V", "h", "z", "f", "I", "X"}),
+    valued=frozenset("aAcCeJjklmMNoPpqrSuvW"),
+    refused={
+        "C": "qsub (-C cannot be a directive)",
+        "I": "a batch script (-I is an interactive job)",
+        "G": "a batch script (-G is an interactive GUI session)",
+        "X": "a batch script (-X forwards X11 of an interactive job)",
+        "o": "qsub in smartsim (the job's output paths are set by smartsim)",
+        "e": "qsub in smartsim (the job's output paths are set by smartsim)",
+        "j": "qsub in smartsim (joining streams moves the error file smartsim reports)",
+        "k": "qsub in smartsim (keeping files on the host moves the output smartsim reports)",
+    },
+    typed={"N": ("job_name",), "q": ("partition",), "A": ("account",), "J": ("array",)},
+)
 
 
 def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[ValidationError]:
@@ -259,7 +254,7 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
     >>> bad = BatchSettings(array=range(3, 4), batch_args={"o": "x", "q": "a"}, partition="b")
     >>> [(type(e).__name__, e.field) for e in check_qsub(bad)]
     [('BadValue', 'batch_settings.array'), ('Unsupported', "batch_settings.batch_args['o']"), \
-('DuplicateOption', 'batch_settings.batch_args')]
+('DuplicateOption', "batch_settings.batch_args['q']")]
     """
     f = f"{field}."
     errors: list[ValidationError] = []
@@ -269,27 +264,23 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         errors += check_job_name(f + "job_name", bs.job_name)
     errors += check_array(f + "array", bs.array)
 
-    def more(key: str, value: OptionValue, _where: str) -> list[ValidationError]:
-        if key != "l" or not isinstance(value, str):
-            return []
-        names = {item.partition("=")[0] for item in value.split(",")}
-        out: list[ValidationError] = []
-        if "walltime" in names and bs.time is not None:
-            out.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
-        if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
-            out.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
-        return out
-
-    return errors + raw_option_problems(_RULES, bs, f, more=more, each=_line_length)
-
-
-def _line_length(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
-    if isinstance(value, str) and len(value) > _MAX_LINE:
-        reason = (
-            f"at most {_MAX_LINE} characters (qsub reads directive lines into a 4096-byte buffer)"
-        )
-        return [BadValue(where, value, reason)]
-    return []
+    errors += batch_args_problems(QSUB_OPTIONS, bs, f)
+    for key, value in bs.batch_args.items():
+        if not isinstance(value, str):
+            continue
+        if key == "l":
+            names = {item.partition("=")[0] for item in value.split(",")}
+            if "walltime" in names and bs.time is not None:
+                errors.append(DuplicateOption(f + "batch_args", "l walltime", f + "time"))
+            if "select" in names and (bs.nodes, bs.gpus, bs.mem) != (None, None, None):
+                errors.append(DuplicateOption(f + "batch_args", "l select", f + "nodes"))
+        if len(value) > _MAX_LINE:
+            reason = (
+                f"at most {_MAX_LINE} characters "
+                "(qsub reads directive lines into a 4096-byte buffer)"
+            )
+            errors.append(BadValue(f"{f}batch_args[{key!r}]", value, reason))
+    return errors
 
 
 def check_pbs_path(field: str, path: str) -> list[ValidationError]:

@@ -39,19 +39,19 @@ from typing import Final, final
 import attrs
 from returns.result import Failure, Result, Success
 
-from smartsim.commands._options import ENV_NAME, check_text
+from smartsim.commands._options import ENV_NAME, OptionRules, check_text
 from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
+    SINGLE_DASH_NAME,
     BatchJob,
     Option,
-    RawRules,
+    batch_args_problems,
     cancel_succeeded,
     host_items,
     option_words,
     output_options,
     plan_batch,
-    raw_option_problems,
     refused,
 )
 from smartsim.commands.plan import Launch, World
@@ -214,45 +214,41 @@ def directive_lines(options: Sequence[Option]) -> tuple[str, ...]:
     return tuple(lines)
 
 
-#: Raw keys smartsim sets itself, or that a batch job cannot carry.
-_NOT_IN_SCRIPT: Final = {
-    "o": "qsub in smartsim (the job's output paths are set by smartsim)",
-    "e": "qsub in smartsim (the job's output paths are set by smartsim)",
-    "j": "qsub in smartsim (joining streams moves the error file smartsim reports)",
-    "wd": "qsub in smartsim (the job runs in the entity's directory)",
-    "cwd": "qsub in smartsim (the job runs in the entity's directory)",
-    "S": "qsub in smartsim (the script is a bash script)",
-    "b": "a job script (-b y submits a binary)",
-    "sync": "qsub in smartsim (-sync y blocks the submission until the job ends)",
-    "now": "qsub in smartsim (-now y makes the submission fail instead of queueing)",
-    "terse": "qsub in smartsim (set on the command line by smartsim)",
-    "C": "a job script (-C cannot be a directive)",
-    "pe": "a raw option (-pe takes two words): set sge.scheduler(pe=...) and nodes",
-}
-_TYPED: Final = {
-    "N": ("job_name",),
-    "q": ("partition",),
-    "A": ("account",),
-    "t": ("array",),
-    "tc": ("array",),
-}
-
-
-#: qsub(1) of Grid Engine: options that take no value, and those that need one.
-_SGE_FLAGS: Final = frozenset({"cwd", "V", "terse", "notify", "hard", "soft", "clear"})
-_SGE_VALUED: Final = frozenset(
-    {"a", "ac", "A", "b", "c", "ckpt", "C", "dc", "dl", "e", "hold_jid", "hold_jid_ad", "i",
-     "j", "js", "l", "m", "M", "masterq", "N", "now", "o", "P", "p", "pe", "q", "R", "r", "S",
-     "sc", "shell", "sync", "t", "tc", "v", "w", "wd"}
-)  # fmt: skip
-
-
-#: qsub(1)'s raw options.
-_RULES: Final = RawRules(
-    tool="qsub", key_expected="a qsub option name such as 'l'", flags=_SGE_FLAGS,
-    valued=_SGE_VALUED,
-    not_in_script=_NOT_IN_SCRIPT, typed=_TYPED,
-)  # fmt: skip
+#: qsub(1) of Grid Engine's raw options: ``-V`` ... take no value, ``-l`` ... need one; what
+#: smartsim sets itself or a batch job cannot carry; what a typed field renders.
+QSUB_OPTIONS: Final = OptionRules(
+    tool="qsub",
+    single_dash=True,
+    key=SINGLE_DASH_NAME,
+    key_expected="a qsub option name such as 'l'",
+    flags=frozenset({"cwd", "V", "terse", "notify", "hard", "soft", "clear"}),
+    valued=frozenset(
+        {"a", "ac", "A", "b", "c", "ckpt", "C", "dc", "dl", "e", "hold_jid", "hold_jid_ad", "i",
+         "j", "js", "l", "m", "M", "masterq", "N", "now", "o", "P", "p", "pe", "q", "R", "r",
+         "S", "sc", "shell", "sync", "t", "tc", "v", "w", "wd"}
+    ),
+    refused={
+        "o": "qsub in smartsim (the job's output paths are set by smartsim)",
+        "e": "qsub in smartsim (the job's output paths are set by smartsim)",
+        "j": "qsub in smartsim (joining streams moves the error file smartsim reports)",
+        "wd": "qsub in smartsim (the job runs in the entity's directory)",
+        "cwd": "qsub in smartsim (the job runs in the entity's directory)",
+        "S": "qsub in smartsim (the script is a bash script)",
+        "b": "a job script (-b y submits a binary)",
+        "sync": "qsub in smartsim (-sync y blocks the submission until the job ends)",
+        "now": "qsub in smartsim (-now y makes the submission fail instead of queueing)",
+        "terse": "qsub in smartsim (set on the command line by smartsim)",
+        "C": "a job script (-C cannot be a directive)",
+        "pe": "a raw option (-pe takes two words): set sge.scheduler(pe=...) and nodes",
+    },
+    typed={
+        "N": ("job_name",),
+        "q": ("partition",),
+        "A": ("account",),
+        "t": ("array",),
+        "tc": ("array",),
+    },
+)
 
 
 def _word(_key: str, value: OptionValue, where: str) -> list[ValidationError]:
@@ -286,15 +282,12 @@ def check_qsub(bs: BatchSettings, field: str = "batch_settings") -> list[Validat
         value = getattr(bs, name)
         if isinstance(value, str):
             errors += check_word(f + name, value)
-
-    def more(key: str, value: OptionValue, _where: str) -> list[ValidationError]:
-        if not (key == "l" and isinstance(value, str) and bs.time is not None):
-            return []
-        if "h_rt" in {item.partition("=")[0] for item in value.split(",")}:
-            return [DuplicateOption(f + "batch_args", "l h_rt", f + "time")]
-        return []
-
-    errors += raw_option_problems(_RULES, bs, f, more=more, each=_word)
+    errors += batch_args_problems(QSUB_OPTIONS, bs, f)
+    for key, value in bs.batch_args.items():
+        items = value.split(",") if key == "l" and isinstance(value, str) else []
+        if bs.time is not None and "h_rt" in {item.partition("=")[0] for item in items}:
+            errors.append(DuplicateOption(f + "batch_args", "l h_rt", f + "time"))
+        errors += _word(key, value, f"{f}batch_args[{key!r}]")
     return errors
 
 
