@@ -233,7 +233,9 @@ def test_generic_validators_return_the_value_itself() -> None:
 # --------------------------------------------------------------------------- validation once
 
 
-@pytest.mark.parametrize("launcher", ["local", "slurm", "pbs", "lsf", "sge", "flux", "kubernetes", "dragon"])
+@pytest.mark.parametrize(
+    "launcher", ["local", "slurm", "pbs", "lsf", "sge", "flux", "kubernetes", "dragon"]
+)
 def test_a_start_validates_each_settings_value_once(
     launcher: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
