@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Final, TypeAlias, final
+from typing import Final, Protocol, TypeAlias, final
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -26,6 +26,7 @@ from smartsim.commands.plan import Launch, World, output_paths
 from smartsim.commands.script import (
     ScriptReader,
     background_and_wait,
+    batch_script,
     directive_line,
     quote,
     shell_line,
@@ -561,6 +562,38 @@ def batch_args_problems(rules: OptionRules, bs: BatchSettings, f: str) -> list[V
 "bs.batch_args['N'] sets the same option as bs.job_name (value 'b')"]
     """
     return option_problems(rules, f + "batch_args", bs.batch_args, typed_set(rules, bs, f))
+
+
+#: The first line of every batch scheduler's job script: bash reads the body.
+SHEBANG: Final = "#!/bin/bash"
+
+
+class ScriptWriter(Protocol):
+    """``(options, body, preamble=()) -> script``: a scheduler's job script."""
+
+    def __call__(
+        self, options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
+    ) -> str: ...
+
+
+def script_writer(directives: Callable[[Sequence[Option]], tuple[str, ...]]) -> ScriptWriter:
+    """The job-script writer of a scheduler whose options are written as ``directives``: the
+    shebang, one directive line per option, the preamble, the body.
+
+    >>> write = script_writer(lambda options: tuple(f"#X {f} {v}" for f, v in options))
+    >>> print(write([("-n", "2"), ("-P", "proj")], ["myjob arg"]), end="")
+    #!/bin/bash
+    #X -n 2
+    #X -P proj
+    myjob arg
+    """
+
+    def write(
+        options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
+    ) -> str:
+        return batch_script(SHEBANG, directives(options), preamble, body)
+
+    return write
 
 
 def option_words(option: Option) -> tuple[str, ...]:

@@ -53,10 +53,11 @@ from smartsim.commands.batch import (
     output_options,
     plan_batch,
     refused,
+    script_writer,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import Scheduler, StatusQuery, combine_states, job_ids, own_ids
-from smartsim.commands.script import ScriptReader, batch_script
+from smartsim.commands.script import ScriptReader
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -71,7 +72,6 @@ from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model,
 TOOL: Final = "bsub"
 TOOLS: Final = ("bsub", "bjobs", "bkill")
 PREFIX: Final = "#BSUB"
-SHEBANG: Final = "#!/bin/bash"
 #: What ``bsub`` does to a script on standard input: every line beginning with ``#BSUB`` is a
 #: directive, wherever it is (bsub *command* argument). IBM documents nothing of carriage
 #: returns in such a script (nor does it for backslashes, which :func:`check_word` refuses), so
@@ -311,18 +311,8 @@ def bsub_options(
     return tuple(out)
 
 
-def bsub_script(
-    options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
-) -> str:
-    """An LSF job script: the shebang, one ``#BSUB`` line per option, the preamble, the body.
-
-    >>> print(bsub_script([("-n", "2"), ("-P", "myproj")], ["myjob1 arg1"]), end="")
-    #!/bin/bash
-    #BSUB -n 2
-    #BSUB -P myproj
-    myjob1 arg1
-    """
-    return batch_script(SHEBANG, directive_lines(options), preamble, body)
+#: An LSF job script: the shebang, one ``#BSUB`` line per option, the preamble, the body.
+bsub_script: Final = script_writer(directive_lines)
 
 
 def bsub_command(script: str, *, cwd: str | None = None, tool: str = TOOL) -> Command:

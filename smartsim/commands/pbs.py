@@ -56,6 +56,7 @@ from smartsim.commands.batch import (
     option_lines,
     output_options,
     refused,
+    script_writer,
 )
 from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import exit_file as exit_file
@@ -68,7 +69,7 @@ from smartsim.commands.batch import script_exit_file as script_exit_file
 from smartsim.commands.batch import script_line_problems as script_line_problems
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import Scheduler, StatusQuery, has_tasks, job_ids, own_ids
-from smartsim.commands.script import ScriptReader, batch_script
+from smartsim.commands.script import ScriptReader
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -90,7 +91,6 @@ from smartsim.values import (
 TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel")
 PREFIX: Final = "#PBS"
-SHEBANG: Final = "#!/bin/bash"
 #: What OpenPBS ``qsub`` does to a script's text: it refuses any line ending in CR LF ("qsub:
 #: script contains cr, lf": ``check_crlf`` in ``get_script``, ``src/cmds/qsub_sup.c``) and reads
 #: ``#PBS`` directives only until the first executable line (``pbs_isexecutable``), which the
@@ -341,19 +341,8 @@ def qsub_argv(options: Sequence[Option], script: str, *, tool: str = TOOL) -> tu
     return option_argv(tool, options, script)
 
 
-def qsub_script(
-    options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
-) -> str:
-    """A PBS job script: the shebang, one ``#PBS`` line per option, the preamble, the body.
-
-    >>> print(qsub_script([("-N", "Weather1"), ("-l", "walltime=1:00:00")],
-    ...                   ["/usr/local/weathersim"]), end="")
-    #!/bin/bash
-    #PBS -N Weather1
-    #PBS -l walltime=1:00:00
-    /usr/local/weathersim
-    """
-    return batch_script(SHEBANG, directive_lines(options), preamble, body)
+#: A PBS job script: the shebang, one ``#PBS`` line per option, the preamble, the body.
+qsub_script: Final = script_writer(directive_lines)
 
 
 # =========================================================================== job ids

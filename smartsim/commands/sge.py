@@ -53,6 +53,7 @@ from smartsim.commands.batch import (
     output_options,
     plan_batch,
     refused,
+    script_writer,
 )
 from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import (
@@ -62,7 +63,7 @@ from smartsim.commands.scheduler import (
     own_ids,
     submitted_at,
 )
-from smartsim.commands.script import ScriptReader, batch_script, directive_line
+from smartsim.commands.script import ScriptReader, directive_line
 from smartsim.errors import (
     BadName,
     BadValue,
@@ -78,7 +79,6 @@ from smartsim.values import ArraySpec, BatchSettings, Duration, Ensemble, Model,
 TOOL: Final = "qsub"
 TOOLS: Final = ("qsub", "qstat", "qdel", "qacct")
 PREFIX: Final = "#$"
-SHEBANG: Final = "#!/bin/bash"
 #: What Grid Engine ``qsub`` does to a script's text: every line starting with ``#$`` in its
 #: first column is a directive, wherever it is (``parse_script_file``,
 #: ``source/common/parse_job_cull.c``); lines end at LF only. Checked with the real qsub 8.1.9
@@ -342,18 +342,8 @@ def qsub_options(
     return tuple(out)
 
 
-def qsub_script(
-    options: Sequence[Option], body: Sequence[str], preamble: Sequence[str] = ()
-) -> str:
-    """A Grid Engine job script: the shebang, one ``#$`` line per option, preamble, body.
-
-    >>> print(qsub_script([("-S", "/bin/bash"), ("-l", "h_rt=1:00:00")], ["hostname"]), end="")
-    #!/bin/bash
-    #$ -S /bin/bash
-    #$ -l h_rt=1:00:00
-    hostname
-    """
-    return batch_script(SHEBANG, directive_lines(options), preamble, body)
+#: A Grid Engine job script: the shebang, one ``#$`` line per option, preamble, body.
+qsub_script: Final = script_writer(directive_lines)
 
 
 def qsub_argv(script: str, *, tool: str = TOOL) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import os
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
-from typing import final
+from typing import IO, Final, final
 
 from returns.io import IOFailure, IOResult, IOSuccess
 from returns.result import Failure, Result, Success
@@ -118,6 +118,31 @@ class Child:
         """Block until it has exited, reap it: its exit status."""
         return self._popen.wait()
 
+    def wait_for(self, seconds: float) -> int | None:
+        """:meth:`wait`, for at most ``seconds``: ``None`` if it still runs then."""
+        try:
+            return self._popen.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def send_signal(self, sig: int) -> None:
+        """Signal it (not its group); nothing once it has been reaped (its pid may be reused)."""
+        self._popen.send_signal(sig)
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    @property
+    def stderr_pipe(self) -> IO[bytes] | None:
+        """The read end of its stderr when it was spawned with ``stderr=PIPE``."""
+        return self._popen.stderr
+
+
+#: ``spawn``'s ``stderr=PIPE``: a pipe this process reads (:attr:`Child.stderr_pipe`).
+PIPE: Final = subprocess.PIPE
+#: ``spawn``'s ``stdout``/``stderr`` to ``/dev/null``.
+DEVNULL: Final = subprocess.DEVNULL
+
 
 def spawn(
     argv: Sequence[str],
@@ -153,4 +178,14 @@ def spawn(
     return Success(Child(popen))
 
 
-__all__ = ["Child", "Completed", "completed", "environment", "run", "run_ok", "spawn"]
+__all__ = [
+    "DEVNULL",
+    "PIPE",
+    "Child",
+    "Completed",
+    "completed",
+    "environment",
+    "run",
+    "run_ok",
+    "spawn",
+]

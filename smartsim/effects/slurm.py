@@ -36,7 +36,6 @@ import os
 import re
 import selectors
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -86,7 +85,16 @@ from smartsim.commands.slurm_plan import (
     srun_outcome,
 )
 from smartsim.effects.launcher import Handle
-from smartsim.effects.process import Completed, completed, environment, run
+from smartsim.effects.process import (
+    DEVNULL,
+    PIPE,
+    Child,
+    Completed,
+    completed,
+    environment,
+    run,
+    spawn,
+)
 from smartsim.errors import (
     EffectError,
     ExecutableNotFound,
@@ -181,6 +189,17 @@ def _client_done(
     return completed(Command(argv=tuple(argv), cwd=cwd, env=env or {}), timeout=timeout).bind(check)
 
 
+def _exec_failed(program: str, exc: OSError, cwd: str | None = None) -> EffectError:
+    """Why ``program`` could not be started (:func:`spawn`'s error)."""
+    if isinstance(exc, FileNotFoundError):
+        if cwd is not None and not os.path.isdir(cwd):
+            return OSFailure("chdir", f"{cwd}: {exc.strerror}")
+        return ExecutableNotFound(program, "not found on PATH")
+    if isinstance(exc, PermissionError):
+        return ExecutableNotFound(program, "not executable")
+    return OSFailure(f"exec {program}", str(exc))
+
+
 def _failed(done: Completed) -> EffectError:
     if _unreachable(done.stderr + done.stdout):
         return SchedulerUnavailable(done.argv, (done.stderr or done.stdout).strip())
@@ -255,10 +274,10 @@ SALLOC_GRACE = 5.0
 class _SallocWatch:
     """A running ``salloc --no-shell``: its stderr read as it streams, with a deadline."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: Child) -> None:
         self.proc = proc
-        assert proc.stderr is not None
-        self._fd = proc.stderr.fileno()
+        assert proc.stderr_pipe is not None
+        self._fd = proc.stderr_pipe.fileno()
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
         self._buf = bytearray()
@@ -293,8 +312,8 @@ class _SallocWatch:
 
     def close(self) -> None:
         self._selector.close()
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+        if self.proc.stderr_pipe is not None:
+            self.proc.stderr_pipe.close()
 
     def give_up(self) -> list[JobId]:
         """Stop waiting: cancel the pending job, end salloc, and cancel anything it was granted
@@ -314,8 +333,7 @@ class _SallocWatch:
             if not self.read_until(time.monotonic() + SALLOC_GRACE):
                 with contextlib.suppress(ProcessLookupError):
                     self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
+        self.proc.wait_for(5)
         for jid in (self.pending(), self.granted()):
             if jid is not None and jid not in cancelled:
                 release(jid)
@@ -375,18 +393,11 @@ def allocate(
         return IOFailure(checked.failure())
     argv = salloc_argv(req, job_name=job_name)
     cluster = _cluster_of(req)
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # a terminal's Ctrl-C is ours to handle, not salloc's
-        )
-    except FileNotFoundError:
-        return IOFailure(ExecutableNotFound(argv[0], "not found on PATH"))
-    except OSError as exc:
-        return IOFailure(OSFailure(f"exec {argv[0]}", str(exc)))
+    # a session of its own: a terminal's Ctrl-C is ours to handle, not salloc's
+    spawned = spawn(argv, stdout=DEVNULL, stderr=PIPE, new_session=True)
+    if isinstance(spawned, Failure):
+        return IOFailure(_exec_failed(argv[0], spawned.failure()))
+    proc = spawned.unwrap()
     watch = _SallocWatch(proc)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
@@ -477,7 +488,7 @@ _ARRAY: Final = "array"
 class _Tracked:
     """What this process knows of one handle beyond the handle itself."""
 
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Child | None = None
     returncode: int | None = None
     #: The step (``job.step``) or, for ``kind="job"``, the job id once learned.
     resolved: JobId | None = None
@@ -681,28 +692,25 @@ class SlurmLauncher:
         name = argv[argv.index("--job-name") + 1] if "--job-name" in argv else launch.name
         log = command.stderr or command.stdout
         try:
-            sink: IO[bytes] | int = (
-                open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
-            )
+            sink: IO[bytes] | None = open(log, "ab") if log else None  # noqa: SIM115 (closed below)
         except OSError as exc:
             return IOFailure(OSFailure(f"open {log}", exc.strerror or str(exc)))
         try:
-            proc = subprocess.Popen(
+            out = DEVNULL if sink is None else sink.fileno()
+            spawned = spawn(
                 argv,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=sink,
+                stdout=out,
+                stderr=out,
                 cwd=command.cwd,
                 env=environment(command.env),
-                start_new_session=True,
+                new_session=True,
             )
-        except FileNotFoundError:
-            return IOFailure(ExecutableNotFound(argv[0], "not found on PATH"))
-        except OSError as exc:
-            return IOFailure(OSFailure(f"exec {argv[0]}", str(exc)))
         finally:
-            if not isinstance(sink, int):
+            if sink is not None:
                 sink.close()
+        if isinstance(spawned, Failure):
+            return IOFailure(_exec_failed(argv[0], spawned.failure(), command.cwd))
+        proc = spawned.unwrap()
         extra = [
             (_KIND, "step" if jobid else "job"),
             (_STEP_NAME, name),
@@ -754,19 +762,19 @@ class SlurmLauncher:
         env = environment(planned)
         try:
             with open(launch.stdout, "ab") as out, open(launch.stderr, "ab") as err:
-                proc = subprocess.Popen(
-                    list(command.argv),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
+                spawned = spawn(
+                    command.argv,
+                    stdout=out.fileno(),
+                    stderr=err.fileno(),
                     cwd=command.cwd,
                     env=env,
-                    start_new_session=True,  # its own process group: stop signals all of it
+                    new_session=True,  # its own process group: stop signals all of it
                 )
-        except FileNotFoundError:
-            return IOFailure(ExecutableNotFound(command.argv[0], "not found on PATH"))
         except OSError as exc:
-            return IOFailure(OSFailure(f"exec {command.argv[0]}", str(exc)))
+            return IOFailure(OSFailure(f"open {launch.stdout}", exc.strerror or str(exc)))
+        if isinstance(spawned, Failure):
+            return IOFailure(_exec_failed(command.argv[0], spawned.failure(), command.cwd))
+        proc = spawned.unwrap()
         handle = Handle(
             launcher=self.name,
             name=launch.name,
@@ -810,8 +818,7 @@ class SlurmLauncher:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=SALLOC_GRACE)
+            if proc.wait_for(SALLOC_GRACE) is not None:
                 return
 
     # ------------------------------------------------------------------ poll
