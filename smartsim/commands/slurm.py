@@ -45,7 +45,13 @@ from returns.result import Failure, Result, Success
 from smartsim._checked import once
 from smartsim._frozen import FrozenMap, fieldwise
 from smartsim._lazy import LazyPattern
-from smartsim.commands._options import OPTION_NAME, check_nonempty_text, option_tokens
+from smartsim.commands._options import (
+    OPTION_NAME,
+    OptionRules,
+    check_nonempty_text,
+    option_problems,
+    option_tokens,
+)
 from smartsim.commands._texts import batch_settings_texts, run_settings_texts
 from smartsim.commands._types import Command
 from smartsim.commands.launch import LaunchContext, RunCommandSpec
@@ -58,7 +64,6 @@ from smartsim.commands.script import (
 from smartsim.errors import (
     BadValue,
     ConflictingOptions,
-    DuplicateOption,
     Invalid,
     Unsupported,
     ValidationError,
@@ -80,8 +85,11 @@ from smartsim.values import (
 )
 
 __all__ = [
+    "SALLOC_OPTIONS",
+    "SBATCH_OPTIONS",
     "SLURM_STATES",
     "SRUN",
+    "SRUN_OPTIONS",
     "SacctRow",
     "StepShape",
     "batch_size",
@@ -232,11 +240,35 @@ _ALIASES: Final = {
 }
 
 
+def _slurm_options(tool: str) -> OptionRules:
+    """``tool``'s option table (the man-page sets above) as the one shape every builder uses."""
+    return OptionRules(
+        tool=tool,
+        aliases={**_SHORT[tool], **_ALIASES},
+        flags=_NO_ARG[tool],
+        valued=(_REQUIRED_ARG[tool] | _REQUIRED_EXTRA[tool]) - _NO_ARG[tool],
+        optional_arg=_OPTIONAL_ARG[tool],
+        exits=_EXITS & _NO_ARG[tool],
+        exclusive=(
+            (
+                _MEMORY,
+                "one another (--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive)",
+            ),
+        ),
+        colon_splits=tool != "sbatch",  # srun and salloc split their argv at ':' (MPMD, het)
+    )
+
+
+#: salloc(1), srun(1) and sbatch(1)'s raw options (``add_opts``, ``run_args``, ``batch_args``).
+SALLOC_OPTIONS: Final = _slurm_options("salloc")
+SRUN_OPTIONS: Final = _slurm_options("srun")
+SBATCH_OPTIONS: Final = _slurm_options("sbatch")
+_OPTIONS: Final = {"salloc": SALLOC_OPTIONS, "srun": SRUN_OPTIONS, "sbatch": SBATCH_OPTIONS}
+
+
 def _canonical(tool: str, key: str) -> str:
     """The long option name ``key`` stands for (``N`` -> ``nodes``); unknown keys as they are."""
-    if len(key) == 1:
-        return _SHORT[tool].get(key, key)
-    return _ALIASES.get(key, key)
+    return _OPTIONS[tool].canonical(key)
 
 
 def _pairs(options: Mapping[str, OptionValue]) -> tuple[tuple[str, OptionValue], ...]:
@@ -255,17 +287,6 @@ def _spelled(tool: str, options: Mapping[str, OptionValue]) -> dict[str, str]:
     return out
 
 
-_K_NONE, _K_REQUIRED, _K_EXIT = 1, 2, 4
-#: Per tool: canonical option name -> kind bits (takes no argument, requires one, exits).
-_KINDS: Final[Mapping[str, Mapping[str, int]]] = {
-    tool: {
-        **{name: _K_REQUIRED for name in _REQUIRED_ARG[tool] | _REQUIRED_EXTRA[tool]},
-        **{name: _K_NONE | (_K_EXIT if name in _EXITS else 0) for name in _NO_ARG[tool]},
-    }
-    for tool in ("salloc", "srun", "sbatch")
-}
-
-
 def _raw_option_problems(
     tool: str,
     field: str,
@@ -275,61 +296,10 @@ def _raw_option_problems(
     *,
     seen: dict[str, str] | None = None,
 ) -> list[ValidationError]:
-    """The Slurm rules for one raw option mapping: duplicates against the typed fields that are
-    set (``typed``: canonical name -> attribute, under ``prefix``) and between spellings,
-    argument kinds, and values srun/salloc would split at. ``seen`` receives canonical name ->
-    the key that spelled it, for options that render something."""
-    errors: list[ValidationError] = []
-    if seen is None:
-        seen = {}
-    short, kinds, splits = _SHORT[tool], _KINDS[tool], tool != "sbatch"
-    for key, value in _pairs(options):
-        if not OPTION_NAME.fullmatch(key):
-            continue  # reported by the generic shape check
-        name = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
-        kind = kinds.get(name, 0)
-        bare = value is None or value is True  # identity: 1 == True
-        if value is not False:
-            if name in typed:
-                errors.append(
-                    DuplicateOption(f"{field}[{key!r}]", value, f"{prefix}.{typed[name]}")
-                )
-            elif name in seen:
-                errors.append(
-                    DuplicateOption(f"{field}[{key!r}]", value, f"{field}[{seen[name]!r}]")
-                )
-            else:
-                seen[name] = key
-            if kind & _K_EXIT:
-                errors.append(
-                    ConflictingOptions(
-                        f"{field}[{key!r}]", value, f"{tool} (--{name} prints and exits)"
-                    )
-                )
-        if kind & _K_NONE and not (bare or value is False):
-            errors.append(
-                BadValue(f"{field}[{key!r}]", value, f"no value: --{name} takes no argument")
-            )
-        if kind & _K_REQUIRED and bare:
-            errors.append(
-                BadValue(f"{field}[{key!r}]", value, f"a value: --{name} requires an argument")
-            )
-        if splits and value == ":" and isinstance(value, str):
-            errors.append(
-                BadValue(
-                    f"{field}[{key!r}]", value, f"not ':' ({tool} splits its argv at ':' words)"
-                )
-            )
-    memory = {name for name in seen if name in _MEMORY} | {n for n in typed if n in _MEMORY}
-    if len(memory) > 1:
-        errors.append(
-            ConflictingOptions(
-                field,
-                sorted(memory),
-                "one another (--mem, --mem-per-cpu and --mem-per-gpu are mutually exclusive)",
-            )
-        )
-    return errors
+    """:func:`~smartsim.commands._options.option_problems` under ``tool``'s table, the typed
+    fields that are set (``typed``: canonical name -> attribute) named under ``prefix``."""
+    owners = {name: f"{prefix}.{attr}" for name, attr in typed.items()}
+    return option_problems(_OPTIONS[tool], field, options, owners, seen=seen)
 
 
 # --------------------------------------------------------------------------- salloc
@@ -520,11 +490,11 @@ def _part_env(part: RunSettings, shared: Mapping[str, str]) -> list[tuple[str, s
 
 def _named(tool: str, options: FrozenMap[str, OptionValue]) -> tuple[set[str], set[str]]:
     """For validated raw options: (canonical names given at all, those that render something)."""
-    short = _SHORT[tool]
+    rules = _OPTIONS[tool]
     mentioned: set[str] = set()
     present: set[str] = set()
     for key, value in options.items_tuple():
-        name = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
+        name = rules.canonical(key)
         mentioned.add(name)
         if value is not False:
             present.add(name)
@@ -678,10 +648,8 @@ def _count(value: object) -> int | None:
 
 def _raw_count(part: RunSettings, name: str) -> tuple[bool, int | None]:
     """(whether ``run_args`` names the srun option ``name``, its count if it is one)."""
-    short = _SHORT["srun"]
     for key, value in part.run_args.items_tuple():
-        canonical = short.get(key, key) if len(key) == 1 else _ALIASES.get(key, key)
-        if canonical == name and value is not False:
+        if SRUN_OPTIONS.canonical(key) == name and value is not False:
             return True, _count(value)
     return False, None
 
