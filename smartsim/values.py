@@ -61,8 +61,8 @@ class Duration:
     >>> Duration.parse("25:00:00").unwrap().hms()
     '25:00:00'
     >>> import datetime
-    >>> Duration.from_timedelta(datetime.timedelta(days=1, hours=1)).slurm()
-    '1-01:00:00'
+    >>> Duration.from_timedelta(datetime.timedelta(days=1, hours=1)).seconds
+    90000
     """
 
     seconds: int
@@ -113,15 +113,6 @@ class Duration:
         minutes, secs = divmod(rest, 60)
         return f"{hours}:{minutes:02d}:{secs:02d}"
 
-    def slurm(self) -> str:
-        """Slurm's ``--time``: ``HH:MM:SS`` below a day, ``D-HH:MM:SS`` from a day on."""
-        days, rest = divmod(self.seconds, 86400)
-        hours, rest = divmod(rest, 3600)
-        minutes, secs = divmod(rest, 60)
-        if days:
-            return f"{days}-{hours:02d}:{minutes:02d}:{secs:02d}"
-        return f"{hours:02d}:{minutes:02d}:{secs:02d}"
-
     def minutes_up(self) -> int:
         """Whole minutes, rounded up."""
         return -(-self.seconds // 60)
@@ -159,8 +150,8 @@ class Memory:
 
     >>> Memory.parse("4GB").unwrap()
     Memory(megabytes=4096)
-    >>> Memory(4096).slurm(), Memory(1500).slurm()
-    ('4G', '1500M')
+    >>> Memory.parse("1500M").unwrap().megabytes
+    1500
     """
 
     megabytes: int
@@ -172,11 +163,6 @@ class Memory:
             return Failure(text)
         mb = int(match["n"]) * _MEM_FACTOR[match["u"].upper()]
         return Success(Memory(math.ceil(mb)))
-
-    def slurm(self) -> str:
-        if self.megabytes % 1024 == 0:
-            return f"{self.megabytes // 1024}G"
-        return f"{self.megabytes}M"
 
 
 def to_memory(value: object) -> Memory | str | None:

@@ -22,6 +22,7 @@ from smartsim import (
     Memory,
     RunSettings,
 )
+from smartsim.commands.slurm import slurm_memory, slurm_time
 from smartsim.errors import BadDuration
 from tests.oracles.slurm_cli import parse_array, parse_time
 from tests.strategies import array_specs, durations, job_ids, memories
@@ -112,21 +113,21 @@ def test_env_values_are_rendered_as_text() -> None:
 )
 def test_duration_renders_for_slurm_and_as_hms(seconds: int, slurm: str, hms: str) -> None:
     """Slurm gets HH:MM:SS below a day and D-HH:MM:SS from a day on; hms() has unbounded hours."""
-    assert Duration(seconds).slurm() == slurm
+    assert slurm_time(Duration(seconds)) == slurm
     assert Duration(seconds).hms() == hms
 
 
 def test_25_hours_is_never_rendered_with_the_word_day() -> None:
     """A 25 h timedelta renders as 1-01:00:00, not str(timedelta)'s '1 day, 1:00:00'."""
     d = Duration.from_timedelta(dt.timedelta(hours=25))
-    assert d.slurm() == "1-01:00:00"
-    assert "day" not in d.slurm() and "day" not in d.hms()
+    assert slurm_time(d) == "1-01:00:00"
+    assert "day" not in slurm_time(d) and "day" not in d.hms()
 
 
 @given(durations())
 def test_slurm_reads_back_the_rendered_duration(d: Duration) -> None:
-    """Slurm's --time grammar (independent oracle) reads d.slurm() and d.hms() as d's seconds."""
-    assert parse_time(d.slurm()) == d.seconds
+    """Slurm's --time grammar (an independent oracle) reads slurm_time(d) and d.hms() as d."""
+    assert parse_time(slurm_time(d)) == d.seconds
     assert parse_time(d.hms()) == d.seconds
 
 
@@ -134,7 +135,7 @@ def test_slurm_reads_back_the_rendered_duration(d: Duration) -> None:
 def test_duration_parse_round_trips(d: Duration) -> None:
     """Duration.parse gives back the duration from both of its renderings."""
     assert Duration.parse(d.hms()) == Success(d)
-    assert Duration.parse(d.slurm()) == Success(d)
+    assert Duration.parse(slurm_time(d)) == Success(d)
 
 
 @given(st.floats(min_value=1e-9, max_value=1e7, allow_nan=False))
@@ -209,7 +210,7 @@ def test_any_slurm_time_text_means_what_slurm_reads(text: str) -> None:
     assert isinstance(parsed, Success)
     assert parsed.unwrap().seconds == (read or 0)
     if read is not None:
-        assert parse_time(parsed.unwrap().slurm()) == read
+        assert parse_time(slurm_time(parsed.unwrap())) == read
 
 
 def test_a_bad_duration_error_lists_the_accepted_forms() -> None:
@@ -250,8 +251,8 @@ def test_memory_parses_units(text: str, mb: int) -> None:
 
 @given(memories())
 def test_memory_slurm_rendering_round_trips(m: Memory) -> None:
-    """Memory.slurm() is read back by Memory.parse as the same size, in G when exact."""
-    rendered = m.slurm()
+    """slurm_memory(m) is read back by Memory.parse as the same size, in G when exact."""
+    rendered = slurm_memory(m)
     assert Memory.parse(rendered) == Success(m)
     assert rendered.endswith("G") == (m.megabytes % 1024 == 0)
 

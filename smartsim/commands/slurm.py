@@ -80,6 +80,7 @@ from smartsim.values import (
     BatchSettings,
     Duration,
     JobId,
+    Memory,
     OptionValue,
     RunSettings,
 )
@@ -110,7 +111,9 @@ __all__ = [
     "sbatch_command",
     "sbatch_script",
     "scancel_argv",
+    "slurm_memory",
     "slurm_status",
+    "slurm_time",
     "squeue_argv",
     "srun_command",
     "step_shape",
@@ -302,6 +305,34 @@ def _raw_option_problems(
     return option_problems(_OPTIONS[tool], field, options, owners, seen=seen)
 
 
+# --------------------------------------------------------------------------- formats
+
+
+def slurm_time(duration: Duration) -> str:
+    """Slurm's ``--time``: ``HH:MM:SS`` below a day, ``D-HH:MM:SS`` from a day on.
+
+    >>> slurm_time(Duration(90)), slurm_time(Duration(90000))
+    ('00:01:30', '1-01:00:00')
+    """
+    days, rest = divmod(duration.seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}-{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def slurm_memory(memory: Memory) -> str:
+    """Slurm's ``--mem``: whole gibibytes as ``G``, else ``M`` (Slurm's ``G`` is 1024 ``M``).
+
+    >>> slurm_memory(Memory(4096)), slurm_memory(Memory(1500))
+    ('4G', '1500M')
+    """
+    if memory.megabytes % 1024 == 0:
+        return f"{memory.megabytes // 1024}G"
+    return f"{memory.megabytes}M"
+
+
 # --------------------------------------------------------------------------- salloc
 
 
@@ -424,7 +455,7 @@ def salloc_argv(
     if req.nodes is not None:
         argv += ["-N", str(req.nodes)]
     if isinstance(req.time, Duration):
-        argv += ["--time", req.time.slurm()]
+        argv += ["--time", slurm_time(req.time)]
     if req.partition is not None:
         argv += ["--partition", req.partition]
     if req.account is not None:
@@ -436,7 +467,7 @@ def salloc_argv(
     if req.job_name is not None:
         argv += ["--job-name", req.job_name]
     if req.mem is not None and not isinstance(req.mem, str):
-        argv += ["--mem", req.mem.slurm()]
+        argv += ["--mem", slurm_memory(req.mem)]
     if req.gpus is not None:
         argv += ["--gpus", str(req.gpus)]
     for key, value in opts.items():
@@ -747,9 +778,9 @@ def _part_argv(
     if rs.gpus_per_task is not None:
         argv += ["--gpus-per-task", str(rs.gpus_per_task)]
     if rs.mem is not None and not isinstance(rs.mem, str):
-        argv += ["--mem", rs.mem.slurm()]
+        argv += ["--mem", slurm_memory(rs.mem)]
     if isinstance(rs.time, Duration):
-        argv += ["--time", rs.time.slurm()]
+        argv += ["--time", slurm_time(rs.time)]
     if rs.hostlist:
         argv += ["--nodelist", ",".join(rs.hostlist)]
     if rs.excluded_hosts:
@@ -1067,13 +1098,13 @@ def _batch_directives(
     if bs.nodes is not None:
         groups.append(("-N", str(bs.nodes)))
     if isinstance(bs.time, Duration):
-        groups.append(("--time", bs.time.slurm()))
+        groups.append(("--time", slurm_time(bs.time)))
     if bs.account is not None:
         groups.append(("--account", bs.account))
     if bs.partition is not None:
         groups.append(("--partition", bs.partition))
     if bs.mem is not None and not isinstance(bs.mem, str):
-        groups.append(("--mem", bs.mem.slurm()))
+        groups.append(("--mem", slurm_memory(bs.mem)))
     if bs.gpus is not None:
         groups.append(("--gpus", str(bs.gpus)))
     if bs.hostlist:
