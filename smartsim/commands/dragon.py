@@ -35,7 +35,14 @@ from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap, frozen_map
 from smartsim.commands._types import Command
-from smartsim.commands.plan import Launch, World, member_problems, output_paths, plan_each_member
+from smartsim.commands.plan import (
+    Launch,
+    World,
+    member_problems,
+    model_launch,
+    output_paths,
+    plan_each_member,
+)
 from smartsim.errors import (
     BadValue,
     EmptyValue,
@@ -328,14 +335,11 @@ def plan_model(model: Model, world: World) -> Launch:
     """
     request = request_for(model, world)
     runtime = runtime_for(world)
-    return Launch(
-        name=model.name,
-        kind="Model",
-        members=(model.name,),
-        cwd=model.path,
+    return model_launch(
+        model,
+        runtime.command,
         stdout=request.stdout,
         stderr=request.stderr,
-        command=runtime.command,
         files={request_path(model, world): request.to_json()},
         mkdirs=(model.path, runtime.state_dir),
     )

@@ -18,7 +18,14 @@ import attrs
 from returns.result import Result
 
 from smartsim.commands.launch import LaunchContext, check_run_command, launch_command
-from smartsim.commands.plan import Launch, World, member_problems, output_paths, plan_each_member
+from smartsim.commands.plan import (
+    Launch,
+    World,
+    member_problems,
+    model_launch,
+    output_paths,
+    plan_each_member,
+)
 from smartsim.errors import BadValue, Invalid, ValidationError
 from smartsim.validate import run_settings_problems
 from smartsim.values import Duration, Ensemble, Model, RunSettings
@@ -64,18 +71,7 @@ def plan_model(model: Model, world: World) -> Launch:
     cwd = built.cwd or model.path
     command = attrs.evolve(built, stdout=out, stderr=err, cwd=cwd)
     limit = rs.time if rs.run_command is None and isinstance(rs.time, Duration) else None
-    return Launch(
-        name=model.name,
-        kind="Model",
-        members=(model.name,),
-        cwd=cwd,
-        stdout=out,
-        stderr=err,
-        command=command,
-        files=command.files,
-        mkdirs=(model.path,),
-        time_limit=limit,
-    )
+    return model_launch(model, command, stdout=out, stderr=err, cwd=cwd, time_limit=limit)
 
 
 def plan_local(entity: Model | Ensemble, world: World) -> Result[tuple[Launch, ...], Invalid]:

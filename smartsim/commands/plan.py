@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import final
 
 import attrs
@@ -133,6 +133,39 @@ class Plan:
 
     def __str__(self) -> str:
         return "\n\n".join(launch.shell() for launch in self.launches)
+
+
+def model_launch(
+    model: Model,
+    command: Command,
+    *,
+    stdout: str,
+    stderr: str,
+    cwd: str | None = None,
+    files: Mapping[str, str] | None = None,
+    mkdirs: tuple[str, ...] | None = None,
+    time_limit: Duration | None = None,
+) -> Launch:
+    """The launch of one model on its own: one member, named after it, run in its directory
+    (``cwd``), which is made first (``mkdirs``), writing the files its ``command`` needs.
+
+    >>> m = Model(name="m", run_settings=RunSettings(exe="echo"), path="/e/m")
+    >>> launch = model_launch(m, Command(argv=("echo",)), stdout="/e/m/m.out", stderr="/e/m/m.err")
+    >>> launch.members, launch.cwd, launch.mkdirs
+    (('m',), '/e/m', ('/e/m',))
+    """
+    return Launch(
+        name=model.name,
+        kind="Model",
+        members=(model.name,),
+        cwd=model.path if cwd is None else cwd,
+        stdout=stdout,
+        stderr=stderr,
+        command=command,
+        files=command.files if files is None else files,
+        mkdirs=(model.path,) if mkdirs is None else mkdirs,
+        time_limit=time_limit,
+    )
 
 
 def output_paths(directory: str, name: str, run_index: int) -> tuple[str, str]:

@@ -51,6 +51,7 @@ from smartsim.commands._options import (
     check_nonempty_text,
     option_problems,
     option_tokens,
+    typed_set,
 )
 from smartsim.commands._texts import batch_settings_texts, run_settings_texts
 from smartsim.commands._types import Command
@@ -243,10 +244,12 @@ _ALIASES: Final = {
 }
 
 
-def _slurm_options(tool: str) -> OptionRules:
-    """``tool``'s option table (the man-page sets above) as the one shape every builder uses."""
+def _slurm_options(tool: str, typed: Mapping[str, tuple[str, ...]]) -> OptionRules:
+    """``tool``'s option table (the man-page sets above) as the one shape every builder uses;
+    ``typed``: the options a typed field renders (option -> that field)."""
     return OptionRules(
         tool=tool,
+        typed=typed,
         aliases={**_SHORT[tool], **_ALIASES},
         flags=_NO_ARG[tool],
         valued=(_REQUIRED_ARG[tool] | _REQUIRED_EXTRA[tool]) - _NO_ARG[tool],
@@ -263,9 +266,23 @@ def _slurm_options(tool: str) -> OptionRules:
 
 
 #: salloc(1), srun(1) and sbatch(1)'s raw options (``add_opts``, ``run_args``, ``batch_args``).
-SALLOC_OPTIONS: Final = _slurm_options("salloc")
-SRUN_OPTIONS: Final = _slurm_options("srun")
-SBATCH_OPTIONS: Final = _slurm_options("sbatch")
+#: (AllocationRequest.exclusive is a typed --exclusive only when True: see check_allocation.)
+SALLOC_OPTIONS: Final = _slurm_options("salloc", {
+    "nodes": ("nodes",), "time": ("time",), "partition": ("partition",),
+    "account": ("account",), "constraint": ("constraint",), "job-name": ("job_name",),
+    "mem": ("mem",), "gpus": ("gpus",),
+})  # fmt: skip
+SRUN_OPTIONS: Final = _slurm_options("srun", {
+    "nodes": ("nodes",), "ntasks": ("ntasks",), "ntasks-per-node": ("tasks_per_node",),
+    "cpus-per-task": ("cpus_per_task",), "gpus-per-task": ("gpus_per_task",), "mem": ("mem",),
+    "time": ("time",), "nodelist": ("hostlist",), "exclude": ("excluded_hosts",),
+    "mpi": ("mpi",), "het-group": ("het_group",), "jobid": ("alloc",),
+})  # fmt: skip
+SBATCH_OPTIONS: Final = _slurm_options("sbatch", {
+    "nodes": ("nodes",), "time": ("time",), "account": ("account",),
+    "partition": ("partition",), "mem": ("mem",), "gpus": ("gpus",), "job-name": ("job_name",),
+    "array": ("array",), "nodelist": ("hostlist",), "exclude": ("excluded_hosts",),
+})  # fmt: skip
 _OPTIONS: Final = {"salloc": SALLOC_OPTIONS, "srun": SRUN_OPTIONS, "sbatch": SBATCH_OPTIONS}
 
 
@@ -288,21 +305,6 @@ def _spelled(tool: str, options: Mapping[str, OptionValue]) -> dict[str, str]:
         if value is not False and OPTION_NAME.fullmatch(key):
             out.setdefault(_canonical(tool, key), key)
     return out
-
-
-def _raw_option_problems(
-    tool: str,
-    field: str,
-    options: Mapping[str, OptionValue],
-    typed: Mapping[str, str],
-    prefix: str,
-    *,
-    seen: dict[str, str] | None = None,
-) -> list[ValidationError]:
-    """:func:`~smartsim.commands._options.option_problems` under ``tool``'s table, the typed
-    fields that are set (``typed``: canonical name -> attribute) named under ``prefix``."""
-    owners = {name: f"{prefix}.{attr}" for name, attr in typed.items()}
-    return option_problems(_OPTIONS[tool], field, options, owners, seen=seen)
 
 
 # --------------------------------------------------------------------------- formats
@@ -336,24 +338,6 @@ def slurm_memory(memory: Memory) -> str:
 # --------------------------------------------------------------------------- salloc
 
 
-def _allocation_typed(req: AllocationRequest) -> dict[str, str]:
-    typed: dict[str, str] = {}
-    for name, is_set, path in (
-        ("nodes", req.nodes is not None, "nodes"),
-        ("time", req.time is not None, "time"),
-        ("partition", req.partition is not None, "partition"),
-        ("account", req.account is not None, "account"),
-        ("constraint", req.constraint is not None, "constraint"),
-        ("exclusive", req.exclusive is True, "exclusive"),
-        ("job-name", req.job_name is not None, "job_name"),
-        ("mem", req.mem is not None, "mem"),
-        ("gpus", req.gpus is not None, "gpus"),
-    ):
-        if is_set:
-            typed[name] = path
-    return typed
-
-
 def check_allocation(req: AllocationRequest) -> list[ValidationError]:
     """What ``salloc`` forbids or smartsim cannot use in ``req`` (the generic rules are
     :func:`smartsim.validate.allocation_problems`; :func:`validate_salloc` runs both).
@@ -365,7 +349,10 @@ def check_allocation(req: AllocationRequest) -> list[ValidationError]:
     """
     field = "allocation.add_opts"
     opts = req.add_opts
-    errors = _raw_option_problems("salloc", field, opts, _allocation_typed(req), "allocation")
+    typed = typed_set(SALLOC_OPTIONS, req, "allocation.")
+    if req.exclusive is True:
+        typed["exclusive"] = "allocation.exclusive"
+    errors = option_problems(SALLOC_OPTIONS, field, opts, typed)
     for key, value in opts.items():
         name = _canonical("salloc", key) if OPTION_NAME.fullmatch(key) else ""
         where = f"{field}[{key!r}]"
@@ -480,27 +467,6 @@ def salloc_argv(
 # --------------------------------------------------------------------------- srun
 
 
-def _run_typed(rs: RunSettings) -> dict[str, str]:
-    typed: dict[str, str] = {}
-    for name, is_set, path in (
-        ("nodes", rs.nodes is not None, "nodes"),
-        ("ntasks", rs.ntasks is not None, "ntasks"),
-        ("ntasks-per-node", rs.tasks_per_node is not None, "tasks_per_node"),
-        ("cpus-per-task", rs.cpus_per_task is not None, "cpus_per_task"),
-        ("gpus-per-task", rs.gpus_per_task is not None, "gpus_per_task"),
-        ("mem", rs.mem is not None, "mem"),
-        ("time", rs.time is not None, "time"),
-        ("nodelist", bool(rs.hostlist), "hostlist"),
-        ("exclude", bool(rs.excluded_hosts), "excluded_hosts"),
-        ("mpi", rs.mpi is not None, "mpi"),
-        ("het-group", bool(rs.het_group), "het_group"),
-        ("jobid", rs.alloc is not None, "alloc"),
-    ):
-        if is_set:
-            typed[name] = path
-    return typed
-
-
 def _parts(rs: RunSettings) -> tuple[RunSettings, ...]:
     """This program and its MPMD parts. (Each part is read for its own fields only, so the
     primary is used as it is: ``rs.parts`` would rebuild it through every converter.)"""
@@ -536,9 +502,8 @@ def _check_part(rs: RunSettings, f: str, shared: Mapping[str, str]) -> list[Vali
     errors: list[ValidationError] = []
     spelled: dict[str, str] = {}
     if rs.run_args:
-        errors += _raw_option_problems(
-            "srun", f"{f}.run_args", rs.run_args, _run_typed(rs), f, seen=spelled
-        )
+        typed = typed_set(SRUN_OPTIONS, rs, f"{f}.")
+        errors += option_problems(SRUN_OPTIONS, f"{f}.run_args", rs.run_args, typed, seen=spelled)
     if "chdir" in spelled:
         errors.append(
             ConflictingOptions(
@@ -874,25 +839,6 @@ SRUN: Final = RunCommandSpec(tool="srun", check=check_srun, build=srun_command)
 # --------------------------------------------------------------------------- sbatch
 
 
-def _batch_typed(bs: BatchSettings) -> dict[str, str]:
-    typed: dict[str, str] = {}
-    for name, is_set, path in (
-        ("nodes", bs.nodes is not None, "nodes"),
-        ("time", bs.time is not None, "time"),
-        ("account", bs.account is not None, "account"),
-        ("partition", bs.partition is not None, "partition"),
-        ("mem", bs.mem is not None, "mem"),
-        ("gpus", bs.gpus is not None, "gpus"),
-        ("job-name", bs.job_name is not None, "job_name"),
-        ("array", bs.array is not None, "array"),
-        ("nodelist", bool(bs.hostlist), "hostlist"),
-        ("exclude", bool(bs.excluded_hosts), "excluded_hosts"),
-    ):
-        if is_set:
-            typed[name] = path
-    return typed
-
-
 def check_batch(bs: BatchSettings) -> list[ValidationError]:
     """What ``sbatch`` forbids or cannot express in ``bs`` (the generic rules are
     :func:`smartsim.validate.batch_problems`; :func:`validate_sbatch` runs everything).
@@ -903,9 +849,8 @@ def check_batch(bs: BatchSettings) -> list[ValidationError]:
     BadValue batch_settings.batch_args['requeue']
     """
     field = "batch_settings.batch_args"
-    errors = _raw_option_problems(
-        "sbatch", field, bs.batch_args, _batch_typed(bs), "batch_settings"
-    )
+    typed = typed_set(SBATCH_OPTIONS, bs, "batch_settings.")
+    errors = option_problems(SBATCH_OPTIONS, field, bs.batch_args, typed)
     spelled = _spelled("sbatch", bs.batch_args)
     if "wrap" in spelled:
         key = spelled["wrap"]

@@ -23,7 +23,7 @@ from smartsim.commands.launch import (
     run_command_spec,
 )
 from smartsim.commands.mpi import MPICH, MPIEXEC, OPENMPI
-from smartsim.commands.plan import Launch, World, output_paths
+from smartsim.commands.plan import Launch, World, model_launch, output_paths
 from smartsim.commands.slurm import (
     check_srun,
     sbatch_command,
@@ -207,17 +207,7 @@ def _plan_step(model: Model, world: World, alloc: str | None) -> Launch:
     argv = (base.argv[0], "-v", *base.argv[1:])
     command = attrs.evolve(base, argv=argv, stdout=log, stderr=log)
     assert ctx.stdout is not None and ctx.stderr is not None
-    return Launch(
-        name=model.name,
-        kind="Model",
-        members=(model.name,),
-        cwd=model.path,
-        stdout=ctx.stdout,
-        stderr=ctx.stderr,
-        command=command,
-        files=command.files,
-        mkdirs=(model.path,),
-    )
+    return model_launch(model, command, stdout=ctx.stdout, stderr=ctx.stderr)
 
 
 def _plan_batch(
@@ -429,17 +419,7 @@ def _plan_mpi(
     if layout is not None:  # what salloc's shell would see, as values (see allocation_env)
         command = command.with_env(allocation_env(str(jid.job), layout))
     assert ctx.stdout is not None and ctx.stderr is not None
-    return Launch(
-        name=model.name,
-        kind="Model",
-        members=(model.name,),
-        cwd=model.path,
-        stdout=ctx.stdout,
-        stderr=ctx.stderr,
-        command=command,
-        files=command.files,
-        mkdirs=(model.path,),
-    )
+    return model_launch(model, command, stdout=ctx.stdout, stderr=ctx.stderr)
 
 
 def _is_mpi_launch(command: Command) -> bool:
