@@ -201,6 +201,22 @@ def batch_script(
 _SURROGATE: Final = LazyPattern("[\ud800-\udfff]")
 
 
+def unwritable(field: str, text: str) -> list[ValidationError]:
+    """What no script file can carry for any tool: a NUL (no argument, variable or C string
+    holds one) and a lone surrogate (UTF-8, the file's encoding, cannot hold one).
+
+    >>> [e.character for e in unwritable("f", "a\\x00b\\ud800")], unwritable("f", "a\\nb")
+    (['\\x00', '\\ud800'], [])
+    """
+    errors: list[ValidationError] = []
+    if "\x00" in text:
+        errors.append(ForbiddenCharacter(field, text, "\x00"))
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        errors.append(ForbiddenCharacter(field, text, surrogate.group()))
+    return errors
+
+
 @fieldwise
 @attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ScriptReader:
@@ -245,12 +261,7 @@ class ScriptReader:
         """Every reason ``text``, written into a script, would not reach the job exactly."""
         if text.isascii() and text.isprintable():
             return []  # the common case, at C speed: no NUL, CR, LF or surrogate
-        errors: list[ValidationError] = []
-        if "\x00" in text:
-            errors.append(ForbiddenCharacter(field, text, "\x00"))
-        surrogate = _SURROGATE.search(text)
-        if surrogate is not None:
-            errors.append(ForbiddenCharacter(field, text, surrogate.group()))
+        errors = unwritable(field, text)
         for sequence in self.refused:
             if sequence in text:
                 errors.append(ForbiddenCharacter(field, text, sequence))

@@ -36,7 +36,7 @@ from returns.result import Failure, Result, Success
 from smartsim.commands._types import Submission
 from smartsim.commands.launch import LaunchContext
 from smartsim.commands.plan import Launch, World, output_paths
-from smartsim.commands.script import batch_script, directive_line, quote
+from smartsim.commands.script import batch_script, directive_line, quote, unwritable
 from smartsim.commands.slurm import (
     _batch_directives,
     sbatch_command,
@@ -44,7 +44,7 @@ from smartsim.commands.slurm import (
     srun_command,
     validate_sbatch,
 )
-from smartsim.errors import BadValue, ForbiddenCharacter, Invalid, ValidationError
+from smartsim.errors import BadValue, Invalid, ValidationError
 from smartsim.status import JobState, Status
 from smartsim.values import ArraySpec, BatchSettings, Ensemble, JobId, Model, RunSettings
 
@@ -77,7 +77,6 @@ ARRAY_FACT: Final = "slurm_array"
 #: Words bash reads back unchanged without quotes (and that are not reserved or assignments:
 #: a table word is never the first word of a command).
 _PLAIN: Final = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 def table_problems(field: str, text: str) -> list[ValidationError]:
@@ -87,13 +86,7 @@ def table_problems(field: str, text: str) -> list[ValidationError]:
     >>> [e.character for e in table_problems("args[0]", "a\\x00b")], table_problems("f", "a\\nb")
     (['\\x00'], [])
     """
-    errors: list[ValidationError] = []
-    if "\x00" in text:
-        errors.append(ForbiddenCharacter(field, text, "\x00"))
-    found = _SURROGATE.search(text)
-    if found is not None:
-        errors.append(ForbiddenCharacter(field, text, found.group()))
-    return errors
+    return unwritable(field, text)
 
 
 def _ansi_c(text: str) -> str:
