@@ -698,22 +698,28 @@ class Experiment:
         now = time.time()
         state = JobState(Status.CANCELLED, "not started", reason=error.message)
         with self._lock:
-            self._runs[launch.name] = _Run(launch, kind, None, state, run_index, now, now, error)
-            for member in launch.members:
-                self._member_run[member] = launch.name
-            self._record(
-                journal.launch_record(
-                    t=now,
-                    session=self._session,
-                    launcher=self.launcher,
-                    launch=launch,
-                    handle=None,
-                    run_index=run_index,
-                    error=error,
-                )
-            )
+            self._enter(_Run(launch, kind, None, state, run_index, now, now, error), now)
             self._record(journal.status_record(now, self._session, launch.name, None, state))
             self._tell(launch.name, state)
+
+    def _enter(self, run: _Run, now: float) -> None:
+        """Make ``run`` its launch's current run (a relaunch keeps the name's place in the
+        summary) and journal the launch (under the lock)."""
+        launch = run.launch
+        self._runs[launch.name] = run
+        for member in launch.members:
+            self._member_run[member] = launch.name
+        self._record(
+            journal.launch_record(
+                t=now,
+                session=self._session,
+                launcher=self.launcher,
+                launch=launch,
+                handle=run.handle,
+                run_index=run.run_index,
+                error=run.error,
+            )
+        )
 
     def _world(self, entities: Sequence[Entity]) -> World:
         outputs: list[tuple[str, str]] = []
@@ -1119,20 +1125,7 @@ class Experiment:
                 error = None
                 pending = JobState(Status.PENDING, "launched")
                 run = _Run(launch, kind, handle, pending, run_index, now)
-            self._runs[launch.name] = run  # a relaunch keeps the name's place in the summary
-            for member in launch.members:
-                self._member_run[member] = launch.name
-            self._record(
-                journal.launch_record(
-                    t=now,
-                    session=self._session,
-                    launcher=self.launcher,
-                    launch=launch,
-                    handle=handle,
-                    run_index=run_index,
-                    error=error,
-                )
-            )
+            self._enter(run, now)
             if error is not None:
                 _log.info("%s: not started: %s", launch.name, error.message)
                 self._tell(launch.name, run.state)

@@ -10,6 +10,7 @@ gets them by adding one :class:`Case`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -526,3 +527,28 @@ def test_flux_refuses_two_spellings_of_one_option() -> None:
     # flux batch reads -n as --nslots
     bs = BatchSettings(batch_args={"n": 2, "nslots": 3})
     assert [type(e) for e in flux.check_flux_batch(bs)] == [DuplicateOption]
+
+
+_CANCEL_WORDS = [
+    # (module, its cancel argv for these ids, what the cancel printed, rc, whether it succeeded)
+    ("lsf", ["12", "13"], ("bkill", "12", "13"), 255, "Job <12>: Job has already finished\n", True),
+    ("lsf", ["12"], ("bkill", "12"), 255, "Job <12>: User permission denied\n", False),
+    ("pbs", ["12.srv", "13[].srv"], ("qdel", "12.srv", "13[].srv"), 35,
+     "qdel: Job has finished 12.srv\n", True),
+    ("pbs", ["12.srv"], ("qdel", "12.srv"), 1, "qdel: Unauthorized Request  12.srv\n", False),
+    ("sge", [3, 4], ("qdel", "3", "4"), 1,
+     'root has deleted job 5\ndenied: job "2" does not exist\n', True),
+    ("sge", [7], ("qdel", "7"), 1, 'root - not allowed to delete job "7"\n', False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", _CANCEL_WORDS)
+def test_cancel_words(case: tuple[str, list[object], tuple[str, ...], int, str, bool]) -> None:
+    """Each batch scheduler's ToolWords: one cancel argv for many ids, and a cancel that found
+    its jobs already gone is not a failure (its tool's own words, from its documentation)."""
+    module, ids, argv, rc, said, ok = case
+    words = importlib.import_module(f"smartsim.commands.{module}").WORDS
+    assert words.cancel_argv(ids) == argv
+    assert words.cancel_succeeded(rc, "", said) is ok
+    assert words.cancel_succeeded(rc, said, "") is ok
+    assert not words.unavailable(said)

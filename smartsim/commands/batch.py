@@ -691,3 +691,38 @@ def cancel_succeeded(returncode: int, stdout: str, stderr: str, gone: re.Pattern
         return True
     lines = [line for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
     return bool(lines) and all(gone.search(line) for line in lines)
+
+
+@final
+@attrs.frozen(slots=False)
+class ToolWords:
+    """What a batch scheduler's own tools say that smartsim acts on: ``cancel_tool`` takes job
+    ids as its arguments; ``gone`` matches its words for a job that had already ended or that
+    it does not know (not an error for a cancel); ``down``, any tool's words when the
+    scheduler's server cannot be reached (a transient failure, asked again later).
+
+    >>> words = ToolWords("qdel", gone=re.compile("finished"), down=re.compile("refused"))
+    >>> words.cancel_argv([3, "4.srv"]), words.cancel_argv(["5"], tool="/opt/pbs/bin/qdel")
+    (('qdel', '3', '4.srv'), ('/opt/pbs/bin/qdel', '5'))
+    >>> words.cancel_succeeded(1, "", "job 3 finished"), words.cancel_succeeded(1, "", "denied")
+    (True, False)
+    >>> words.unavailable("Connection refused")
+    True
+    """
+
+    cancel_tool: str
+    gone: re.Pattern[str]
+    down: re.Pattern[str]
+
+    def cancel_argv(self, job_ids: Sequence[object], *, tool: str | None = None) -> tuple[str, ...]:
+        """Cancel every job of ``job_ids`` in one call (an array id cancels every element)."""
+        return (tool or self.cancel_tool, *(str(j) for j in job_ids))
+
+    def cancel_succeeded(self, returncode: int, stdout: str, stderr: str) -> bool:
+        """Whether the cancel acted on every job or found it already gone
+        (:func:`cancel_succeeded`)."""
+        return cancel_succeeded(returncode, stdout, stderr, self.gone)
+
+    def unavailable(self, text: str) -> bool:
+        """Whether a tool failed because the scheduler's server could not be reached."""
+        return bool(self.down.search(text))

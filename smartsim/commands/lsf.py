@@ -43,8 +43,8 @@ from smartsim.commands.batch import (
     SINGLE_DASH_NAME,
     BatchJob,
     Option,
+    ToolWords,
     batch_args_problems,
-    cancel_succeeded,
     check_quoted_env,
     env_item,
     host_items,
@@ -460,33 +460,6 @@ def _job_part(job_id: str) -> str:
 # =========================================================================== cancel
 
 
-def bkill_argv(job_ids: Sequence[str], *, tool: str = "bkill") -> tuple[str, ...]:
-    """Kill every job of ``job_ids`` in one call (an array id kills every element).
-
-    >>> bkill_argv(["12", "13"])
-    ('bkill', '12', '13')
-    """
-    return (tool, *job_ids)
-
-
-_GONE: Final = re.compile(
-    r"is being terminated|Job has already finished|No matching job found|is being signaled"
-    r"|already (?:been )?killed",
-    re.IGNORECASE,
-)
-
-
-def bkill_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
-    """Whether every job was killed or had already finished.
-
-    >>> bkill_succeeded(255, "", "Job <12>: Job has already finished\\n")
-    True
-    >>> bkill_succeeded(255, "", "Job <12>: User permission denied\\n")
-    False
-    """
-    return cancel_succeeded(returncode, stdout, stderr, _GONE)
-
-
 _TERMINATED: Final = re.compile(r"Job <([0-9]+)(?:\[[0-9]+\])?> is being (?:terminated|signaled)")
 
 
@@ -499,16 +472,26 @@ def bkill_acted(text: str) -> set[str]:
     return {m[1] for m in _TERMINATED.finditer(text)}
 
 
-_UNAVAILABLE: Final = re.compile(
-    r"LSF is down|batch system daemon not responding|Failed in an LSF library call|"
-    r"Cannot connect to LSF|mbatchd.*(?:not responding|down)",
-    re.IGNORECASE,
+#: bkill(1)'s words, and LSF's when the master batch daemon cannot be reached.
+WORDS: Final = ToolWords(
+    "bkill",
+    gone=re.compile(
+        r"is being terminated|Job has already finished|No matching job found|is being signaled"
+        r"|already (?:been )?killed",
+        re.IGNORECASE,
+    ),
+    down=re.compile(
+        r"LSF is down|batch system daemon not responding|Failed in an LSF library call|"
+        r"Cannot connect to LSF|mbatchd.*(?:not responding|down)",
+        re.IGNORECASE,
+    ),
 )
-
-
-def unavailable(text: str) -> bool:
-    """Whether an LSF command failed because the master batch daemon could not be reached."""
-    return bool(_UNAVAILABLE.search(text))
+#: Kill every job of ``job_ids`` in one call (an array id kills every element).
+bkill_argv: Final = WORDS.cancel_argv
+#: Whether every job was killed or had already finished.
+bkill_succeeded: Final = WORDS.cancel_succeeded
+#: Whether an LSF command failed because the master batch daemon could not be reached.
+unavailable: Final = WORDS.unavailable
 
 
 # =========================================================================== planner

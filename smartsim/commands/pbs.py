@@ -47,8 +47,8 @@ from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
 from smartsim.commands.batch import Option as Option
 from smartsim.commands.batch import (
+    ToolWords,
     batch_args_problems,
-    cancel_succeeded,
     check_quoted_env,
     env_item,
     node_shares,
@@ -539,33 +539,6 @@ def parse_qstat_json(stdout: str, job_ids: Sequence[str]) -> Result[dict[str, Jo
 # =========================================================================== cancel
 
 
-def qdel_argv(job_ids: Sequence[str], *, tool: str = "qdel") -> tuple[str, ...]:
-    """Delete every job of ``job_ids`` (an array id deletes the whole array) in one call.
-
-    >>> qdel_argv(["12.srv", "13[].srv"])
-    ('qdel', '12.srv', '13[].srv')
-    """
-    return (tool, *job_ids)
-
-
-_GONE: Final = re.compile(
-    r"Job has finished|Unknown Job Id|job has already finished|Request invalid for state of job"
-    r"|Job is being deleted|deleted|[Ff]inished",
-)
-
-
-def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
-    """Whether ``qdel`` deleted every job or found it already gone (finished, unknown, or being
-    deleted) — not an error for a cancel.
-
-    >>> qdel_succeeded(35, "", "qdel: Job has finished 12.srv\\n")
-    True
-    >>> qdel_succeeded(1, "", "qdel: Unauthorized Request  12.srv\\n")
-    False
-    """
-    return cancel_succeeded(returncode, stdout, stderr, _GONE)
-
-
 def qdel_acted(stderr: str, job_ids: Sequence[str]) -> set[str]:
     """The ids qdel deleted: all but those its error lines name (qdel is silent on success).
 
@@ -582,16 +555,26 @@ def qdel_acted(stderr: str, job_ids: Sequence[str]) -> set[str]:
     return out
 
 
-_UNAVAILABLE: Final = re.compile(
-    r"cannot connect to server|Connection refused|Communication failure|pbs_iff|"
-    r"No route to host|Cannot connect|connect to server",
-    re.IGNORECASE,
+#: qdel(1B)'s words (finished, unknown or being deleted: not an error for a cancel), and what
+#: PBS's tools say when the server cannot be reached.
+WORDS: Final = ToolWords(
+    "qdel",
+    gone=re.compile(
+        r"Job has finished|Unknown Job Id|job has already finished|Request invalid for state of job"
+        r"|Job is being deleted|deleted|[Ff]inished",
+    ),
+    down=re.compile(
+        r"cannot connect to server|Connection refused|Communication failure|pbs_iff|"
+        r"No route to host|Cannot connect|connect to server",
+        re.IGNORECASE,
+    ),
 )
-
-
-def unavailable(text: str) -> bool:
-    """Whether a PBS command failed because the server could not be reached."""
-    return bool(_UNAVAILABLE.search(text))
+#: Delete every job of ``job_ids`` (an array id deletes the whole array) in one call.
+qdel_argv: Final = WORDS.cancel_argv
+#: Whether ``qdel`` deleted every job or found it already gone.
+qdel_succeeded: Final = WORDS.cancel_succeeded
+#: Whether a PBS command failed because the server could not be reached.
+unavailable: Final = WORDS.unavailable
 
 
 # =========================================================================== planner

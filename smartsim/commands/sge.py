@@ -46,8 +46,8 @@ from smartsim.commands.batch import (
     SINGLE_DASH_NAME,
     BatchJob,
     Option,
+    ToolWords,
     batch_args_problems,
-    cancel_succeeded,
     host_items,
     option_words,
     output_options,
@@ -634,32 +634,6 @@ def accounting_state(records: Mapping[int | None, JobState], job: SgeJobId) -> J
 # =========================================================================== cancel
 
 
-def qdel_argv(job_numbers: Sequence[int | str], *, tool: str = "qdel") -> tuple[str, ...]:
-    """Delete every job (all tasks of an array) in one call.
-
-    >>> qdel_argv([3, 4])
-    ('qdel', '3', '4')
-    """
-    return (tool, *(str(j) for j in job_numbers))
-
-
-_GONE: Final = re.compile(
-    r"has registered the job|has deleted job|does not exist|already (?:in|marked for) deletion"
-    r"|for deletion"
-)
-
-
-def qdel_succeeded(returncode: int, stdout: str, stderr: str) -> bool:
-    """Whether every job was deleted or was already gone.
-
-    >>> qdel_succeeded(1, 'root has deleted job 5\\ndenied: job "2" does not exist\\n', "")
-    True
-    >>> qdel_succeeded(1, "", 'root - not allowed to delete job "7"\\n')
-    False
-    """
-    return cancel_succeeded(returncode, stdout, stderr, _GONE)
-
-
 _ACTED: Final = re.compile(
     r"has registered the job(?:-array task)? ([0-9]+)|has deleted job(?:-array task)? ([0-9]+)"
 )
@@ -675,16 +649,25 @@ def qdel_acted(text: str) -> set[int]:
     return {int(m[1] or m[2]) for m in _ACTED.finditer(text)}
 
 
-_UNAVAILABLE: Final = re.compile(
-    r"unable to contact qmaster|commlib error|can't connect|unable to send message to qmaster"
-    r"|cannot connect|qmaster.*(?:not|isn't) (?:running|available)",
-    re.IGNORECASE,
+#: Grid Engine qdel(1)'s words, and what its tools say when the qmaster cannot be reached.
+WORDS: Final = ToolWords(
+    "qdel",
+    gone=re.compile(
+        r"has registered the job|has deleted job|does not exist|already (?:in|marked for) deletion"
+        r"|for deletion"
+    ),
+    down=re.compile(
+        r"unable to contact qmaster|commlib error|can't connect|unable to send message to qmaster"
+        r"|cannot connect|qmaster.*(?:not|isn't) (?:running|available)",
+        re.IGNORECASE,
+    ),
 )
-
-
-def unavailable(text: str) -> bool:
-    """Whether a Grid Engine command failed because the qmaster could not be reached."""
-    return bool(_UNAVAILABLE.search(text))
+#: Delete every job (all tasks of an array) in one call.
+qdel_argv: Final = WORDS.cancel_argv
+#: Whether every job was deleted or was already gone.
+qdel_succeeded: Final = WORDS.cancel_succeeded
+#: Whether a Grid Engine command failed because the qmaster could not be reached.
+unavailable: Final = WORDS.unavailable
 
 
 # =========================================================================== planner

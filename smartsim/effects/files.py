@@ -25,10 +25,28 @@ from smartsim.commands.generate import (
     WriteText,
     configure_text,
 )
-from smartsim.commands.plan import next_run_index
+from smartsim.commands.plan import Launch, next_run_index
 from smartsim.errors import EffectError, OSFailure
 
 _TMP_SEQ = itertools.count()
+
+
+def lay_out(launch: Launch, more: Iterable[tuple[str, str]] = ()) -> IOResult[None, EffectError]:
+    """What ``launch`` needs before it starts: its directories (``mkdir -p``), then its files
+    and ``more`` (path, text: a batch script, the files a submit command reads), each file's
+    directory made first."""
+    try:
+        for directory in launch.mkdirs:
+            os.makedirs(directory, exist_ok=True)
+        for path, text in itertools.chain(launch.files.items(), more):
+            parent = os.path.dirname(path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+    except OSError as exc:
+        return IOFailure(OSFailure(f"prepare {launch.name}", f"{exc.filename}: {exc.strerror}"))
+    return IOSuccess(None)
 
 
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:

@@ -37,7 +37,6 @@ from typing import final
 
 import attrs
 from returns.io import IOFailure, IOResult, IOSuccess
-from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
 
 from smartsim._frozen import FrozenMap
@@ -55,6 +54,7 @@ from smartsim.commands.scheduler import (
     exit_file_state,
     reconcile,
 )
+from smartsim.effects.files import lay_out
 from smartsim.effects.process import run
 from smartsim.errors import (
     EffectError,
@@ -81,19 +81,6 @@ def find_tools(paths: Iterable[str]) -> IOResult[None, EffectError]:
     return IOSuccess(None)
 
 
-def write_text(path: str, text: str) -> IOResult[None, EffectError]:
-    """Write ``text`` at ``path`` (creating parent directories)."""
-    try:
-        parent = os.path.dirname(path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.write(text)
-    except OSError as exc:
-        return IOFailure(OSFailure(f"write {path}", exc.strerror or str(exc)))
-    return IOSuccess(None)
-
-
 def utc_stamp() -> str:
     """Now, in UTC to the second, as ISO 8601 (a handle's ``SUBMITTED``)."""
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
@@ -111,13 +98,7 @@ def _prepare(
             pass
         except OSError as exc:
             return IOFailure(OSFailure(f"remove {exit_file}", exc.strerror or str(exc)))
-    for directory in launch.mkdirs:
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            return IOFailure(OSFailure(f"mkdir {directory}", exc.strerror or str(exc)))
-    files = [
-        *launch.files.items(),
+    more = [
         *(
             ((submission.script_path, submission.script), *submission.submit.files.items())
             if submission is not None
@@ -125,11 +106,7 @@ def _prepare(
         ),
         *(launch.command.files.items() if launch.command is not None else ()),
     ]
-    for path, text in files:
-        written = write_text(path, text)
-        if not is_successful(written):
-            return written
-    return IOSuccess(None)
+    return lay_out(launch, more)
 
 
 def recorded_exit(handle: Handle) -> JobState | None:
@@ -474,4 +451,4 @@ class SchedulerLauncher:
         return find_tools([argv[0]]).bind(lambda _: self._run(argv)).bind(read)
 
 
-__all__ = ["SchedulerLauncher", "find_tools", "recorded_exit", "utc_stamp", "write_text"]
+__all__ = ["SchedulerLauncher", "find_tools", "recorded_exit", "utc_stamp"]

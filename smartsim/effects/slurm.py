@@ -84,6 +84,7 @@ from smartsim.commands.slurm_plan import (
     squeue_steps_argv,
     srun_outcome,
 )
+from smartsim.effects.files import lay_out
 from smartsim.effects.launcher import Handle
 from smartsim.effects.process import (
     DEVNULL,
@@ -619,28 +620,14 @@ class SlurmLauncher:
 
     # ------------------------------------------------------------------ start
 
-    def _prepare(self, launch: Launch) -> OSFailure | None:
-        try:
-            for directory in launch.mkdirs:
-                os.makedirs(directory, exist_ok=True)
-            files = dict(launch.files.items())
-            if launch.submission is not None:
-                files[launch.submission.script_path] = launch.submission.script
-            for path, text in files.items():
-                parent = os.path.dirname(path)
-                if parent:
-                    os.makedirs(parent, exist_ok=True)
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-        except OSError as exc:
-            return OSFailure(f"prepare {launch.name}", f"{exc.filename}: {exc.strerror}")
-        return None
-
     def start(self, launch: Launch) -> IOResult[Handle, EffectError]:
         """Submit a batch launch (``sbatch --parsable``) or start an ``srun`` client."""
-        problem = self._prepare(launch)
-        if problem is not None:
-            return IOFailure(problem)
+        sub = launch.submission
+        return lay_out(launch, [] if sub is None else [(sub.script_path, sub.script)]).bind(
+            lambda _: self._start(launch)
+        )
+
+    def _start(self, launch: Launch) -> IOResult[Handle, EffectError]:
         if launch.submission is not None:
             return self._submit(launch, launch.submission)
         if launch.command is not None and _is_mpi_launch(launch.command):
