@@ -414,7 +414,12 @@ class Experiment:
             args, fields = _smartsim_run_keywords(args, fields)
         rs = RunSettings(exe=exe, args=args, run_command=run_command, **fields)
         rs = _resolve_flavour(self._own_run_command(rs))
-        _raise_invalid(self._settings_problems(rs, self.launcher))
+        scheduler = getattr(self._launcher, "scheduler", None)
+        if isinstance(scheduler, Scheduler) and scheduler.settings_problems is not None:
+            # a scheduler that reads the settings itself (Kubernetes: the image in run_args)
+            _raise_invalid(run_settings_problems(rs) + scheduler.settings_problems(rs))
+        else:
+            _raise_invalid(self._settings_problems(rs, self.launcher))
         return rs
 
     def _own_run_command(self, rs: RunSettings) -> RunSettings:

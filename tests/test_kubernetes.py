@@ -43,6 +43,7 @@ from smartsim.errors import (
     BadName,
     BadValue,
     EmptyValue,
+    Invalid,
     NonZeroExit,
     Unsupported,
 )
@@ -314,6 +315,23 @@ INVALID = [
 def test_invalid_settings_are_typed(rs: RunSettings, error: type) -> None:
     """What a Job cannot express is a typed error."""
     assert any(isinstance(e, error) for e in check_kubernetes(rs)), check_kubernetes(rs)
+
+
+def test_create_run_settings_takes_the_kubernetes_rules(tmp_path: Path) -> None:
+    """Under launcher="kubernetes", create_run_settings checks what a Job can express (the
+    image is a run_arg, not a direct launch's option), refusing the rest there, not at start."""
+    from smartsim import Experiment, SmartSimError
+
+    exp = Experiment("k", exp_path=str(tmp_path), launcher="kubernetes")
+    rs = exp.create_run_settings("echo", args=["hi"], run_args=IMAGE)
+    assert rs.run_args == IMAGE
+    exp.create_model("echo", rs)
+    with pytest.raises(SmartSimError) as raised:
+        exp.create_run_settings("echo", ntasks=4)
+    error = raised.value.error
+    assert isinstance(error, Invalid)
+    fields = {e.field for e in error.errors}
+    assert fields == {"run_settings.ntasks", "run_settings.run_args['image']"}
 
 
 def test_bad_model_name_and_batch_fields_are_typed() -> None:

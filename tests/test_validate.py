@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import assert_never
+from typing import Any, assert_never
 
 import pytest
 from hypothesis import assume, given
@@ -251,11 +251,9 @@ def test_a_start_validates_each_settings_value_once(
 
     monkeypatch.setattr("smartsim.validate.check_env", counting)
     exp = Experiment("once", exp_path=str(tmp_path), launcher=launcher)
-    image = {"run_args": {"image": "debian:12"}} if launcher == "kubernetes" else {}
-    if launcher == "kubernetes":  # its image is a run_arg a direct launch has not (see note)
-        rs = RunSettings(exe="/bin/true", env={"A": "1"}, **image)
-    else:
-        rs = exp.create_run_settings("/bin/true", env={"A": "1"})
+    image: dict[str, Any] = {"run_args": {"image": "debian:12"}}
+    image = image if launcher == "kubernetes" else {}
+    rs = exp.create_run_settings("/bin/true", env={"A": "1"}, **image)
     model = exp.create_model("m", rs)
     exp.preview(model)
     exp.preview(model)

@@ -795,4 +795,5 @@ SCHEDULER: Final = Scheduler(
     read_cancel=read_deleted,
     unavailable=unreachable,
     group_by=(NAMESPACE_KEY,),
+    settings_problems=check_kubernetes,
 )

@@ -33,9 +33,9 @@ from returns.result import Result
 from smartsim.commands._types import Completed, Handle
 from smartsim.commands.array import ARRAY_OF, ArraySyntax
 from smartsim.commands.plan import Launch, World
-from smartsim.errors import Invalid
+from smartsim.errors import Invalid, ValidationError
 from smartsim.status import JobState, Status
-from smartsim.values import Ensemble, Model
+from smartsim.values import Ensemble, Model, RunSettings
 
 #: Prefix of the keys that record tool paths in ``Handle.extra`` (``tool:qstat``).
 TOOL_KEY: Final = "tool:"
@@ -139,6 +139,10 @@ class Scheduler:
     #: How the scheduler runs an ensemble as one job array (:mod:`smartsim.commands.array`);
     #: ``None``: it has none, each member is a job.
     array: ArraySyntax | None = None
+    #: What the scheduler itself cannot take in a model's run settings, when it reads them
+    #: itself rather than through a run command (Kubernetes: the image in ``run_args``);
+    #: ``Experiment.create_run_settings`` checks with it. ``None``: the run command's rules.
+    settings_problems: Callable[[RunSettings], list[ValidationError]] | None = None
 
 
 def reconcile(
