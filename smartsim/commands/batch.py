@@ -680,6 +680,24 @@ def env_item(key: str, value: str) -> str:
     return f"{key}={text}"
 
 
+@final
+@attrs.frozen
+class NameRule:
+    """The check of a job name a scheduler's ``-N`` accepts: ``pattern`` matches all of it,
+    else a ``BadName`` saying ``rule``.
+
+    >>> check = NameRule(re.compile("[a-z]+"), "lowercase letters")
+    >>> check("n", "sim"), [type(e).__name__ for e in check("n", "1sim")]
+    ([], ['BadName'])
+    """
+
+    pattern: re.Pattern[str]
+    rule: str
+
+    def __call__(self, field: str, name: str) -> list[ValidationError]:
+        return [] if self.pattern.fullmatch(name) else [BadName(field, name, self.rule)]
+
+
 def cancel_succeeded(returncode: int, stdout: str, stderr: str, gone: re.Pattern[str]) -> bool:
     """Whether a cancel tool worked: it exited 0, or every line it printed matches ``gone``
     (the job had already finished or was unknown).

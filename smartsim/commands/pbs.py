@@ -45,8 +45,8 @@ from smartsim.commands._options import OptionRules
 from smartsim.commands._types import Command, Completed, Handle
 from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import BatchJob as BatchJob
-from smartsim.commands.batch import Option as Option
 from smartsim.commands.batch import (
+    NameRule,
     ToolWords,
     batch_args_problems,
     check_quoted_env,
@@ -58,6 +58,7 @@ from smartsim.commands.batch import (
     refused,
     script_writer,
 )
+from smartsim.commands.batch import Option as Option
 from smartsim.commands.batch import batch_job as batch_job
 from smartsim.commands.batch import exit_file as exit_file
 from smartsim.commands.batch import member_problems as member_problems
@@ -71,7 +72,6 @@ from smartsim.commands.plan import Launch, World
 from smartsim.commands.scheduler import Scheduler, StatusQuery, has_tasks, job_ids, own_ids
 from smartsim.commands.script import ScriptReader
 from smartsim.errors import (
-    BadName,
     BadValue,
     DuplicateOption,
     Invalid,
@@ -116,16 +116,10 @@ def walltime(duration: Duration) -> str:
 JOB_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+.\-]{0,235}")
 
 
-def check_job_name(field: str, name: str) -> list[ValidationError]:
-    """A name ``qsub -N`` accepts.
-
-    >>> check_job_name("n", "sim_1"), [type(e).__name__ for e in check_job_name("n", "1sim")]
-    ([], ['BadName'])
-    """
-    if JOB_NAME.fullmatch(name):
-        return []
-    rule = "PBS job names: a letter, then letters, digits, '-', '_', '+', '.'; 236 at most"
-    return [BadName(field, name, rule)]
+#: A name ``qsub -N`` accepts (``check_job_name(field, name)``).
+check_job_name: Final = NameRule(
+    JOB_NAME, "PBS job names: a letter, then letters, digits, '-', '_', '+', '.'; 236 at most"
+)
 
 
 def array_range(array: ArraySpec) -> str:

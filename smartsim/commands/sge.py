@@ -45,6 +45,7 @@ from smartsim.commands.array import ArraySyntax
 from smartsim.commands.batch import (
     SINGLE_DASH_NAME,
     BatchJob,
+    NameRule,
     Option,
     ToolWords,
     batch_args_problems,
@@ -117,22 +118,11 @@ def task_range(array: ArraySpec) -> str:
 _NAME: Final = re.compile(r"[^0-9\s/:@\\*?#'\"][^\s/:@\\*?#'\"]*")
 
 
-def check_job_name(field: str, name: str) -> list[ValidationError]:
-    """A name ``qsub -N`` accepts.
-
-    >>> check_job_name("n", "sim_1"), [type(e).__name__ for e in check_job_name("n", "1sim")]
-    ([], ['BadName'])
-    """
-    if _NAME.fullmatch(name):
-        return []
-    return [
-        BadName(
-            field,
-            name,
-            "Grid Engine names: not starting with a digit, no blanks, "
-            "none of / : @ \\ * ? # or quotes",
-        )
-    ]
+#: A name ``qsub -N`` accepts (``check_job_name(field, name)``).
+check_job_name: Final = NameRule(
+    _NAME,
+    "Grid Engine names: not starting with a digit, no blanks, none of / : @ \\ * ? # or quotes",
+)
 
 
 def check_word(field: str, word: str) -> list[ValidationError]:
